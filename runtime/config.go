@@ -1,0 +1,186 @@
+package runtime
+
+import (
+	"context"
+	"log/slog"
+	"net/url"
+	"time"
+)
+
+// Config configures a Server. The zero value of every field is a sensible
+// default; a grant is enabled by setting its field to a non-nil value.
+type Config struct {
+	// Issuer is the authorization server's issuer identifier (RFC 8414 §2):
+	// an https URL (http is accepted for loopback hosts) without query or
+	// fragment. Metadata and device verification URIs are built from it.
+	Issuer string
+
+	// AuthorizationCode enables the authorization_code grant (RFC 6749 §4.1).
+	AuthorizationCode *AuthorizationCodeGrant
+	// ClientCredentials enables the client_credentials grant (§4.4).
+	ClientCredentials *ClientCredentialsGrant
+	// Password enables the resource owner password credentials grant (§4.3).
+	Password *PasswordGrant
+	// RefreshToken enables refresh tokens (§6) for the grants that issue them.
+	RefreshToken *RefreshTokenGrant
+	// DeviceCode enables the device authorization grant (RFC 8628).
+	DeviceCode *DeviceCodeGrant
+	// Implicit enables the implicit grant (§4.2). OAuth 2.1 drops it; leave
+	// it nil unless an existing client needs it.
+	Implicit *ImplicitGrant
+	// Extensions are extension grants (§4.5) by their absolute-URI grant_type.
+	Extensions map[string]ExtensionGrant
+
+	// AccessTokenLifetime defaults to 1h.
+	AccessTokenLifetime time.Duration
+	// RefreshTokenLifetime defaults to 14 days.
+	RefreshTokenLifetime time.Duration
+	// AuthorizationCodeLifetime defaults to 5m.
+	AuthorizationCodeLifetime time.Duration
+	// DeviceCodeLifetime defaults to 10m.
+	DeviceCodeLifetime time.Duration
+
+	// Scopes are the scopes the server knows; a request for another is
+	// invalid_scope. Empty accepts any syntactically valid scope.
+	Scopes []string
+	// DefaultScopes are granted when a request names none.
+	DefaultScopes []string
+	// ValidateScope, when set, decides the granted scopes in place of the
+	// built-in check (known scopes, the client's allowed scopes, defaults).
+	// Return an *Error with code invalid_scope to refuse.
+	ValidateScope func(ctx context.Context, req ScopeRequest) ([]string, error)
+
+	// Bearer configures how protected resources accept access tokens.
+	Bearer BearerConfig
+	// Endpoints are the paths the handlers are mounted at, relative to
+	// Issuer; used for metadata and the device verification URI.
+	Endpoints Endpoints
+	// AllowExtraTokenAttributes lets extension grants add fields to token
+	// responses (ExtensionResult.Extra); off, extra fields are dropped.
+	AllowExtraTokenAttributes bool
+
+	// Now is the clock; defaults to time.Now. Tests set it.
+	Now func() time.Time
+	// Logger receives server failures (never request secrets); defaults to
+	// slog.Default().
+	Logger *slog.Logger
+}
+
+// PKCEPolicy says which clients must use PKCE (RFC 7636).
+type PKCEPolicy int
+
+// PKCE policies.
+const (
+	// PKCEPublic requires PKCE from public clients; confidential clients
+	// may use it. The default.
+	PKCEPublic PKCEPolicy = iota
+	// PKCERequired requires PKCE from every client (OAuth 2.1).
+	PKCERequired
+	// PKCEOptional never requires PKCE. Only for legacy public clients that
+	// cannot send it; RFC 9700 §2.1.1 asks for PKCE from all of them.
+	PKCEOptional
+)
+
+// AuthorizationCodeGrant configures the authorization_code grant.
+type AuthorizationCodeGrant struct {
+	// PKCE says which clients must send a code_challenge.
+	PKCE PKCEPolicy
+	// AllowPlainPKCE accepts code_challenge_method=plain; S256 only otherwise.
+	AllowPlainPKCE bool
+	// RequireState refuses authorization requests without state.
+	RequireState bool
+}
+
+// ClientCredentialsGrant configures the client_credentials grant.
+type ClientCredentialsGrant struct {
+	// User, when set, names the user a client acts for (its owner, say);
+	// the token carries it as sub. Empty means none.
+	User func(ctx context.Context, client *Client) (userID string, err error)
+}
+
+// PasswordGrant configures the resource owner password credentials grant.
+type PasswordGrant struct{}
+
+// RefreshTokenGrant configures refresh tokens.
+type RefreshTokenGrant struct {
+	// DisableRotation keeps a refresh token valid after use instead of
+	// replacing it (RFC 9700 §4.14.2 recommends rotation for public clients).
+	DisableRotation bool
+}
+
+// DeviceCodeGrant configures the device authorization grant (RFC 8628).
+type DeviceCodeGrant struct {
+	// Interval is the minimum polling interval; defaults to 5s.
+	Interval time.Duration
+	// UserCodeCharset defaults to "BCDFGHJKLMNPQRSTVWXZ" (RFC 8628 §6.1:
+	// no vowels, no digits, nothing easily confused).
+	UserCodeCharset string
+	// UserCodeLength defaults to 8; codes are shown as XXXX-XXXX.
+	UserCodeLength int
+}
+
+// ImplicitGrant configures the implicit grant.
+type ImplicitGrant struct{}
+
+// ExtensionGrant handles a token request with an extension grant type. It
+// authenticates whatever the request asserts and says what to issue; return
+// an *Error to refuse (invalid_grant, invalid_request, …).
+type ExtensionGrant func(ctx context.Context, req *ExtensionRequest) (*ExtensionResult, error)
+
+// ExtensionRequest is a token request for an extension grant.
+type ExtensionRequest struct {
+	// Client is the authenticated client.
+	Client *Client
+	// Form is the whole request body.
+	Form url.Values
+	// Scopes are the requested scopes (already split).
+	Scopes []string
+}
+
+// ExtensionResult says what an extension grant issues.
+type ExtensionResult struct {
+	// UserID is the resource owner; empty for none.
+	UserID string
+	// Scopes to grant; they are validated like any other request's.
+	Scopes []string
+	// RefreshToken asks for a refresh token too (when that grant is enabled).
+	RefreshToken bool
+	// Extra fields for the token response, used only when
+	// Config.AllowExtraTokenAttributes is set. Standard fields win.
+	Extra map[string]any
+}
+
+// ScopeRequest is what ValidateScope decides on.
+type ScopeRequest struct {
+	// GrantType of the request.
+	GrantType string
+	// Client asking.
+	Client *Client
+	// UserID of the resource owner, empty when there is none.
+	UserID string
+	// Requested scopes; empty when the request named none.
+	Requested []string
+}
+
+// BearerConfig configures bearer token authentication (RFC 6750).
+type BearerConfig struct {
+	// Realm is the realm of WWW-Authenticate challenges; defaults to the issuer,
+	// or "oauthgen" without one.
+	Realm string
+	// AllowForm accepts access_token in a form-encoded POST body (§2.2).
+	AllowForm bool
+	// AllowQuery accepts access_token in the query string (§2.3); RFC 6750
+	// advises against it.
+	AllowQuery bool
+}
+
+// Endpoints are handler paths relative to the issuer. Zero fields take the
+// defaults shown.
+type Endpoints struct {
+	Authorization       string // "/authorize"
+	Token               string // "/token"
+	Revocation          string // "/revoke"
+	Introspection       string // "/introspect"
+	DeviceAuthorization string // "/device_authorization"
+	Verification        string // "/device": the page where users enter user codes
+}

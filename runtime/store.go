@@ -1,0 +1,291 @@
+package runtime
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"time"
+)
+
+// Errors a store returns. Stores wrap nothing else in them: the engine
+// compares with errors.Is and treats any other error as a server failure.
+var (
+	// ErrNotFound: no record has that key.
+	ErrNotFound = errors.New("oauthgen: not found")
+	// ErrConsumed: the single-use record was already consumed or decided,
+	// by this caller or a concurrent one.
+	ErrConsumed = errors.New("oauthgen: already consumed")
+	// ErrDuplicate: a record with that key already exists.
+	ErrDuplicate = errors.New("oauthgen: duplicate key")
+)
+
+// Store is the least every store provides. NewServer finds the other
+// interfaces (UserStore, FamilyStore, RefreshTokenStore, …) by type
+// assertion and refuses a configuration whose grants need one it lacks.
+type Store interface {
+	ClientStore
+	AccessTokenStore
+}
+
+// ClientStore reads registered clients.
+type ClientStore interface {
+	// GetClient returns the client with that id, or ErrNotFound.
+	GetClient(ctx context.Context, id string) (*Client, error)
+}
+
+// UserStore reads resource owners for the password grant and introspection.
+// The engine verifies password hashes itself (VerifyPassword).
+type UserStore interface {
+	// GetUserByUsername returns the user with that username, or ErrNotFound.
+	GetUserByUsername(ctx context.Context, username string) (*User, error)
+	// GetUser returns the user with that id, or ErrNotFound.
+	GetUser(ctx context.Context, id string) (*User, error)
+}
+
+// FamilyStore keeps token families: every token issued from one
+// authorization (a code, a device code, a password grant with refresh)
+// shares a family, so a replayed code or a reused refresh token revokes
+// all of them with one write.
+type FamilyStore interface {
+	// CreateFamily stores f; ErrDuplicate if its id exists.
+	CreateFamily(ctx context.Context, f *Family) error
+	// RevokeFamily marks the family revoked at `at`. Tokens of a revoked
+	// family read back with RevokedAt set. Revoking twice is not an error;
+	// an unknown id is ErrNotFound.
+	RevokeFamily(ctx context.Context, id string, at time.Time) error
+}
+
+// AccessTokenStore keeps access tokens by the SHA-256 of their value.
+type AccessTokenStore interface {
+	// CreateAccessToken stores t; ErrDuplicate if its hash exists.
+	CreateAccessToken(ctx context.Context, t *AccessToken) error
+	// GetAccessToken returns the token with that hash, or ErrNotFound.
+	// RevokedAt is set when the token or its family was revoked.
+	GetAccessToken(ctx context.Context, hash string) (*AccessToken, error)
+	// RevokeAccessToken marks the token revoked; an unknown hash is
+	// ErrNotFound, revoking twice is not an error.
+	RevokeAccessToken(ctx context.Context, hash string, at time.Time) error
+}
+
+// RefreshTokenStore keeps refresh tokens by the SHA-256 of their value.
+type RefreshTokenStore interface {
+	// CreateRefreshToken stores t; ErrDuplicate if its hash exists.
+	CreateRefreshToken(ctx context.Context, t *RefreshToken) error
+	// GetRefreshToken returns the token with that hash, or ErrNotFound.
+	// RevokedAt is set when the token or its family was revoked.
+	GetRefreshToken(ctx context.Context, hash string) (*RefreshToken, error)
+	// ConsumeRefreshToken marks the token rotated in one atomic write:
+	// exactly one of any number of concurrent callers gets nil, the others
+	// ErrConsumed. An unknown hash is ErrNotFound.
+	ConsumeRefreshToken(ctx context.Context, hash string, at time.Time) error
+	// RevokeRefreshToken marks the token revoked; an unknown hash is
+	// ErrNotFound, revoking twice is not an error.
+	RevokeRefreshToken(ctx context.Context, hash string, at time.Time) error
+}
+
+// AuthorizationCodeStore keeps authorization codes by the SHA-256 of their value.
+type AuthorizationCodeStore interface {
+	// CreateAuthorizationCode stores c; ErrDuplicate if its hash exists.
+	CreateAuthorizationCode(ctx context.Context, c *AuthorizationCode) error
+	// GetAuthorizationCode returns the code with that hash, or ErrNotFound.
+	GetAuthorizationCode(ctx context.Context, hash string) (*AuthorizationCode, error)
+	// ConsumeAuthorizationCode marks the code redeemed in one atomic write:
+	// exactly one of any number of concurrent callers gets nil, the others
+	// ErrConsumed. An unknown hash is ErrNotFound.
+	ConsumeAuthorizationCode(ctx context.Context, hash string, at time.Time) error
+}
+
+// DeviceCodeStore keeps device authorizations (RFC 8628) by the SHA-256 of
+// the device code, and of the normalized user code.
+type DeviceCodeStore interface {
+	// CreateDeviceCode stores d; ErrDuplicate if its hash or user code hash exists.
+	CreateDeviceCode(ctx context.Context, d *DeviceCode) error
+	// GetDeviceCode returns the device authorization with that device code
+	// hash, or ErrNotFound.
+	GetDeviceCode(ctx context.Context, hash string) (*DeviceCode, error)
+	// GetDeviceCodeByUserCode returns the device authorization with that
+	// user code hash, or ErrNotFound.
+	GetDeviceCodeByUserCode(ctx context.Context, userCodeHash string) (*DeviceCode, error)
+	// DecideDeviceCode records the user's decision on a pending
+	// authorization in one atomic write: ErrConsumed if it was already
+	// decided, ErrNotFound if the hash is unknown.
+	DecideDeviceCode(ctx context.Context, hash string, d DeviceDecision) error
+	// PollDeviceCode records a poll at polledAt and the interval the client
+	// must keep from now on.
+	PollDeviceCode(ctx context.Context, hash string, polledAt time.Time, interval time.Duration) error
+	// ConsumeDeviceCode marks an approved authorization redeemed in one
+	// atomic write: exactly one of any number of concurrent callers gets
+	// nil, the others ErrConsumed (also when it is not approved). An
+	// unknown hash is ErrNotFound.
+	ConsumeDeviceCode(ctx context.Context, hash string, at time.Time) error
+}
+
+// Client is a registered OAuth client (RFC 6749 §2).
+type Client struct {
+	// ID is the client identifier.
+	ID string
+	// SecretHash verifies the client secret: the lowercase hex SHA-256 of
+	// a secret oauthgen issued (NewClientSecret), or a bcrypt or argon2id
+	// PHC string for an imported one. Empty for a public client.
+	SecretHash string
+	// Name is shown to users on consent pages.
+	Name string
+	// RedirectURIs are the registered redirection endpoints, compared exactly.
+	RedirectURIs []string
+	// GrantTypes the client may use, as grant_type values
+	// ("authorization_code", "refresh_token", …); "implicit" for the implicit grant.
+	GrantTypes []string
+	// Scopes the client may be granted; empty means any scope the server knows.
+	Scopes []string
+	// AccessTokenLifetime overrides the server's when non-zero.
+	AccessTokenLifetime time.Duration
+	// RefreshTokenLifetime overrides the server's when non-zero.
+	RefreshTokenLifetime time.Duration
+	// CreatedAt is when the client was registered.
+	CreatedAt time.Time
+}
+
+// Public reports whether the client has no secret (RFC 6749 §2.1).
+func (c *Client) Public() bool { return c.SecretHash == "" }
+
+// AllowsGrant reports whether the client may use the grant type.
+func (c *Client) AllowsGrant(grantType string) bool {
+	return slices.Contains(c.GrantTypes, grantType)
+}
+
+// User is a resource owner.
+type User struct {
+	// ID is the user's stable identifier, the "sub" of its tokens.
+	ID string
+	// Username is what the user signs in with.
+	Username string
+	// PasswordHash is a bcrypt or argon2id PHC string (HashPassword).
+	PasswordHash string
+}
+
+// Family groups the tokens issued from one authorization.
+type Family struct {
+	// ID is a random identifier (NewID).
+	ID string
+	// ClientID is the client the authorization was given to.
+	ClientID string
+	// UserID is the resource owner; empty when there is none.
+	UserID string
+	// CreatedAt is when the authorization was given.
+	CreatedAt time.Time
+	// RevokedAt is when the family was revoked; zero while it is not.
+	RevokedAt time.Time
+}
+
+// AccessToken is an issued access token. Only its hash is stored.
+type AccessToken struct {
+	// Hash is HashToken of the token value.
+	Hash string
+	// ClientID is the client the token was issued to.
+	ClientID string
+	// UserID is the resource owner; empty for client_credentials.
+	UserID string
+	// Scopes granted to the token.
+	Scopes []string
+	// FamilyID links the token to its authorization; empty when it has none.
+	FamilyID string
+	// IssuedAt and ExpiresAt bound the token's life.
+	IssuedAt, ExpiresAt time.Time
+	// RevokedAt is when the token (or its family) was revoked; zero while it is not.
+	RevokedAt time.Time
+}
+
+// RefreshToken is an issued refresh token. Only its hash is stored.
+type RefreshToken struct {
+	// Hash is HashToken of the token value.
+	Hash string
+	// ClientID is the client the token was issued to.
+	ClientID string
+	// UserID is the resource owner; empty when there is none.
+	UserID string
+	// Scopes granted to the token.
+	Scopes []string
+	// FamilyID links the token to its authorization.
+	FamilyID string
+	// IssuedAt and ExpiresAt bound the token's life.
+	IssuedAt, ExpiresAt time.Time
+	// ConsumedAt is when the token was rotated; zero while it is not.
+	ConsumedAt time.Time
+	// RevokedAt is when the token (or its family) was revoked; zero while it is not.
+	RevokedAt time.Time
+}
+
+// AuthorizationCode is an issued authorization code. Only its hash is stored.
+type AuthorizationCode struct {
+	// Hash is HashToken of the code.
+	Hash string
+	// ClientID is the client the code was issued to.
+	ClientID string
+	// UserID is the resource owner who approved the request.
+	UserID string
+	// RedirectURI is the redirect_uri sent to the authorization endpoint;
+	// empty when the request relied on the client's only registered URI.
+	RedirectURI string
+	// Scopes granted.
+	Scopes []string
+	// CodeChallenge and CodeChallengeMethod ("S256" or "plain") are the
+	// PKCE challenge (RFC 7636); empty without PKCE.
+	CodeChallenge, CodeChallengeMethod string
+	// FamilyID is the family of the tokens this code will issue.
+	FamilyID string
+	// IssuedAt and ExpiresAt bound the code's life.
+	IssuedAt, ExpiresAt time.Time
+	// ConsumedAt is when the code was redeemed; zero while it is not.
+	ConsumedAt time.Time
+}
+
+// DeviceStatus is the state of a device authorization.
+type DeviceStatus string
+
+// Device authorization states.
+const (
+	DevicePending  DeviceStatus = "pending"
+	DeviceApproved DeviceStatus = "approved"
+	DeviceDenied   DeviceStatus = "denied"
+)
+
+// DeviceCode is a device authorization (RFC 8628). Only the hashes of the
+// device code and the user code are stored.
+type DeviceCode struct {
+	// Hash is HashToken of the device code.
+	Hash string
+	// UserCodeHash is HashToken of the normalized user code.
+	UserCodeHash string
+	// ClientID is the device's client.
+	ClientID string
+	// Scopes requested by the device; after approval, the scopes granted.
+	Scopes []string
+	// Status is pending until the user decides.
+	Status DeviceStatus
+	// UserID is the user who decided; empty while pending.
+	UserID string
+	// FamilyID is the family of the tokens this authorization will issue.
+	FamilyID string
+	// Interval is the minimum polling interval the client must keep.
+	Interval time.Duration
+	// IssuedAt and ExpiresAt bound the authorization's life.
+	IssuedAt, ExpiresAt time.Time
+	// LastPolledAt is the client's last poll; zero before the first.
+	LastPolledAt time.Time
+	// DecidedAt is when the user decided; zero while pending.
+	DecidedAt time.Time
+	// ConsumedAt is when the device code was redeemed; zero while it is not.
+	ConsumedAt time.Time
+}
+
+// DeviceDecision is a user's answer to a device authorization.
+type DeviceDecision struct {
+	// Status is DeviceApproved or DeviceDenied.
+	Status DeviceStatus
+	// UserID is the user who decided.
+	UserID string
+	// Scopes granted on approval.
+	Scopes []string
+	// At is when the decision was made.
+	At time.Time
+}
