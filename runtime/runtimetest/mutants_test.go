@@ -1,0 +1,245 @@
+package runtimetest
+
+import (
+	"context"
+	"errors"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/oauthgen/oauthgen/runtime"
+)
+
+// The suite is only as good as the bugs it catches. Each mutant is a
+// MemoryStore with one bug a generated store could plausibly have, and the
+// named subtest of TestStore must fail on it. TestStore takes a real
+// *testing.T, so each mutant runs in a child process (TestMutant) whose
+// failure is the expected outcome.
+var mutants = []struct {
+	name  string
+	fails string // subtest of TestStore that must fail
+	wrap  func(m *MemoryStore) runtime.Store
+}{
+	{"read_then_write_consume", "AuthorizationCode/concurrent_consume", func(m *MemoryStore) runtime.Store { return racyConsume{m} }},
+	{"family_not_joined_access", "AccessToken/revoked_family", func(m *MemoryStore) runtime.Store { return noFamilyJoin{m} }},
+	{"family_not_joined_refresh", "RefreshToken/revoked_family", func(m *MemoryStore) runtime.Store { return noFamilyJoin{m} }},
+	{"revoke_overwrites_time", "RefreshToken/revoke_twice", func(m *MemoryStore) runtime.Store { return revokeOverwrites{m} }},
+	{"comma_joined_scopes", "AccessToken/round_trip", func(m *MemoryStore) runtime.Store { return commaScopes{m} }},
+	{"second_precision", "AuthorizationCode/round_trip", func(m *MemoryStore) runtime.Store { return secondPrecision{m} }},
+	{"prefix_username", "User/unknown_username", func(m *MemoryStore) runtime.Store { return prefixUsername{m} }},
+	{"poll_unknown_ok", "DeviceCode/poll_unknown", func(m *MemoryStore) runtime.Store { return pollUnknownOK{m} }},
+	{"decide_any_state", "DeviceCode/decide_twice", func(m *MemoryStore) runtime.Store { return decideAnyState{m} }},
+	{"consume_unapproved_device", "DeviceCode/consume_pending", func(m *MemoryStore) runtime.Store { return consumeUnapproved{m} }},
+	{"create_overwrites", "RefreshToken/duplicate", func(m *MemoryStore) runtime.Store { return createOverwrites{m} }},
+	{"filters_expired", "DeviceCode/round_trip", func(m *MemoryStore) runtime.Store { return filtersExpired{m} }},
+	{"driver_not_found_error", "Client/unknown", func(m *MemoryStore) runtime.Store { return driverError{m} }},
+}
+
+func TestSuiteCatchesMutants(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the suite in child processes")
+	}
+	for _, m := range mutants {
+		t.Run(m.name, func(t *testing.T) {
+			t.Parallel()
+			cmd := exec.CommandContext(t.Context(), os.Args[0], "-test.run=^TestMutant$", "-test.v", "-test.count=1")
+			cmd.Env = append(os.Environ(), "RUNTIMETEST_MUTANT="+m.name)
+			out, err := cmd.CombinedOutput()
+			if _, ok := errors.AsType[*exec.ExitError](err); !ok {
+				t.Fatalf("suite on mutant: error = %v, want a failing exit\n%s", err, out)
+			}
+			if !strings.Contains(string(out), "--- FAIL: TestMutant/"+m.fails+" ") {
+				t.Errorf("TestStore/%s did not fail on the mutant; output:\n%s", m.fails, out)
+			}
+		})
+	}
+}
+
+// TestMutant runs the suite on the mutant RUNTIMETEST_MUTANT names; it is
+// meant to fail, and only TestSuiteCatchesMutants runs it.
+func TestMutant(t *testing.T) {
+	name := os.Getenv("RUNTIMETEST_MUTANT")
+	if name == "" {
+		t.Skip("run by TestSuiteCatchesMutants")
+	}
+	for _, m := range mutants {
+		if m.name == name {
+			TestStore(t, func(t *testing.T) Harness {
+				s := NewMemoryStore()
+				return memoryHarness(m.wrap(s), s)
+			})
+			return
+		}
+	}
+	t.Fatalf("no mutant %q", name)
+}
+
+// racyConsume reads, then writes: the window between lets several callers win.
+type racyConsume struct{ *MemoryStore }
+
+func (s racyConsume) ConsumeAuthorizationCode(ctx context.Context, hash string, at time.Time) error {
+	s.mu.Lock()
+	c, ok := s.codes[hash]
+	consumed := ok && !c.ConsumedAt.IsZero()
+	s.mu.Unlock()
+	switch {
+	case !ok:
+		return runtime.ErrNotFound
+	case consumed:
+		return runtime.ErrConsumed
+	}
+	time.Sleep(5 * time.Millisecond)
+	s.mu.Lock()
+	c.ConsumedAt = at
+	s.mu.Unlock()
+	return nil
+}
+
+// noFamilyJoin reads tokens without looking at their family.
+type noFamilyJoin struct{ *MemoryStore }
+
+func (s noFamilyJoin) GetAccessToken(ctx context.Context, hash string) (*runtime.AccessToken, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t, ok := s.access[hash]
+	if !ok {
+		return nil, runtime.ErrNotFound
+	}
+	c := *t
+	return &c, nil
+}
+
+func (s noFamilyJoin) GetRefreshToken(ctx context.Context, hash string) (*runtime.RefreshToken, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t, ok := s.refresh[hash]
+	if !ok {
+		return nil, runtime.ErrNotFound
+	}
+	c := *t
+	return &c, nil
+}
+
+// revokeOverwrites is UPDATE … SET revoked_at = ? without COALESCE.
+type revokeOverwrites struct{ *MemoryStore }
+
+func (s revokeOverwrites) RevokeRefreshToken(ctx context.Context, hash string, at time.Time) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t, ok := s.refresh[hash]
+	if !ok {
+		return runtime.ErrNotFound
+	}
+	t.RevokedAt = at
+	return nil
+}
+
+// commaScopes stores scopes comma-joined.
+type commaScopes struct{ *MemoryStore }
+
+func (s commaScopes) CreateAccessToken(ctx context.Context, t *runtime.AccessToken) error {
+	c := *t
+	if len(t.Scopes) > 0 {
+		c.Scopes = strings.Split(strings.Join(t.Scopes, ","), ",")
+	}
+	return s.MemoryStore.CreateAccessToken(ctx, &c)
+}
+
+// secondPrecision keeps whole seconds, like DATETIME without (6).
+type secondPrecision struct{ *MemoryStore }
+
+func (s secondPrecision) CreateAuthorizationCode(ctx context.Context, c *runtime.AuthorizationCode) error {
+	cc := *c
+	cc.IssuedAt, cc.ExpiresAt = c.IssuedAt.Truncate(time.Second), c.ExpiresAt.Truncate(time.Second)
+	return s.MemoryStore.CreateAuthorizationCode(ctx, &cc)
+}
+
+// prefixUsername looks users up with LIKE 'name%'.
+type prefixUsername struct{ *MemoryStore }
+
+func (s prefixUsername) GetUserByUsername(ctx context.Context, username string) (*runtime.User, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for name, id := range s.usernames {
+		if strings.HasPrefix(name, username) {
+			u := *s.users[id]
+			return &u, nil
+		}
+	}
+	return nil, runtime.ErrNotFound
+}
+
+// pollUnknownOK ignores how many rows its UPDATE touched.
+type pollUnknownOK struct{ *MemoryStore }
+
+func (s pollUnknownOK) PollDeviceCode(ctx context.Context, hash string, polledAt time.Time, interval time.Duration) error {
+	if err := s.MemoryStore.PollDeviceCode(ctx, hash, polledAt, interval); !errors.Is(err, runtime.ErrNotFound) {
+		return err
+	}
+	return nil
+}
+
+// decideAnyState forgets WHERE status = 'pending'.
+type decideAnyState struct{ *MemoryStore }
+
+func (s decideAnyState) DecideDeviceCode(ctx context.Context, hash string, d runtime.DeviceDecision) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	dc, ok := s.devices[hash]
+	if !ok {
+		return runtime.ErrNotFound
+	}
+	dc.Status, dc.UserID, dc.DecidedAt, dc.Scopes = d.Status, d.UserID, d.At, d.Scopes
+	return nil
+}
+
+// consumeUnapproved forgets AND status = 'approved'.
+type consumeUnapproved struct{ *MemoryStore }
+
+func (s consumeUnapproved) ConsumeDeviceCode(ctx context.Context, hash string, at time.Time) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	dc, ok := s.devices[hash]
+	if !ok {
+		return runtime.ErrNotFound
+	}
+	if !dc.ConsumedAt.IsZero() {
+		return runtime.ErrConsumed
+	}
+	dc.ConsumedAt = at
+	return nil
+}
+
+// createOverwrites is an upsert where an insert belongs.
+type createOverwrites struct{ *MemoryStore }
+
+func (s createOverwrites) CreateRefreshToken(ctx context.Context, t *runtime.RefreshToken) error {
+	s.mu.Lock()
+	delete(s.refresh, t.Hash)
+	s.mu.Unlock()
+	return s.MemoryStore.CreateRefreshToken(ctx, t)
+}
+
+// filtersExpired adds AND expires_at > now() to its reads.
+type filtersExpired struct{ *MemoryStore }
+
+func (s filtersExpired) GetDeviceCode(ctx context.Context, hash string) (*runtime.DeviceCode, error) {
+	d, err := s.MemoryStore.GetDeviceCode(ctx, hash)
+	if err == nil && d.ExpiresAt.Before(time.Now()) {
+		return nil, runtime.ErrNotFound
+	}
+	return d, err
+}
+
+// driverError passes the driver's "no rows" through instead of ErrNotFound.
+type driverError struct{ *MemoryStore }
+
+func (s driverError) GetClient(ctx context.Context, id string) (*runtime.Client, error) {
+	c, err := s.MemoryStore.GetClient(ctx, id)
+	if errors.Is(err, runtime.ErrNotFound) {
+		return nil, errors.New("sql: no rows in result set")
+	}
+	return c, err
+}

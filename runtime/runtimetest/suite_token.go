@@ -1,0 +1,229 @@
+package runtimetest
+
+import (
+	"testing"
+	"time"
+
+	"github.com/oauthgen/oauthgen/runtime"
+)
+
+func accessTokenTests() []subtest {
+	return append([]subtest{
+		{"round_trip", testAccessTokenRoundTrip},
+		{"unknown", testAccessTokenUnknown},
+		{"duplicate", testAccessTokenDuplicate},
+	}, revocationTests(accessOps)...)
+}
+
+func refreshTokenTests() []subtest {
+	return append([]subtest{
+		{"round_trip", testRefreshTokenRoundTrip},
+		{"unknown", testRefreshTokenUnknown},
+		{"duplicate", testRefreshTokenDuplicate},
+		{"consume", testRefreshTokenConsume},
+		{"consume_twice", testRefreshTokenConsumeTwice},
+		{"consume_unknown", testRefreshTokenConsumeUnknown},
+		{"consume_then_revoke", testRefreshTokenConsumeThenRevoke},
+		{"concurrent_consume", testRefreshTokenConcurrentConsume},
+	}, revocationTests(refreshOps)...)
+}
+
+// manyScopes holds scopes of every shape RFC 6749 §3.3 allows, a comma
+// included: lists must not be stored comma-joined.
+var manyScopes = []string{"openid", "profile", "read,write", "urn:example:api", "https://api.example/full_access"}
+
+func testAccessTokenRoundTrip(t *testing.T, e *env) {
+	s := need[runtime.AccessTokenStore](e)
+	client, user := e.client(), e.user()
+	fam := e.family(client, user)
+	cases := []struct {
+		name string
+		tok  runtime.AccessToken
+	}{
+		{"user_and_family", runtime.AccessToken{Hash: e.hash(), ClientID: client, UserID: user, Scopes: manyScopes,
+			FamilyID: fam, IssuedAt: t0, ExpiresAt: at(time.Hour)}},
+		{"without_user_or_family", runtime.AccessToken{Hash: e.hash(), ClientID: client, Scopes: []string{"read"},
+			IssuedAt: at(time.Second), ExpiresAt: at(time.Hour + time.Second)}},
+		{"user_without_family", runtime.AccessToken{Hash: e.hash(), ClientID: client, UserID: user, Scopes: []string{"openid"},
+			IssuedAt: at(2 * time.Second), ExpiresAt: at(2*time.Hour + 2*time.Second)}},
+		{"nil_scopes", runtime.AccessToken{Hash: e.hash(), ClientID: client, UserID: user, FamilyID: fam,
+			IssuedAt: at(3 * time.Second), ExpiresAt: at(time.Minute)}},
+		{"empty_scopes", runtime.AccessToken{Hash: e.hash(), ClientID: client, Scopes: []string{},
+			IssuedAt: at(4 * time.Second), ExpiresAt: at(time.Minute)}},
+		// Stores never judge expiry: the engine does, with its own clock.
+		{"expired", runtime.AccessToken{Hash: e.hash(), ClientID: client, UserID: user, Scopes: []string{"read"},
+			FamilyID: fam, IssuedAt: past.Add(-time.Hour), ExpiresAt: past}},
+	}
+	for _, tc := range cases {
+		must(t, "CreateAccessToken("+tc.name+")", s.CreateAccessToken(e.ctx, &tc.tok))
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := s.GetAccessToken(e.ctx, tc.tok.Hash)
+			must(t, "GetAccessToken", err)
+			diff(t, "GetAccessToken", &tc.tok, got)
+		})
+	}
+}
+
+func testAccessTokenUnknown(t *testing.T, e *env) {
+	s := need[runtime.AccessTokenStore](e)
+	tok := &runtime.AccessToken{Hash: e.hash(), ClientID: e.client(), IssuedAt: t0, ExpiresAt: at(time.Hour)}
+	must(t, "CreateAccessToken", s.CreateAccessToken(e.ctx, tok))
+	for _, hash := range []string{runtime.HashToken("unknown"), "", tok.Hash[:32]} {
+		_, err := s.GetAccessToken(e.ctx, hash)
+		wantErr(t, "GetAccessToken("+quote(hash)+")", err, runtime.ErrNotFound)
+	}
+}
+
+func testAccessTokenDuplicate(t *testing.T, e *env) {
+	s := need[runtime.AccessTokenStore](e)
+	client, user := e.client(), e.user()
+	first := &runtime.AccessToken{Hash: e.hash(), ClientID: client, UserID: user, Scopes: []string{"read"},
+		IssuedAt: t0, ExpiresAt: at(time.Hour)}
+	must(t, "CreateAccessToken", s.CreateAccessToken(e.ctx, first))
+	second := &runtime.AccessToken{Hash: first.Hash, ClientID: e.client(), Scopes: []string{"write"},
+		IssuedAt: at(time.Second), ExpiresAt: at(2 * time.Hour)}
+	wantErr(t, "CreateAccessToken(same hash)", s.CreateAccessToken(e.ctx, second), runtime.ErrDuplicate)
+	got, err := s.GetAccessToken(e.ctx, first.Hash)
+	must(t, "GetAccessToken", err)
+	diff(t, "GetAccessToken after a duplicate create", first, got)
+}
+
+func testRefreshTokenRoundTrip(t *testing.T, e *env) {
+	s := need[runtime.RefreshTokenStore](e)
+	client, user := e.client(), e.user()
+	fam, userless := e.family(client, user), e.family(client, "")
+	cases := []struct {
+		name string
+		tok  runtime.RefreshToken
+	}{
+		{"user_and_family", runtime.RefreshToken{Hash: e.hash(), ClientID: client, UserID: user, Scopes: manyScopes,
+			FamilyID: fam, IssuedAt: t0, ExpiresAt: at(14 * 24 * time.Hour)}},
+		{"without_user", runtime.RefreshToken{Hash: e.hash(), ClientID: client, Scopes: []string{"read"},
+			FamilyID: userless, IssuedAt: at(time.Second), ExpiresAt: at(24*time.Hour + time.Second)}},
+		{"nil_scopes", runtime.RefreshToken{Hash: e.hash(), ClientID: client, UserID: user, FamilyID: fam,
+			IssuedAt: at(2 * time.Second), ExpiresAt: at(time.Hour)}},
+		{"empty_scopes", runtime.RefreshToken{Hash: e.hash(), ClientID: client, UserID: user, Scopes: []string{},
+			FamilyID: fam, IssuedAt: at(3 * time.Second), ExpiresAt: at(time.Hour)}},
+		{"expired", runtime.RefreshToken{Hash: e.hash(), ClientID: client, UserID: user, Scopes: []string{"read"},
+			FamilyID: fam, IssuedAt: past.Add(-time.Hour), ExpiresAt: past}},
+	}
+	for _, tc := range cases {
+		must(t, "CreateRefreshToken("+tc.name+")", s.CreateRefreshToken(e.ctx, &tc.tok))
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := s.GetRefreshToken(e.ctx, tc.tok.Hash)
+			must(t, "GetRefreshToken", err)
+			diff(t, "GetRefreshToken", &tc.tok, got)
+		})
+	}
+}
+
+func testRefreshTokenUnknown(t *testing.T, e *env) {
+	s := need[runtime.RefreshTokenStore](e)
+	tok := e.refreshToken(e.client(), "")
+	for _, hash := range []string{runtime.HashToken("unknown"), "", tok.Hash[:32]} {
+		_, err := s.GetRefreshToken(e.ctx, hash)
+		wantErr(t, "GetRefreshToken("+quote(hash)+")", err, runtime.ErrNotFound)
+	}
+}
+
+func testRefreshTokenDuplicate(t *testing.T, e *env) {
+	s := need[runtime.RefreshTokenStore](e)
+	first := e.refreshToken(e.client(), e.user())
+	client := e.client()
+	second := &runtime.RefreshToken{Hash: first.Hash, ClientID: client, Scopes: []string{"write"},
+		FamilyID: e.family(client, ""), IssuedAt: at(time.Second), ExpiresAt: at(2 * time.Hour)}
+	wantErr(t, "CreateRefreshToken(same hash)", s.CreateRefreshToken(e.ctx, second), runtime.ErrDuplicate)
+	got, err := s.GetRefreshToken(e.ctx, first.Hash)
+	must(t, "GetRefreshToken", err)
+	diff(t, "GetRefreshToken after a duplicate create", first, got)
+}
+
+func testRefreshTokenConsume(t *testing.T, e *env) {
+	s := need[runtime.RefreshTokenStore](e)
+	client, user := e.client(), e.user()
+	tok := e.refreshToken(client, user)
+	sibling := e.refreshTokenIn(client, user, tok.FamilyID)
+	// Stores never judge expiry: the engine does, with its own clock.
+	expired := &runtime.RefreshToken{Hash: e.hash(), ClientID: client, UserID: user, FamilyID: tok.FamilyID,
+		IssuedAt: past.Add(-time.Hour), ExpiresAt: past}
+	must(t, "CreateRefreshToken", s.CreateRefreshToken(e.ctx, expired))
+
+	for _, want := range []*runtime.RefreshToken{tok, expired} {
+		must(t, "ConsumeRefreshToken", s.ConsumeRefreshToken(e.ctx, want.Hash, at(time.Minute)))
+		want.ConsumedAt = at(time.Minute)
+		got, err := s.GetRefreshToken(e.ctx, want.Hash)
+		must(t, "GetRefreshToken", err)
+		diff(t, "GetRefreshToken after consuming", want, got)
+	}
+	got, err := s.GetRefreshToken(e.ctx, sibling.Hash)
+	must(t, "GetRefreshToken", err)
+	diff(t, "GetRefreshToken of another token of the family", sibling, got)
+}
+
+func testRefreshTokenConsumeTwice(t *testing.T, e *env) {
+	s := need[runtime.RefreshTokenStore](e)
+	tok := e.refreshToken(e.client(), e.user())
+	must(t, "ConsumeRefreshToken", s.ConsumeRefreshToken(e.ctx, tok.Hash, at(time.Minute)))
+	wantErr(t, "ConsumeRefreshToken(again)", s.ConsumeRefreshToken(e.ctx, tok.Hash, at(2*time.Minute)), runtime.ErrConsumed)
+	got, err := s.GetRefreshToken(e.ctx, tok.Hash)
+	must(t, "GetRefreshToken", err)
+	sameTime(t, "ConsumedAt after consuming twice", at(time.Minute), got.ConsumedAt)
+}
+
+func testRefreshTokenConsumeUnknown(t *testing.T, e *env) {
+	s := need[runtime.RefreshTokenStore](e)
+	e.refreshToken(e.client(), "")
+	for _, hash := range []string{runtime.HashToken("unknown"), ""} {
+		wantErr(t, "ConsumeRefreshToken("+quote(hash)+")", s.ConsumeRefreshToken(e.ctx, hash, t0), runtime.ErrNotFound)
+	}
+}
+
+// A rotated token can still be revoked (its family's reuse is detected
+// through it), and the two times are kept apart.
+func testRefreshTokenConsumeThenRevoke(t *testing.T, e *env) {
+	s := need[runtime.RefreshTokenStore](e)
+	tok := e.refreshToken(e.client(), e.user())
+	must(t, "ConsumeRefreshToken", s.ConsumeRefreshToken(e.ctx, tok.Hash, at(time.Minute)))
+	must(t, "RevokeRefreshToken", s.RevokeRefreshToken(e.ctx, tok.Hash, at(2*time.Minute)))
+	tok.ConsumedAt, tok.RevokedAt = at(time.Minute), at(2*time.Minute)
+	got, err := s.GetRefreshToken(e.ctx, tok.Hash)
+	must(t, "GetRefreshToken", err)
+	diff(t, "GetRefreshToken after consuming and revoking", tok, got)
+}
+
+func testRefreshTokenConcurrentConsume(t *testing.T, e *env) {
+	s := need[runtime.RefreshTokenStore](e)
+	client, user := e.client(), e.user()
+	hashes := make([]string, raceRecords)
+	for i := range hashes {
+		hashes[i] = e.refreshToken(client, user).Hash
+	}
+	winners := raceSingleUse(t, hashes, func(hash string, i int) error {
+		return s.ConsumeRefreshToken(e.ctx, hash, raceTime(i))
+	})
+	for _, hash := range hashes {
+		got, err := s.GetRefreshToken(e.ctx, hash)
+		must(t, "GetRefreshToken", err)
+		sameTime(t, "ConsumedAt (the winner's)", winnerTime(winners[hash]), got.ConsumedAt)
+	}
+}
+
+// refreshToken stores a refresh token of a new family and returns it.
+func (e *env) refreshToken(clientID, userID string) *runtime.RefreshToken {
+	e.t.Helper()
+	return e.refreshTokenIn(clientID, userID, e.family(clientID, userID))
+}
+
+// refreshTokenIn stores a refresh token of that family and returns it.
+func (e *env) refreshTokenIn(clientID, userID, familyID string) *runtime.RefreshToken {
+	e.t.Helper()
+	s := need[runtime.RefreshTokenStore](e)
+	tok := &runtime.RefreshToken{Hash: e.hash(), ClientID: clientID, UserID: userID, Scopes: []string{"read"},
+		FamilyID: familyID, IssuedAt: t0, ExpiresAt: at(24 * time.Hour)}
+	must(e.t, "CreateRefreshToken", s.CreateRefreshToken(e.ctx, tok))
+	return tok
+}
