@@ -47,7 +47,8 @@ type Config struct {
 	DefaultScopes []string
 	// ValidateScope, when set, decides the granted scopes in place of the
 	// built-in check (known scopes, the client's allowed scopes, defaults).
-	// Return an *Error with code invalid_scope to refuse.
+	// Return an *Error with code invalid_scope to refuse. It is not called
+	// for refresh_token requests, which may only narrow the original grant.
 	ValidateScope func(ctx context.Context, req ScopeRequest) ([]string, error)
 
 	// Bearer configures how protected resources accept access tokens.
@@ -131,7 +132,7 @@ type ExtensionGrant func(ctx context.Context, req *ExtensionRequest) (*Extension
 type ExtensionRequest struct {
 	// Client is the authenticated client.
 	Client *Client
-	// Form is the whole request body.
+	// Form is the whole request body, less client_secret.
 	Form url.Values
 	// Scopes are the requested scopes (already split).
 	Scopes []string

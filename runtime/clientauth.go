@@ -1,0 +1,190 @@
+package runtime
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"io"
+	"mime"
+	"net/http"
+	"net/url"
+	"strings"
+)
+
+// maxFormBytes bounds the bodies of token, revocation, introspection and
+// device authorization requests: they are a few hundred bytes.
+const maxFormBytes = 64 << 10
+
+// knownParams are the parameters the engine reads; each may appear once
+// (RFC 6749 §3.1, §3.2). Others (extension grants' audience, resource, …)
+// may repeat.
+var knownParams = []string{
+	"grant_type", "client_id", "client_secret", "code", "redirect_uri", "code_verifier",
+	"refresh_token", "scope", "username", "password", "device_code", "token", "token_type_hint",
+	"response_type", "state", "code_challenge", "code_challenge_method",
+}
+
+// readForm reads the body of a POST to a form endpoint (RFC 6749 §3.2):
+// POST only, application/x-www-form-urlencoded only, each known parameter
+// once. The query string is not read: credentials there would already
+// have leaked into logs, so client_secret in it is refused.
+func readForm(w http.ResponseWriter, r *http.Request) (url.Values, *Error) {
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", http.MethodPost)
+		return nil, NewError(InvalidRequest, "the method must be POST")
+	}
+	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/x-www-form-urlencoded" {
+		return nil, NewError(InvalidRequest, "the content type must be application/x-www-form-urlencoded")
+	}
+	if r.URL.Query().Has("client_secret") {
+		return nil, NewError(InvalidRequest, "client_secret must not be sent in the query string")
+	}
+	var body []byte
+	var err error
+	if r.Body != nil { // nil only in requests built by hand for a handler
+		body, err = io.ReadAll(http.MaxBytesReader(w, r.Body, maxFormBytes))
+	}
+	if err != nil {
+		return nil, NewError(InvalidRequest, "the request body is unreadable or too large")
+	}
+	form, err := url.ParseQuery(string(body))
+	if err != nil {
+		return nil, NewError(InvalidRequest, "the request body is not valid form encoding")
+	}
+	if e := checkRepeats(form); e != nil {
+		return nil, e
+	}
+	return form, nil
+}
+
+// checkRepeats refuses a known parameter given more than once.
+func checkRepeats(form url.Values) *Error {
+	for _, p := range knownParams {
+		if len(form[p]) > 1 {
+			return errorf(InvalidRequest, "parameter %s is repeated", p)
+		}
+	}
+	return nil
+}
+
+// authMethod is how a client presented its credentials.
+type authMethod int
+
+const (
+	authNone  authMethod = iota // client_id alone (public clients)
+	authBasic                   // client_secret_basic
+	authPost                    // client_secret_post
+)
+
+// clientError is an invalid_client answer, shaped by how the client tried
+// to authenticate (RFC 6749 §5.2): 401 with a Basic challenge after an
+// Authorization header, 400 otherwise.
+func clientError(method authMethod, description string) *Error {
+	e := NewError(InvalidClient, description)
+	if method == authBasic {
+		e.Status = http.StatusUnauthorized
+	} else {
+		e.Status = http.StatusBadRequest
+	}
+	return e
+}
+
+// authenticateClient identifies and authenticates the client of a token,
+// revocation, introspection or device authorization request (RFC 6749
+// §2.3.1, §3.2.1): client_secret_basic, client_secret_post, or client_id
+// alone for a public client. It also returns the method used, which
+// decides the status of a later invalid_client.
+func (s *Server) authenticateClient(ctx context.Context, r *http.Request, form url.Values) (*Client, authMethod, *Error) {
+	id, secret, method, e := clientCredentials(r, form)
+	if e != nil {
+		return nil, method, e
+	}
+	if id == "" {
+		return nil, method, clientError(method, "client authentication is required")
+	}
+	client, err := s.clients.GetClient(ctx, id)
+	if errors.Is(err, ErrNotFound) {
+		// Spend the time a real verification takes, so that which ids
+		// exist cannot be learnt by timing.
+		VerifyClientSecret(s.dummyClientHash, secret)
+		return nil, method, clientError(method, "unknown client or bad credentials")
+	}
+	if err != nil {
+		return nil, method, s.fail(ctx, "get client", err)
+	}
+	if client.Public() {
+		if secret != "" {
+			return nil, method, clientError(method, "unknown client or bad credentials")
+		}
+		return client, method, nil
+	}
+	if secret == "" {
+		return nil, method, clientError(method, "client authentication is required for a confidential client")
+	}
+	if !VerifyClientSecret(client.SecretHash, secret) {
+		return nil, method, clientError(method, "unknown client or bad credentials")
+	}
+	return client, method, nil
+}
+
+// clientCredentials reads the client's id and secret from the Basic
+// Authorization header or the body, refusing both at once (§2.3: one
+// method per request) and characters outside VSCHAR (Appendix A.1, A.2).
+func clientCredentials(r *http.Request, form url.Values) (id, secret string, method authMethod, e *Error) {
+	formID, formSecret := form.Get("client_id"), form.Get("client_secret")
+	headers := r.Header.Values("Authorization")
+	if len(headers) > 1 {
+		return "", "", authBasic, NewError(InvalidRequest, "more than one Authorization header")
+	}
+	if len(headers) == 1 {
+		scheme, creds, _ := strings.Cut(headers[0], " ")
+		if !strings.EqualFold(scheme, "Basic") {
+			return "", "", authBasic, clientError(authBasic, "unsupported authentication scheme; use Basic")
+		}
+		id, secret, e = parseBasic(strings.TrimLeft(creds, " "))
+		if e != nil {
+			return "", "", authBasic, e
+		}
+		if form.Has("client_secret") {
+			return "", "", authBasic, NewError(InvalidRequest, "client credentials in both the Authorization header and the body")
+		}
+		if form.Has("client_id") && formID != id {
+			return "", "", authBasic, NewError(InvalidRequest, "client_id in the body differs from the Authorization header")
+		}
+		return id, secret, authBasic, nil
+	}
+	if !isVSChars(formID) || !isVSChars(formSecret) {
+		return "", "", authPost, NewError(InvalidRequest, "client_id and client_secret must be printable ASCII")
+	}
+	if formSecret != "" || form.Has("client_secret") {
+		if formID == "" {
+			return "", "", authPost, NewError(InvalidRequest, "client_secret without client_id")
+		}
+		return formID, formSecret, authPost, nil
+	}
+	return formID, "", authNone, nil
+}
+
+// parseBasic decodes Basic credentials whose id and secret are each
+// form-urlencoded before base64 (RFC 6749 §2.3.1).
+func parseBasic(creds string) (id, secret string, e *Error) {
+	malformed := NewError(InvalidRequest, "malformed Basic credentials: want base64 of form-urlencoded client_id:client_secret")
+	raw, err := base64.StdEncoding.DecodeString(creds)
+	if err != nil {
+		return "", "", malformed
+	}
+	rawID, rawSecret, ok := strings.Cut(string(raw), ":")
+	if !ok {
+		return "", "", malformed
+	}
+	if id, err = url.QueryUnescape(rawID); err != nil {
+		return "", "", malformed
+	}
+	if secret, err = url.QueryUnescape(rawSecret); err != nil {
+		return "", "", malformed
+	}
+	if id == "" || !isVSChars(id) || !isVSChars(secret) {
+		return "", "", malformed
+	}
+	return id, secret, nil
+}
