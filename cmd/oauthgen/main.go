@@ -1,0 +1,227 @@
+// Command oauthgen generates an OAuth 2.0 storage layer (migrations, sqlc
+// queries and a typed Store for the oauthgen runtime) from oauthgen.yaml.
+//
+//	oauthgen init --dialect sqlite --grant authorization_code --grant refresh_token
+//	oauthgen generate
+//	oauthgen generate --check   # in CI: exit 1 if the output is stale
+//
+// From go generate:
+//
+//	//go:generate go run github.com/oauthgen/oauthgen/cmd/oauthgen generate
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	rtdebug "runtime/debug"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/oauthgen/oauthgen/generator"
+	"github.com/oauthgen/oauthgen/schema"
+)
+
+// Exit codes.
+const (
+	exitOK    = 0
+	exitStale = 1 // --check found a difference, or generation failed
+	exitUsage = 2 // a bad declaration or bad usage
+)
+
+func main() {
+	os.Exit(run(os.Args, os.Stdout, os.Stderr))
+}
+
+// run runs the CLI and returns its exit code.
+func run(args []string, stdout, stderr io.Writer) int {
+	code := exitOK
+	app := newApp(stdout, stderr, &code)
+	if err := app.Run(args); err != nil {
+		var exit cli.ExitCoder
+		if errors.As(err, &exit) {
+			if msg := exit.Error(); msg != "" {
+				fmt.Fprintln(stderr, msg)
+			}
+			return exit.ExitCode()
+		}
+		fmt.Fprintf(stderr, "oauthgen: %v\n", err)
+		return exitUsage
+	}
+	return code
+}
+
+var configFlag = &cli.StringFlag{
+	Name:    "config",
+	Aliases: []string{"c"},
+	Value:   "oauthgen.yaml",
+	Usage:   "the declaration `FILE`",
+}
+
+func newApp(stdout, stderr io.Writer, code *int) *cli.App {
+	return &cli.App{
+		Name:           "oauthgen",
+		Usage:          "generate a typed OAuth 2.0 storage layer from oauthgen.yaml",
+		Writer:         stdout,
+		ErrWriter:      stderr,
+		ExitErrHandler: func(*cli.Context, error) {}, // run decides the exit code
+		OnUsageError: func(_ *cli.Context, err error, _ bool) error {
+			return cli.Exit("oauthgen: "+err.Error(), exitUsage)
+		},
+		HideHelpCommand: true,
+		Commands: []*cli.Command{
+			{
+				Name:  "init",
+				Usage: "write a commented oauthgen.yaml to start from",
+				UsageText: `oauthgen init [--dialect sqlite|postgres|mysql] [--grant GRANT]... [--config FILE]
+
+Examples:
+   oauthgen init
+   oauthgen init --dialect postgres --grant authorization_code --grant refresh_token`,
+				Description: "Writes a declaration with every key shown and explained. It never overwrites a file.\nGrants: " +
+					fmt.Sprint(schema.GrantKeys()) + " (default: client_credentials).",
+				Flags: []cli.Flag{
+					configFlag,
+					&cli.StringFlag{Name: "dialect", Aliases: []string{"d"}, Value: "sqlite", Usage: "SQL dialect: sqlite, postgres or mysql"},
+					&cli.StringSliceFlag{Name: "grant", Aliases: []string{"g"}, Usage: "enable `GRANT` (repeat the flag for more)"},
+				},
+				Action: func(c *cli.Context) error {
+					path := c.String("config")
+					out, err := generator.Scaffold(schema.Dialect(c.String("dialect")), c.StringSlice("grant"))
+					if err != nil {
+						return cli.Exit("oauthgen init: "+err.Error(), exitUsage)
+					}
+					f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+					if errors.Is(err, fs.ErrExist) {
+						return cli.Exit(fmt.Sprintf("oauthgen init: %s exists; not overwriting it", path), exitUsage)
+					}
+					if err != nil {
+						return cli.Exit("oauthgen init: "+err.Error(), exitStale)
+					}
+					if _, err := f.Write(out); err != nil {
+						f.Close()
+						return cli.Exit("oauthgen init: "+err.Error(), exitStale)
+					}
+					if err := f.Close(); err != nil {
+						return cli.Exit("oauthgen init: "+err.Error(), exitStale)
+					}
+					fmt.Fprintf(c.App.Writer, "wrote %s; edit it, then run: oauthgen generate --config %s\n", path, path)
+					return nil
+				},
+			},
+			{
+				Name:  "generate",
+				Usage: "generate migrations, queries, sqlc code and the Store",
+				UsageText: `oauthgen generate [--config FILE] [--check]
+
+Examples:
+   oauthgen generate
+   oauthgen generate --config internal/auth/oauthgen.yaml
+   oauthgen generate --check     # CI: exit 1 and print a diff when the output is stale
+   //go:generate go run github.com/oauthgen/oauthgen/cmd/oauthgen generate`,
+				Description: "Writes the output folder the declaration names. After a schema change it adds one\n" +
+					"migration; migrations already written are never changed. Exit codes: 0 ok, 1 stale\n" +
+					"(--check) or failed, 2 bad declaration or usage.",
+				Flags: []cli.Flag{
+					configFlag,
+					&cli.BoolFlag{Name: "check", Usage: "write nothing; exit 1 with a unified diff if the output is not up to date"},
+				},
+				Action: func(c *cli.Context) error {
+					d, err := load(c)
+					if err != nil {
+						return err
+					}
+					out, err := generator.GenerateFrom(d, generator.Options{})
+					if err != nil {
+						return generateError(err)
+					}
+					if c.Bool("check") {
+						diff, err := out.Check()
+						if err != nil {
+							return cli.Exit("oauthgen: "+err.Error(), exitStale)
+						}
+						if diff != "" {
+							fmt.Fprint(c.App.Writer, diff)
+							return cli.Exit(fmt.Sprintf("oauthgen: %s is not up to date with %s: run oauthgen generate", rel(out.Dir), c.String("config")), exitStale)
+						}
+						return nil
+					}
+					if err := out.Write(); err != nil {
+						return cli.Exit("oauthgen: "+err.Error(), exitStale)
+					}
+					if out.Migration != "" {
+						fmt.Fprintf(c.App.Writer, "oauthgen: new migration %s\n", filepath.Join(rel(out.Dir), "migrations", out.Migration))
+					}
+					return nil
+				},
+			},
+			{
+				Name:      "validate",
+				Usage:     "check oauthgen.yaml and print every problem",
+				UsageText: "oauthgen validate [--config FILE]\n\nExample:\n   oauthgen validate --config oauthgen.yaml",
+				Flags:     []cli.Flag{configFlag},
+				Action: func(c *cli.Context) error {
+					if _, err := load(c); err != nil {
+						return err
+					}
+					fmt.Fprintf(c.App.Writer, "%s: ok\n", c.String("config"))
+					return nil
+				},
+			},
+			{
+				Name:      "version",
+				Usage:     "print oauthgen's version",
+				UsageText: "oauthgen version",
+				Action: func(c *cli.Context) error {
+					fmt.Fprintln(c.App.Writer, "oauthgen", version())
+					return nil
+				},
+			},
+		},
+	}
+}
+
+// load loads the declaration and prints its warnings.
+func load(c *cli.Context) (*schema.Declaration, error) {
+	d, err := schema.Load(c.String("config"))
+	if err != nil {
+		return nil, generateError(err)
+	}
+	for _, w := range d.Warnings {
+		fmt.Fprintf(c.App.ErrWriter, "warning: %v\n", w)
+	}
+	return d, nil
+}
+
+// generateError gives declaration errors exit code 2, and others 1.
+func generateError(err error) error {
+	var list schema.ErrorList
+	var one *schema.Error
+	if errors.As(err, &list) || errors.As(err, &one) {
+		return cli.Exit(err.Error(), exitUsage)
+	}
+	return cli.Exit("oauthgen: "+err.Error(), exitStale)
+}
+
+// version is the module version oauthgen was built at.
+func version() string {
+	if info, ok := rtdebug.ReadBuildInfo(); ok && info.Main.Version != "" {
+		return info.Main.Version
+	}
+	return "(devel)"
+}
+
+// rel shortens an absolute path to one relative to the working directory.
+func rel(path string) string {
+	wd, err := os.Getwd()
+	if err != nil {
+		return path
+	}
+	if r, err := filepath.Rel(wd, path); err == nil {
+		return r
+	}
+	return path
+}

@@ -1,0 +1,39 @@
+package generator
+
+import (
+	"bytes"
+	"fmt"
+	"slices"
+	"text/template"
+
+	"github.com/oauthgen/oauthgen/schema"
+	"github.com/oauthgen/oauthgen/templates"
+)
+
+// Scaffold renders the commented oauthgen.yaml `oauthgen init` writes, for
+// a dialect and the grant keys to enable (none: client_credentials). The
+// result is parsed before it is returned, so it always loads.
+func Scaffold(dialect schema.Dialect, grants []string) ([]byte, error) {
+	if !slices.Contains(schema.Dialects(), dialect) {
+		return nil, fmt.Errorf("unknown dialect %q: want one of %v", dialect, schema.Dialects())
+	}
+	for _, g := range grants {
+		if !slices.Contains(schema.GrantKeys(), g) {
+			return nil, fmt.Errorf("unknown grant %q: want one of %v", g, schema.GrantKeys())
+		}
+	}
+	t, err := template.ParseFS(templates.Init, "init/oauthgen.yaml.tmpl")
+	if err != nil {
+		return nil, err
+	}
+	var buf bytes.Buffer
+	if err := t.Execute(&buf, map[string]any{"Dialect": string(dialect), "Grants": grants}); err != nil {
+		return nil, err
+	}
+	if _, err := schema.Parse("oauthgen.yaml", buf.Bytes()); err != nil {
+		// The template is tested for every dialect; a grant set can still
+		// be one no declaration may have (refresh_token alone).
+		return nil, fmt.Errorf("those grants do not make a valid declaration:\n%v", err)
+	}
+	return buf.Bytes(), nil
+}

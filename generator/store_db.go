@@ -1,0 +1,272 @@
+package generator
+
+import (
+	"github.com/dave/jennifer/jen"
+
+	"github.com/oauthgen/oauthgen/schema"
+)
+
+// Import paths of the database drivers.
+const (
+	sqlite3Pkg = "github.com/mattn/go-sqlite3"
+	pgxPkg     = "github.com/jackc/pgx/v5"
+	pgconnPkg  = "github.com/jackc/pgx/v5/pgconn"
+	pgxpoolPkg = "github.com/jackc/pgx/v5/pgxpool"
+	pgxstdPkg  = "github.com/jackc/pgx/v5/stdlib"
+	mysqlPkg   = "github.com/go-sql-driver/mysql"
+	gooseLock  = "github.com/pressly/goose/v3/lock"
+	embedPkg   = "embed"
+	fsPkg      = "io/fs"
+)
+
+var dialectNames = map[schema.Dialect]string{schema.SQLite: "SQLite", schema.Postgres: "PostgreSQL", schema.MySQL: "MySQL"}
+
+// emitStore writes the package doc, the Store type, its constructors,
+// Migrate and Close, and the compile-time interface assertions.
+func (g *storeGen) emitStore() {
+	p, f := g.p, g.f
+	name := dialectNames[p.Dialect]
+	f.PackageComment("Package " + p.Package + " stores OAuth 2.0 clients, users and tokens in " + name + " for the")
+	f.PackageComment("oauthgen runtime, as declared in oauthgen.yaml. Regenerate it with")
+	f.PackageComment("`go generate`; do not edit it.")
+	f.Anon(embedPkg)
+
+	f.Comment("migrations are the goose migrations, oldest first.")
+	f.Comment("")
+	f.Comment("//go:embed migrations/*.sql")
+	f.Var().Id("migrations").Qual(embedPkg, "FS")
+	f.Line()
+	f.Comment("VersionTable is the table goose records applied migrations in.")
+	f.Const().Id("VersionTable").Op("=").Lit(p.VersionTable)
+	f.Line()
+
+	var fields []jen.Code
+	switch p.Dialect {
+	case schema.Postgres:
+		fields = append(fields, jen.Id("pool").Op("*").Qual(pgxpoolPkg, "Pool"))
+	default:
+		fields = append(fields,
+			jen.Id("db").Op("*").Qual(sqlPkg, "DB").Comment("writes, and reads when there is no reader"),
+		)
+		if p.Dialect == schema.SQLite {
+			fields = append(fields, jen.Id("reader").Op("*").Qual(sqlPkg, "DB").Comment("reads; nil when New was given one handle"))
+		}
+	}
+	fields = append(fields,
+		jen.Id("write").Op("*").Qual(g.db, "Queries"),
+		jen.Id("read").Op("*").Qual(g.db, "Queries"),
+		jen.Id("close").Func().Params().Error().Comment("set by Open: Close releases what Open opened"),
+	)
+	for _, t := range p.Tables {
+		if t.Kind == schema.TableAccessTokens || t.Kind == schema.TableRefreshTokens {
+			if len(t.Extras()) > 0 {
+				rec := recordName(t.Kind)
+				fields = append(fields, jen.Line(),
+					jen.Comment("New"+rec+"Extra, when set, gives the declared extra columns of each"),
+					jen.Comment(kindWords(t.Kind)+" the runtime creates; ctx is the request's."),
+					jen.Id("New"+rec+"Extra").Func().Params(jen.Qual(ctxPkg, "Context"), jen.Op("*").Add(rt(rec))).Id(rec+"Extra"))
+			}
+		}
+	}
+	f.Comment("Store keeps oauthgen's records in " + name + ". It implements the runtime's store")
+	f.Comment("interfaces for the grants declared in oauthgen.yaml. It is safe for concurrent use.")
+	f.Type().Id("Store").Struct(fields...)
+	f.Line()
+
+	var asserts []jen.Code
+	for _, iface := range p.Interfaces() {
+		asserts = append(asserts, jen.Id("_").Add(rt(iface)).Op("=").Parens(jen.Op("*").Id("Store")).Parens(jen.Nil()))
+	}
+	f.Var().Defs(asserts...)
+	f.Line()
+
+	switch p.Dialect {
+	case schema.SQLite:
+		g.emitSQLiteOpen()
+	case schema.Postgres:
+		g.emitPostgresOpen()
+	case schema.MySQL:
+		g.emitMySQLOpen()
+	}
+
+	f.Comment("Close closes the database handles Open opened; after New it does nothing.")
+	f.Func().Params(recv()).Id("Close").Params().Error().Block(
+		jen.If(jen.Id("s").Dot("close").Op("==").Nil()).Block(jen.Return(jen.Nil())),
+		jen.Return(jen.Id("s").Dot("close").Call()),
+	)
+	f.Line()
+
+	f.Comment("Migrations returns the goose migrations, to apply with your own tooling.")
+	f.Func().Id("Migrations").Params().Qual(fsPkg, "FS").Block(
+		jen.List(jen.Id("sub"), jen.Err()).Op(":=").Qual(fsPkg, "Sub").Call(jen.Id("migrations"), jen.Lit("migrations")),
+		jen.If(jen.Err().Op("!=").Nil()).Block(jen.Panic(jen.Err()).Comment("the folder is embedded: cannot happen")),
+		jen.Return(jen.Id("sub")),
+	)
+	f.Line()
+
+	f.Comment("Migrate applies the migrations that have not run yet.")
+	f.Func().Params(recv()).Id("Migrate").Params(ctxParam()).Error().Block(
+		jen.List(jen.Id("p"), jen.Id("done"), jen.Err()).Op(":=").Id("s").Dot("migrator").Call(),
+		jen.If(jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Err())),
+		jen.Defer().Id("done").Call(),
+		jen.List(jen.Id("_"), jen.Err()).Op("=").Id("p").Dot("Up").Call(jen.Id("ctx")),
+		jen.Return(jen.Err()),
+	)
+	f.Line()
+	f.Comment("MigrateDown rolls back the most recent migration.")
+	f.Func().Params(recv()).Id("MigrateDown").Params(ctxParam()).Error().Block(
+		jen.List(jen.Id("p"), jen.Id("done"), jen.Err()).Op(":=").Id("s").Dot("migrator").Call(),
+		jen.If(jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Err())),
+		jen.Defer().Id("done").Call(),
+		jen.List(jen.Id("_"), jen.Err()).Op("=").Id("p").Dot("Down").Call(jen.Id("ctx")),
+		jen.Return(jen.Err()),
+	)
+	f.Line()
+	g.emitMigrator()
+}
+
+// emitSQLiteOpen writes Open and New for SQLite.
+func (g *storeGen) emitSQLiteOpen() {
+	f := g.f
+	f.Comment("Open opens, creating it if needed, the SQLite database at path: WAL, so")
+	f.Comment("readers never block the writer; a busy timeout; foreign keys on; and one")
+	f.Comment("writer connection, as SQLite allows one writer at a time anyway, beside a")
+	f.Comment("pool of readers. Call Migrate before first use.")
+	dsn := jen.Lit("file:").Op("+").Qual("net/url", "PathEscape").Call(jen.Id("path")).Op("+").
+		Lit("?_journal_mode=WAL&_busy_timeout=10000&_foreign_keys=on&_synchronous=NORMAL&_txlock=immediate")
+	f.Func().Id("Open").Params(jen.Id("path").String()).Params(jen.Op("*").Id("Store"), jen.Error()).Block(
+		jen.Id("dsn").Op(":=").Add(dsn),
+		jen.List(jen.Id("db"), jen.Err()).Op(":=").Qual(sqlPkg, "Open").Call(jen.Lit("sqlite3"), jen.Id("dsn")),
+		jen.If(jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Nil(), jen.Err())),
+		jen.Id("db").Dot("SetMaxOpenConns").Call(jen.Lit(1)),
+		jen.List(jen.Id("reader"), jen.Err()).Op(":=").Qual(sqlPkg, "Open").Call(jen.Lit("sqlite3"), jen.Id("dsn")),
+		jen.If(jen.Err().Op("!=").Nil()).Block(jen.Id("db").Dot("Close").Call(), jen.Return(jen.Nil(), jen.Err())),
+		jen.Id("reader").Dot("SetMaxOpenConns").Call(jen.Lit(8)),
+		jen.Comment("Fail now, not at the first request, if the file cannot be opened."),
+		jen.If(jen.Err().Op(":=").Id("db").Dot("Ping").Call(), jen.Err().Op("!=").Nil()).Block(
+			jen.Id("db").Dot("Close").Call(), jen.Id("reader").Dot("Close").Call(), jen.Return(jen.Nil(), jen.Err()),
+		),
+		jen.Id("s").Op(":=").Op("&").Id("Store").Values(
+			jen.Line().Id("db").Op(":").Id("db"),
+			jen.Line().Id("reader").Op(":").Id("reader"),
+			jen.Line().Id("write").Op(":").Qual(g.db, "New").Call(jen.Id("db")),
+			jen.Line().Id("read").Op(":").Qual(g.db, "New").Call(jen.Id("reader")),
+			jen.Line(),
+		),
+		jen.Id("s").Dot("close").Op("=").Func().Params().Error().Block(
+			jen.Return(jen.Qual("errors", "Join").Call(jen.Id("reader").Dot("Close").Call(), jen.Id("db").Dot("Close").Call())),
+		),
+		jen.Return(jen.Id("s"), jen.Nil()),
+	)
+	f.Line()
+	f.Comment("New returns a Store using db, opened with the mattn/go-sqlite3 driver, for")
+	f.Comment("everything. Open foreign keys on (_foreign_keys=on): cascades depend on them.")
+	f.Func().Id("New").Params(jen.Id("db").Op("*").Qual(sqlPkg, "DB")).Op("*").Id("Store").Block(
+		jen.Id("q").Op(":=").Qual(g.db, "New").Call(jen.Id("db")),
+		jen.Return(jen.Op("&").Id("Store").Values(jen.Id("db").Op(":").Id("db"), jen.Id("write").Op(":").Id("q"), jen.Id("read").Op(":").Id("q"))),
+	)
+	f.Line()
+	f.Comment("DB returns the handle writes go through.")
+	f.Func().Params(recv()).Id("DB").Params().Op("*").Qual(sqlPkg, "DB").Block(jen.Return(jen.Id("s").Dot("db")))
+	f.Line()
+	f.Anon(sqlite3Pkg)
+}
+
+// emitPostgresOpen writes Open and New for PostgreSQL.
+func (g *storeGen) emitPostgresOpen() {
+	f := g.f
+	f.Comment("Open connects a pgx pool to the PostgreSQL database at dsn (a URL or")
+	f.Comment("key=value string). Call Migrate before first use.")
+	f.Func().Id("Open").Params(ctxParam(), jen.Id("dsn").String()).Params(jen.Op("*").Id("Store"), jen.Error()).Block(
+		jen.List(jen.Id("pool"), jen.Err()).Op(":=").Qual(pgxpoolPkg, "New").Call(jen.Id("ctx"), jen.Id("dsn")),
+		jen.If(jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Nil(), jen.Err())),
+		jen.Comment("Fail now, not at the first request, if the server cannot be reached."),
+		jen.If(jen.Err().Op(":=").Id("pool").Dot("Ping").Call(jen.Id("ctx")), jen.Err().Op("!=").Nil()).Block(
+			jen.Id("pool").Dot("Close").Call(), jen.Return(jen.Nil(), jen.Err()),
+		),
+		jen.Id("s").Op(":=").Id("New").Call(jen.Id("pool")),
+		jen.Id("s").Dot("close").Op("=").Func().Params().Error().Block(jen.Id("pool").Dot("Close").Call(), jen.Return(jen.Nil())),
+		jen.Return(jen.Id("s"), jen.Nil()),
+	)
+	f.Line()
+	f.Comment("New returns a Store using pool. The Store holds no state of its own: any")
+	f.Comment("number of them, in any number of processes, may share one database.")
+	f.Func().Id("New").Params(jen.Id("pool").Op("*").Qual(pgxpoolPkg, "Pool")).Op("*").Id("Store").Block(
+		jen.Id("q").Op(":=").Qual(g.db, "New").Call(jen.Id("pool")),
+		jen.Return(jen.Op("&").Id("Store").Values(jen.Id("pool").Op(":").Id("pool"), jen.Id("write").Op(":").Id("q"), jen.Id("read").Op(":").Id("q"))),
+	)
+	f.Line()
+	f.Comment("Pool returns the connection pool.")
+	f.Func().Params(recv()).Id("Pool").Params().Op("*").Qual(pgxpoolPkg, "Pool").Block(jen.Return(jen.Id("s").Dot("pool")))
+	f.Line()
+}
+
+// emitMySQLOpen writes Open and New for MySQL.
+func (g *storeGen) emitMySQLOpen() {
+	f := g.f
+	f.Comment("Open opens the MySQL or MariaDB database at dsn (go-sql-driver/mysql")
+	f.Comment("syntax). It sets what the Store relies on: parseTime, UTC times. Call")
+	f.Comment("Migrate before first use.")
+	f.Func().Id("Open").Params(jen.Id("dsn").String()).Params(jen.Op("*").Id("Store"), jen.Error()).Block(
+		jen.List(jen.Id("cfg"), jen.Err()).Op(":=").Qual(mysqlPkg, "ParseDSN").Call(jen.Id("dsn")),
+		jen.If(jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Nil(), jen.Err())),
+		jen.Id("cfg").Dot("ParseTime").Op("=").True(),
+		jen.Id("cfg").Dot("Loc").Op("=").Qual(timePkg, "UTC"),
+		jen.List(jen.Id("connector"), jen.Err()).Op(":=").Qual(mysqlPkg, "NewConnector").Call(jen.Id("cfg")),
+		jen.If(jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Nil(), jen.Err())),
+		jen.Id("db").Op(":=").Qual(sqlPkg, "OpenDB").Call(jen.Id("connector")),
+		jen.Comment("Fail now, not at the first request, if the server cannot be reached."),
+		jen.If(jen.Err().Op(":=").Id("db").Dot("Ping").Call(), jen.Err().Op("!=").Nil()).Block(
+			jen.Id("db").Dot("Close").Call(), jen.Return(jen.Nil(), jen.Err()),
+		),
+		jen.Id("s").Op(":=").Id("New").Call(jen.Id("db")),
+		jen.Id("s").Dot("close").Op("=").Id("db").Dot("Close"),
+		jen.Return(jen.Id("s"), jen.Nil()),
+	)
+	f.Line()
+	f.Comment("New returns a Store using db, opened with go-sql-driver/mysql and")
+	f.Comment("parseTime=true&loc=UTC.")
+	f.Func().Id("New").Params(jen.Id("db").Op("*").Qual(sqlPkg, "DB")).Op("*").Id("Store").Block(
+		jen.Id("q").Op(":=").Qual(g.db, "New").Call(jen.Id("db")),
+		jen.Return(jen.Op("&").Id("Store").Values(jen.Id("db").Op(":").Id("db"), jen.Id("write").Op(":").Id("q"), jen.Id("read").Op(":").Id("q"))),
+	)
+	f.Line()
+	f.Comment("DB returns the database handle.")
+	f.Func().Params(recv()).Id("DB").Params().Op("*").Qual(sqlPkg, "DB").Block(jen.Return(jen.Id("s").Dot("db")))
+	f.Line()
+}
+
+// emitMigrator writes the goose provider constructor shared by Migrate
+// and MigrateDown.
+func (g *storeGen) emitMigrator() {
+	f := g.f
+	opts := []jen.Code{jen.Qual(goosePkg, "WithTableName").Call(jen.Id("VersionTable"))}
+	var body []jen.Code
+	db := jen.Id("s").Dot("db")
+	dialect := map[schema.Dialect]string{schema.SQLite: "DialectSQLite3", schema.Postgres: "DialectPostgres", schema.MySQL: "DialectMySQL"}[g.p.Dialect]
+	done := jen.Func().Params().Block()
+	if g.p.Dialect == schema.Postgres {
+		body = append(body,
+			jen.Id("db").Op(":=").Qual(pgxstdPkg, "OpenDBFromPool").Call(jen.Id("s").Dot("pool")),
+			jen.Comment("Instances starting together take turns: an advisory lock per migration run."),
+			jen.List(jen.Id("locker"), jen.Err()).Op(":=").Qual(gooseLock, "NewPostgresSessionLocker").Call(),
+			jen.If(jen.Err().Op("!=").Nil()).Block(jen.Id("db").Dot("Close").Call(), jen.Return(jen.Nil(), jen.Nil(), jen.Err())),
+		)
+		opts = append(opts, jen.Qual(goosePkg, "WithSessionLocker").Call(jen.Id("locker")))
+		db = jen.Id("db")
+		done = jen.Func().Params().Block(jen.Id("db").Dot("Close").Call())
+	}
+	body = append(body,
+		jen.List(jen.Id("p"), jen.Err()).Op(":=").Qual(goosePkg, "NewProvider").Call(
+			append([]jen.Code{jen.Qual(goosePkg, dialect), db, jen.Id("Migrations").Call()}, opts...)...),
+		jen.If(jen.Err().Op("!=").Nil()).BlockFunc(func(b *jen.Group) {
+			if g.p.Dialect == schema.Postgres {
+				b.Id("db").Dot("Close").Call()
+			}
+			b.Return(jen.Nil(), jen.Nil(), jen.Err())
+		}),
+		jen.Return(jen.Id("p"), done, jen.Nil()),
+	)
+	f.Func().Params(recv()).Id("migrator").Params().Params(jen.Op("*").Qual(goosePkg, "Provider"), jen.Func().Params(), jen.Error()).Block(body...)
+	f.Line()
+}
