@@ -63,7 +63,55 @@ func (l *Lock) encode() ([]byte, error) {
 	if err := enc.Encode(l); err != nil {
 		return nil, err
 	}
-	return buf.Bytes(), nil
+	out := buf.Bytes()
+	for { // inner containers first: an index's columns, then the index
+		next := compactLeaves(out)
+		if bytes.Equal(next, out) {
+			return out, nil
+		}
+		out = next
+	}
+}
+
+// compactLeaves puts each object or array holding only scalars on one
+// line when it fits, so a column or an index reads as one line of the
+// lock: {"name": "id", "type": "key", "sql_type": "TEXT"}.
+func compactLeaves(indented []byte) []byte {
+	lines := strings.Split(string(indented), "\n")
+	var out []string
+	for i := 0; i < len(lines); i++ {
+		line := lines[i]
+		if !strings.HasSuffix(line, "{") && !strings.HasSuffix(line, "[") {
+			out = append(out, line)
+			continue
+		}
+		closing := map[byte]string{'{': "}", '[': "]"}[line[len(line)-1]]
+		indent := line[:len(line)-len(strings.TrimLeft(line, " "))]
+		j, parts := i+1, []string{}
+		for ; j < len(lines); j++ {
+			inner := strings.TrimSpace(lines[j])
+			if strings.HasPrefix(lines[j], indent+closing) && len(lines[j]) > len(indent) && !strings.HasPrefix(lines[j], indent+" ") {
+				break
+			}
+			if strings.HasSuffix(inner, "{") || strings.HasSuffix(inner, "[") || strings.HasPrefix(inner, "{") {
+				parts = nil // not a leaf; a list of objects keeps one per line
+				break
+			}
+			parts = append(parts, inner)
+		}
+		if parts == nil || j == len(lines) {
+			out = append(out, line)
+			continue
+		}
+		one := line + strings.Join(parts, " ") + strings.TrimLeft(lines[j], " ")
+		if len(one) > 160 {
+			out = append(out, line)
+			continue
+		}
+		out = append(out, one)
+		i = j
+	}
+	return []byte(strings.Join(out, "\n"))
 }
 
 // readLock reads the lock of an output folder and the migrations it lists,

@@ -231,8 +231,10 @@ func alterTable(d *schema.Declaration, old *SchemaState, cur, want *TableState) 
 		return nil, nil, errs
 	}
 
-	if d.Dialect == schema.SQLite && (len(dropFK) > 0 || len(addFK) > 0 || len(nullCol) > 0 || len(defCol) > 0) {
-		// SQLite alters none of these in place: rebuild the table.
+	nonConstant := slices.ContainsFunc(addCol, func(c ColumnState) bool { return c.Default == "CURRENT_TIMESTAMP" })
+	if d.Dialect == schema.SQLite && (len(dropFK) > 0 || len(addFK) > 0 || len(nullCol) > 0 || len(defCol) > 0 || nonConstant) {
+		// SQLite alters none of these in place (nor adds a column whose
+		// default is not a constant): rebuild the table.
 		to := final
 		return []op{{
 			up:   step{"rebuild_table", rebuildData{cur, &to}},
