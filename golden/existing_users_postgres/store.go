@@ -143,6 +143,7 @@ func (s *Store) migrator() (*goose.Provider, func(), error) {
 func Config() runtime.Config {
 	return runtime.Config{
 		AuthorizationCode: &runtime.AuthorizationCodeGrant{PKCE: runtime.PKCERequired},
+		Password:          &runtime.PasswordGrant{},
 		RefreshToken:      &runtime.RefreshTokenGrant{},
 		DeviceCode: &runtime.DeviceCodeGrant{
 			Interval:        5 * time.Second,
