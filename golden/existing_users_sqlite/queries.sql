@@ -128,9 +128,47 @@ WHERE hash = sqlc.arg(hash);
 DELETE FROM oauth_authorization_codes
 WHERE expires_at < sqlc.arg(before);
 
+-- name: CreateDeviceCode :exec
+INSERT INTO oauth_device_codes (hash, user_code_hash, client_id, scopes, status, user_id, family_id, interval_seconds, issued_at, expires_at, last_polled_at, decided_at, consumed_at)
+VALUES (sqlc.arg(hash), sqlc.arg(user_code_hash), sqlc.arg(client_id), sqlc.arg(scopes), sqlc.arg(status), sqlc.arg(user_id), sqlc.arg(family_id), sqlc.arg(interval_seconds), sqlc.arg(issued_at), sqlc.arg(expires_at), sqlc.arg(last_polled_at), sqlc.arg(decided_at), sqlc.arg(consumed_at));
+
+-- name: GetDeviceCode :one
+SELECT hash, user_code_hash, client_id, scopes, status, user_id, family_id, interval_seconds, issued_at, expires_at, last_polled_at, decided_at, consumed_at
+FROM oauth_device_codes
+WHERE hash = sqlc.arg(hash);
+
+-- name: GetDeviceCodeByUserCode :one
+SELECT hash, user_code_hash, client_id, scopes, status, user_id, family_id, interval_seconds, issued_at, expires_at, last_polled_at, decided_at, consumed_at
+FROM oauth_device_codes
+WHERE user_code_hash = sqlc.arg(user_code_hash);
+
+-- name: DecideDeviceCode :execrows
+UPDATE oauth_device_codes
+SET status = sqlc.arg(status), user_id = sqlc.arg(user_id), scopes = sqlc.arg(scopes), decided_at = sqlc.arg(decided_at)
+WHERE hash = sqlc.arg(hash) AND status = 'pending';
+
+-- name: PollDeviceCode :execrows
+UPDATE oauth_device_codes
+SET last_polled_at = sqlc.arg(last_polled_at), interval_seconds = sqlc.arg(interval_seconds)
+WHERE hash = sqlc.arg(hash);
+
+-- name: ConsumeDeviceCode :execrows
+UPDATE oauth_device_codes
+SET consumed_at = sqlc.arg(consumed_at)
+WHERE hash = sqlc.arg(hash) AND status = 'approved' AND consumed_at IS NULL;
+
+-- name: DeviceCodeExists :one
+SELECT COUNT(*) FROM oauth_device_codes
+WHERE hash = sqlc.arg(hash);
+
+-- name: PurgeDeviceCodes :execrows
+DELETE FROM oauth_device_codes
+WHERE expires_at < sqlc.arg(before);
+
 -- name: PurgeFamilies :execrows
 DELETE FROM oauth_families
 WHERE created_at < sqlc.arg(before)
   AND NOT EXISTS (SELECT 1 FROM oauth_access_tokens m WHERE m.family_id = oauth_families.id)
   AND NOT EXISTS (SELECT 1 FROM oauth_refresh_tokens m WHERE m.family_id = oauth_families.id)
-  AND NOT EXISTS (SELECT 1 FROM oauth_authorization_codes m WHERE m.family_id = oauth_families.id);
+  AND NOT EXISTS (SELECT 1 FROM oauth_authorization_codes m WHERE m.family_id = oauth_families.id)
+  AND NOT EXISTS (SELECT 1 FROM oauth_device_codes m WHERE m.family_id = oauth_families.id);

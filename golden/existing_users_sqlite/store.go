@@ -52,6 +52,7 @@ var (
 	_ runtime.FamilyStore            = (*Store)(nil)
 	_ runtime.RefreshTokenStore      = (*Store)(nil)
 	_ runtime.AuthorizationCodeStore = (*Store)(nil)
+	_ runtime.DeviceCodeStore        = (*Store)(nil)
 )
 
 // Open opens, creating it if needed, the SQLite database at path: WAL, so
@@ -151,12 +152,18 @@ func (s *Store) migrator() (*goose.Provider, func(), error) {
 // Config returns the runtime configuration declared in oauthgen.yaml.
 func Config() runtime.Config {
 	return runtime.Config{
-		AuthorizationCode:         &runtime.AuthorizationCodeGrant{},
-		Password:                  &runtime.PasswordGrant{},
-		RefreshToken:              &runtime.RefreshTokenGrant{},
+		AuthorizationCode: &runtime.AuthorizationCodeGrant{},
+		Password:          &runtime.PasswordGrant{},
+		RefreshToken:      &runtime.RefreshTokenGrant{},
+		DeviceCode: &runtime.DeviceCodeGrant{
+			Interval:        5 * time.Second,
+			UserCodeCharset: "BCDFGHJKLMNPQRSTVWXZ",
+			UserCodeLength:  8,
+		},
 		AccessTokenLifetime:       time.Hour,
 		RefreshTokenLifetime:      336 * time.Hour,
 		AuthorizationCodeLifetime: 5 * time.Minute,
+		DeviceCodeLifetime:        10 * time.Minute,
 		Scopes:                    []string{"profile", "email"},
 		DefaultScopes:             []string{"profile"},
 	}
@@ -646,6 +653,126 @@ func (s *Store) ConsumeAuthorizationCode(ctx context.Context, hash string, at ti
 	return missing(ctx, s.read.AuthorizationCodeExists, hash, runtime.ErrConsumed)
 }
 
+// CreateDeviceCode stores d; runtime.ErrDuplicate if its key exists.
+func (s *Store) CreateDeviceCode(ctx context.Context, d *runtime.DeviceCode) error {
+	userID, err := parseNullUserID(d.UserID)
+	if err != nil {
+		return err
+	}
+	return duplicate(s.write.CreateDeviceCode(ctx, sqlcdb.CreateDeviceCodeParams{
+		Hash:            d.Hash,
+		UserCodeHash:    d.UserCodeHash,
+		ClientID:        d.ClientID,
+		Scopes:          joinList(d.Scopes),
+		Status:          string(d.Status),
+		UserID:          userID,
+		FamilyID:        d.FamilyID,
+		IntervalSeconds: seconds(d.Interval),
+		IssuedAt:        d.IssuedAt.UTC(),
+		ExpiresAt:       d.ExpiresAt.UTC(),
+		LastPolledAt:    nullTime(d.LastPolledAt),
+		DecidedAt:       nullTime(d.DecidedAt),
+		ConsumedAt:      nullTime(d.ConsumedAt),
+	}))
+}
+
+// GetDeviceCode returns the device code with that hash, or
+// runtime.ErrNotFound.
+func (s *Store) GetDeviceCode(ctx context.Context, hash string) (*runtime.DeviceCode, error) {
+	row, err := s.read.GetDeviceCode(ctx, hash)
+	if err != nil {
+		return nil, notFound(err)
+	}
+	return deviceCodeFromRow(row), nil
+}
+
+// GetDeviceCodeByUserCode returns the device code with that user code hash, or
+// runtime.ErrNotFound.
+func (s *Store) GetDeviceCodeByUserCode(ctx context.Context, userCodeHash string) (*runtime.DeviceCode, error) {
+	row, err := s.read.GetDeviceCodeByUserCode(ctx, userCodeHash)
+	if err != nil {
+		return nil, notFound(err)
+	}
+	return deviceCodeFromRow(row), nil
+}
+
+func deviceCodeFromRow(row sqlcdb.DeviceCode) *runtime.DeviceCode {
+	return &runtime.DeviceCode{
+		Hash:         row.Hash,
+		UserCodeHash: row.UserCodeHash,
+		ClientID:     row.ClientID,
+		Scopes:       splitList(row.Scopes),
+		Status:       runtime.DeviceStatus(row.Status),
+		UserID:       formatNullUserID(row.UserID),
+		FamilyID:     row.FamilyID,
+		Interval:     duration(row.IntervalSeconds),
+		IssuedAt:     row.IssuedAt.UTC(),
+		ExpiresAt:    row.ExpiresAt.UTC(),
+		LastPolledAt: timeOf(row.LastPolledAt),
+		DecidedAt:    timeOf(row.DecidedAt),
+		ConsumedAt:   timeOf(row.ConsumedAt),
+	}
+}
+
+// DecideDeviceCode records the user's decision on a pending authorization
+// in one conditional UPDATE: runtime.ErrConsumed if it was already decided,
+// runtime.ErrNotFound if unknown.
+func (s *Store) DecideDeviceCode(ctx context.Context, hash string, d runtime.DeviceDecision) error {
+	userID, err := parseNullUserID(d.UserID)
+	if err != nil {
+		return err
+	}
+	n, err := s.write.DecideDeviceCode(ctx, sqlcdb.DecideDeviceCodeParams{
+		Status:    string(d.Status),
+		UserID:    userID,
+		Scopes:    joinList(d.Scopes),
+		DecidedAt: nullTime(d.At),
+		Hash:      hash,
+	})
+	if err != nil {
+		return err
+	}
+	if n > 0 {
+		return nil
+	}
+	return missing(ctx, s.read.DeviceCodeExists, hash, runtime.ErrConsumed)
+}
+
+// PollDeviceCode records a poll and the interval the client must keep.
+// runtime.ErrNotFound if unknown.
+func (s *Store) PollDeviceCode(ctx context.Context, hash string, polledAt time.Time, interval time.Duration) error {
+	n, err := s.write.PollDeviceCode(ctx, sqlcdb.PollDeviceCodeParams{
+		LastPolledAt:    nullTime(polledAt),
+		IntervalSeconds: seconds(interval),
+		Hash:            hash,
+	})
+	if err != nil {
+		return err
+	}
+	if n > 0 {
+		return nil
+	}
+	return missing(ctx, s.read.DeviceCodeExists, hash, nil)
+}
+
+// ConsumeDeviceCode marks an approved authorization redeemed in one
+// conditional UPDATE: of any number of concurrent callers exactly one gets
+// nil, the others runtime.ErrConsumed (also when it is not approved).
+// runtime.ErrNotFound if unknown.
+func (s *Store) ConsumeDeviceCode(ctx context.Context, hash string, at time.Time) error {
+	n, err := s.write.ConsumeDeviceCode(ctx, sqlcdb.ConsumeDeviceCodeParams{
+		ConsumedAt: nullTime(at),
+		Hash:       hash,
+	})
+	if err != nil {
+		return err
+	}
+	if n > 0 {
+		return nil
+	}
+	return missing(ctx, s.read.DeviceCodeExists, hash, runtime.ErrConsumed)
+}
+
 // PurgeExpired deletes what expired before `before`: tokens, codes, device
 // authorizations, then families left with nothing. It returns how many rows
 // went. Run it now and then (a daily job); nothing expired is ever used, so
@@ -664,6 +791,11 @@ func (s *Store) PurgeExpired(ctx context.Context, before time.Time) (int64, erro
 		return total, err
 	}
 	n, err = s.write.PurgeAuthorizationCodes(ctx, before.UTC())
+	total += n
+	if err != nil {
+		return total, err
+	}
+	n, err = s.write.PurgeDeviceCodes(ctx, before.UTC())
 	total += n
 	if err != nil {
 		return total, err

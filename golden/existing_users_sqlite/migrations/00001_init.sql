@@ -92,7 +92,34 @@ CREATE INDEX oauth_authorization_codes_user_id_idx ON oauth_authorization_codes 
 CREATE INDEX oauth_authorization_codes_family_id_idx ON oauth_authorization_codes (family_id);
 CREATE INDEX oauth_authorization_codes_expires_at_idx ON oauth_authorization_codes (expires_at);
 
+CREATE TABLE oauth_device_codes (
+    hash TEXT NOT NULL,
+    user_code_hash TEXT NOT NULL,
+    client_id TEXT NOT NULL,
+    scopes TEXT NOT NULL,
+    status TEXT NOT NULL,
+    user_id INTEGER,
+    family_id TEXT NOT NULL,
+    interval_seconds INTEGER NOT NULL,
+    issued_at DATETIME NOT NULL,
+    expires_at DATETIME NOT NULL,
+    last_polled_at DATETIME,
+    decided_at DATETIME,
+    consumed_at DATETIME,
+    PRIMARY KEY (hash),
+    CONSTRAINT oauth_device_codes_client_id_fkey FOREIGN KEY (client_id) REFERENCES oauth_clients (id) ON DELETE CASCADE,
+    CONSTRAINT oauth_device_codes_user_id_fkey FOREIGN KEY (user_id) REFERENCES accounts (account_id) ON DELETE CASCADE,
+    CONSTRAINT oauth_device_codes_family_id_fkey FOREIGN KEY (family_id) REFERENCES oauth_families (id) ON DELETE CASCADE
+);
+CREATE INDEX oauth_device_codes_client_id_idx ON oauth_device_codes (client_id);
+CREATE INDEX oauth_device_codes_user_id_idx ON oauth_device_codes (user_id);
+CREATE INDEX oauth_device_codes_family_id_idx ON oauth_device_codes (family_id);
+CREATE INDEX oauth_device_codes_expires_at_idx ON oauth_device_codes (expires_at);
+CREATE UNIQUE INDEX oauth_device_codes_user_code_hash_key ON oauth_device_codes (user_code_hash);
+
 -- +goose Down
+DROP TABLE oauth_device_codes;
+
 DROP TABLE oauth_authorization_codes;
 
 DROP TABLE oauth_refresh_tokens;

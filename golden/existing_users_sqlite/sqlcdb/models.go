@@ -47,6 +47,22 @@ type Client struct {
 	RateLimit                   int64
 }
 
+type DeviceCode struct {
+	Hash            string
+	UserCodeHash    string
+	ClientID        string
+	Scopes          string
+	Status          string
+	UserID          *int64
+	FamilyID        string
+	IntervalSeconds int64
+	IssuedAt        time.Time
+	ExpiresAt       time.Time
+	LastPolledAt    *time.Time
+	DecidedAt       *time.Time
+	ConsumedAt      *time.Time
+}
+
 type Family struct {
 	ID        string
 	ClientID  string

@@ -63,6 +63,25 @@ func (q *Queries) ConsumeAuthorizationCode(ctx context.Context, arg ConsumeAutho
 	return result.RowsAffected()
 }
 
+const consumeDeviceCode = `-- name: ConsumeDeviceCode :execrows
+UPDATE oauth_device_codes
+SET consumed_at = ?1
+WHERE hash = ?2 AND status = 'approved' AND consumed_at IS NULL
+`
+
+type ConsumeDeviceCodeParams struct {
+	ConsumedAt *time.Time
+	Hash       string
+}
+
+func (q *Queries) ConsumeDeviceCode(ctx context.Context, arg ConsumeDeviceCodeParams) (int64, error) {
+	result, err := q.db.ExecContext(ctx, consumeDeviceCode, arg.ConsumedAt, arg.Hash)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected()
+}
+
 const consumeRefreshToken = `-- name: ConsumeRefreshToken :execrows
 UPDATE oauth_refresh_tokens
 SET consumed_at = ?1
@@ -188,6 +207,46 @@ func (q *Queries) CreateClient(ctx context.Context, arg CreateClientParams) erro
 	return err
 }
 
+const createDeviceCode = `-- name: CreateDeviceCode :exec
+INSERT INTO oauth_device_codes (hash, user_code_hash, client_id, scopes, status, user_id, family_id, interval_seconds, issued_at, expires_at, last_polled_at, decided_at, consumed_at)
+VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
+`
+
+type CreateDeviceCodeParams struct {
+	Hash            string
+	UserCodeHash    string
+	ClientID        string
+	Scopes          string
+	Status          string
+	UserID          *int64
+	FamilyID        string
+	IntervalSeconds int64
+	IssuedAt        time.Time
+	ExpiresAt       time.Time
+	LastPolledAt    *time.Time
+	DecidedAt       *time.Time
+	ConsumedAt      *time.Time
+}
+
+func (q *Queries) CreateDeviceCode(ctx context.Context, arg CreateDeviceCodeParams) error {
+	_, err := q.db.ExecContext(ctx, createDeviceCode,
+		arg.Hash,
+		arg.UserCodeHash,
+		arg.ClientID,
+		arg.Scopes,
+		arg.Status,
+		arg.UserID,
+		arg.FamilyID,
+		arg.IntervalSeconds,
+		arg.IssuedAt,
+		arg.ExpiresAt,
+		arg.LastPolledAt,
+		arg.DecidedAt,
+		arg.ConsumedAt,
+	)
+	return err
+}
+
 const createFamily = `-- name: CreateFamily :exec
 INSERT INTO oauth_families (id, client_id, user_id, created_at, revoked_at)
 VALUES (?1, ?2, ?3, ?4, ?5)
@@ -244,6 +303,34 @@ func (q *Queries) CreateRefreshToken(ctx context.Context, arg CreateRefreshToken
 	return err
 }
 
+const decideDeviceCode = `-- name: DecideDeviceCode :execrows
+UPDATE oauth_device_codes
+SET status = ?1, user_id = ?2, scopes = ?3, decided_at = ?4
+WHERE hash = ?5 AND status = 'pending'
+`
+
+type DecideDeviceCodeParams struct {
+	Status    string
+	UserID    *int64
+	Scopes    string
+	DecidedAt *time.Time
+	Hash      string
+}
+
+func (q *Queries) DecideDeviceCode(ctx context.Context, arg DecideDeviceCodeParams) (int64, error) {
+	result, err := q.db.ExecContext(ctx, decideDeviceCode,
+		arg.Status,
+		arg.UserID,
+		arg.Scopes,
+		arg.DecidedAt,
+		arg.Hash,
+	)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected()
+}
+
 const deleteClient = `-- name: DeleteClient :execrows
 DELETE FROM oauth_clients
 WHERE id = ?1
@@ -255,6 +342,18 @@ func (q *Queries) DeleteClient(ctx context.Context, id string) (int64, error) {
 		return 0, err
 	}
 	return result.RowsAffected()
+}
+
+const deviceCodeExists = `-- name: DeviceCodeExists :one
+SELECT COUNT(*) FROM oauth_device_codes
+WHERE hash = ?1
+`
+
+func (q *Queries) DeviceCodeExists(ctx context.Context, hash string) (int64, error) {
+	row := q.db.QueryRowContext(ctx, deviceCodeExists, hash)
+	var count int64
+	err := row.Scan(&count)
+	return count, err
 }
 
 const familyExists = `-- name: FamilyExists :one
@@ -356,6 +455,60 @@ func (q *Queries) GetClient(ctx context.Context, id string) (Client, error) {
 		&i.DisplayName,
 		&i.Trusted,
 		&i.RateLimit,
+	)
+	return i, err
+}
+
+const getDeviceCode = `-- name: GetDeviceCode :one
+SELECT hash, user_code_hash, client_id, scopes, status, user_id, family_id, interval_seconds, issued_at, expires_at, last_polled_at, decided_at, consumed_at
+FROM oauth_device_codes
+WHERE hash = ?1
+`
+
+func (q *Queries) GetDeviceCode(ctx context.Context, hash string) (DeviceCode, error) {
+	row := q.db.QueryRowContext(ctx, getDeviceCode, hash)
+	var i DeviceCode
+	err := row.Scan(
+		&i.Hash,
+		&i.UserCodeHash,
+		&i.ClientID,
+		&i.Scopes,
+		&i.Status,
+		&i.UserID,
+		&i.FamilyID,
+		&i.IntervalSeconds,
+		&i.IssuedAt,
+		&i.ExpiresAt,
+		&i.LastPolledAt,
+		&i.DecidedAt,
+		&i.ConsumedAt,
+	)
+	return i, err
+}
+
+const getDeviceCodeByUserCode = `-- name: GetDeviceCodeByUserCode :one
+SELECT hash, user_code_hash, client_id, scopes, status, user_id, family_id, interval_seconds, issued_at, expires_at, last_polled_at, decided_at, consumed_at
+FROM oauth_device_codes
+WHERE user_code_hash = ?1
+`
+
+func (q *Queries) GetDeviceCodeByUserCode(ctx context.Context, userCodeHash string) (DeviceCode, error) {
+	row := q.db.QueryRowContext(ctx, getDeviceCodeByUserCode, userCodeHash)
+	var i DeviceCode
+	err := row.Scan(
+		&i.Hash,
+		&i.UserCodeHash,
+		&i.ClientID,
+		&i.Scopes,
+		&i.Status,
+		&i.UserID,
+		&i.FamilyID,
+		&i.IntervalSeconds,
+		&i.IssuedAt,
+		&i.ExpiresAt,
+		&i.LastPolledAt,
+		&i.DecidedAt,
+		&i.ConsumedAt,
 	)
 	return i, err
 }
@@ -466,6 +619,26 @@ func (q *Queries) ListClients(ctx context.Context) ([]Client, error) {
 	return items, nil
 }
 
+const pollDeviceCode = `-- name: PollDeviceCode :execrows
+UPDATE oauth_device_codes
+SET last_polled_at = ?1, interval_seconds = ?2
+WHERE hash = ?3
+`
+
+type PollDeviceCodeParams struct {
+	LastPolledAt    *time.Time
+	IntervalSeconds int64
+	Hash            string
+}
+
+func (q *Queries) PollDeviceCode(ctx context.Context, arg PollDeviceCodeParams) (int64, error) {
+	result, err := q.db.ExecContext(ctx, pollDeviceCode, arg.LastPolledAt, arg.IntervalSeconds, arg.Hash)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected()
+}
+
 const purgeAccessTokens = `-- name: PurgeAccessTokens :execrows
 DELETE FROM oauth_access_tokens
 WHERE expires_at < ?1
@@ -492,12 +665,26 @@ func (q *Queries) PurgeAuthorizationCodes(ctx context.Context, before time.Time)
 	return result.RowsAffected()
 }
 
+const purgeDeviceCodes = `-- name: PurgeDeviceCodes :execrows
+DELETE FROM oauth_device_codes
+WHERE expires_at < ?1
+`
+
+func (q *Queries) PurgeDeviceCodes(ctx context.Context, before time.Time) (int64, error) {
+	result, err := q.db.ExecContext(ctx, purgeDeviceCodes, before)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected()
+}
+
 const purgeFamilies = `-- name: PurgeFamilies :execrows
 DELETE FROM oauth_families
 WHERE created_at < ?1
   AND NOT EXISTS (SELECT 1 FROM oauth_access_tokens m WHERE m.family_id = oauth_families.id)
   AND NOT EXISTS (SELECT 1 FROM oauth_refresh_tokens m WHERE m.family_id = oauth_families.id)
   AND NOT EXISTS (SELECT 1 FROM oauth_authorization_codes m WHERE m.family_id = oauth_families.id)
+  AND NOT EXISTS (SELECT 1 FROM oauth_device_codes m WHERE m.family_id = oauth_families.id)
 `
 
 func (q *Queries) PurgeFamilies(ctx context.Context, before time.Time) (int64, error) {
