@@ -31,19 +31,6 @@ type ColumnState struct {
 	Default  string `json:"default,omitempty"`
 }
 
-// Table returns the table with that name, or nil.
-func (s *SchemaState) Table(name string) *TableState {
-	if s == nil {
-		return nil
-	}
-	for _, t := range s.Tables {
-		if t.Name == name {
-			return t
-		}
-	}
-	return nil
-}
-
 // TableOfKind returns the table of that kind, or nil.
 func (s *SchemaState) TableOfKind(kind string) *TableState {
 	if s == nil {

@@ -3,7 +3,6 @@ package generator
 import (
 	"bytes"
 	"fmt"
-	"slices"
 
 	"github.com/dave/jennifer/jen"
 
@@ -98,18 +97,6 @@ func (g *storeGen) use(helper string, args ...jen.Code) *jen.Statement {
 	return jen.Id(helper).Call(args...)
 }
 
-// doc writes a doc comment, a line at a time.
-func doc(lines ...string) *jen.Statement {
-	s := jen.Null()
-	for i, l := range lines {
-		if i > 0 {
-			s.Line()
-		}
-		s.Comment(l)
-	}
-	return s
-}
-
 // ctxParam is "ctx context.Context".
 func ctxParam() *jen.Statement { return jen.Id("ctx").Qual(ctxPkg, "Context") }
 
@@ -146,14 +133,4 @@ func (g *storeGen) call(name string, args ...arg) *jen.Statement {
 		fields[i] = jen.Line().Id(goName(a.column)).Op(":").Add(a.value)
 	}
 	return target.Call(jen.Id("ctx"), g.q(name+"Params").Values(append(fields, jen.Line())...))
-}
-
-// sortedKeys returns a map's keys in order: output must be deterministic.
-func sortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	slices.Sort(out)
-	return out
 }
