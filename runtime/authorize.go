@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"mime"
+	"net"
 	"net/http"
 	"net/url"
 	"slices"
@@ -20,6 +21,10 @@ type AuthorizationRequest struct {
 	Client *Client
 	// ResponseType is "code" or "token" (implicit).
 	ResponseType string
+	// ResponseMode is how the response reaches the client: "query" (the
+	// default for code) or "fragment" (the default for token, and what
+	// response_mode=fragment asks for).
+	ResponseMode string
 	// RedirectURI is where the response goes: the request's redirect_uri,
 	// or the client's only registered one.
 	RedirectURI string
@@ -40,25 +45,26 @@ type AuthorizationRequest struct {
 }
 
 // Params returns the request's OAuth parameters as they were sent
-// (client_id, response_type, redirect_uri, scope, state, code_challenge,
-// code_challenge_method), to carry through a login or consent form as
-// hidden fields; the form's POST is validated again with
-// ValidateAuthorizationRequest.
+// (client_id, response_type, response_mode, redirect_uri, scope, state,
+// code_challenge, code_challenge_method; those sent without a value are
+// left out), to carry through a login or consent form as hidden fields;
+// the form's POST is validated again with ValidateAuthorizationRequest.
 func (a *AuthorizationRequest) Params() url.Values { return cloneForm(a.params) }
 
 // authorizeParams are the parameters Params carries.
-var authorizeParams = []string{"client_id", "response_type", "redirect_uri", "scope", "state", "code_challenge", "code_challenge_method"}
+var authorizeParams = []string{"client_id", "response_type", "response_mode", "redirect_uri", "scope", "state", "code_challenge", "code_challenge_method"}
 
 // redirectTarget is a trusted redirect URI and how to answer on it.
 type redirectTarget struct {
 	uri      string
 	state    string
-	fragment bool // implicit grant responses go in the fragment (§4.2.2)
+	fragment bool // implicit grant responses go in the fragment (§4.2.2), and any with response_mode=fragment
 }
 
 // ValidateAuthorizationRequest reads and checks an authorization request:
 // a GET query, or a POST application/x-www-form-urlencoded body (as a
 // login or consent form sends it back with Params as hidden fields).
+// Parameters sent without a value count as omitted (§3.1).
 //
 // Errors are *Error values for WriteAuthorizationError. Before a trusted
 // redirect URI is known (client_id missing, malformed or unknown, a client
@@ -66,24 +72,31 @@ type redirectTarget struct {
 // registered or left out when several are) they are shown to the user, not
 // redirected (§4.1.2.1). After, they redirect to the client with error and
 // state: response_type missing (invalid_request) or unknown
-// (unsupported_response_type), a grant the client may not use
-// (unauthorized_client), state missing when required, bad scope
-// (invalid_scope), a missing, malformed or refused PKCE challenge
-// (invalid_request).
+// (unsupported_response_type), a response_mode other than query or
+// fragment, or query for the implicit grant (invalid_request), a grant the
+// client may not use (unauthorized_client), state missing when required,
+// bad scope (invalid_scope), a missing, malformed or refused PKCE
+// challenge (invalid_request).
+//
+// redirect_uri must be one of the client's registered URIs, compared as
+// strings (RFC 9700 §4.1.3), with one exception RFC 8252 §7.3 requires for
+// native apps: for a registered http URI on a loopback IP literal
+// (http://127.0.0.1/cb, http://[::1]/cb), the request may name any port.
 func (s *Server) ValidateAuthorizationRequest(r *http.Request) (*AuthorizationRequest, error) {
 	ctx := r.Context()
 	if s.cfg.AuthorizationCode == nil && s.cfg.Implicit == nil {
 		return nil, NewError(UnsupportedResponseType, "neither the authorization code nor the implicit grant is enabled")
 	}
-	params, e := authorizeForm(r)
+	raw, e := authorizeForm(r)
 	if e != nil {
 		return nil, e
 	}
 	for _, p := range []string{"client_id", "redirect_uri"} {
-		if len(params[p]) > 1 {
+		if len(raw[p]) > 1 {
 			return nil, errorf(InvalidRequest, "parameter %s is repeated", p)
 		}
 	}
+	params := dropEmpty(raw)
 
 	// Until the redirect URI is trusted, errors go to the user.
 	clientID := params.Get("client_id")
@@ -109,7 +122,7 @@ func (s *Server) ValidateAuthorizationRequest(r *http.Request) (*AuthorizationRe
 	redirectURIParam, hasRedirectURI := params.Get("redirect_uri"), params.Has("redirect_uri")
 	redirectURI := redirectURIParam
 	switch {
-	case hasRedirectURI && !slices.Contains(client.RedirectURIs, redirectURI):
+	case hasRedirectURI && !redirectURIRegistered(client.RedirectURIs, redirectURI):
 		return nil, NewError(InvalidRequest, "redirect_uri is not registered for the client")
 	case !hasRedirectURI && len(client.RedirectURIs) > 1:
 		return nil, NewError(InvalidRequest, "redirect_uri is required: the client has several")
@@ -122,16 +135,26 @@ func (s *Server) ValidateAuthorizationRequest(r *http.Request) (*AuthorizationRe
 		return nil, &Error{Code: InvalidClient, Description: "the client's redirect URI is not an absolute URI without fragment", Status: http.StatusBadRequest}
 	}
 
-	// From here on, errors redirect to the client.
-	responseType := params.Get("response_type")
+	// From here on, errors redirect to the client: in the fragment for the
+	// implicit grant or when response_mode asks for it (validated below),
+	// in the query otherwise.
+	responseType, responseMode := params.Get("response_type"), params.Get("response_mode")
 	target := &redirectTarget{uri: redirectURI, fragment: responseType == "token"}
-	if state := params.Get("state"); isVSChars(state) && len(params["state"]) == 1 {
+	switch responseMode {
+	case "fragment":
+		target.fragment = true
+	case "query":
+		// Never for tokens: they would reach logs and Referer headers
+		// (OAuth 2.0 Multiple Response Type Encoding Practices §2.1).
+		target.fragment = responseType == "token"
+	}
+	if state := params.Get("state"); isVSChars(state) && len(raw["state"]) <= 1 {
 		target.state = state
 	}
 	redirectErr := func(code, description string) error {
 		return &Error{Code: code, Description: description, redirect: target}
 	}
-	if e := checkRepeats(params); e != nil {
+	if e := checkRepeats(raw); e != nil {
 		return nil, redirectErr(e.Code, e.Description)
 	}
 	state := params.Get("state")
@@ -151,11 +174,20 @@ func (s *Server) ValidateAuthorizationRequest(r *http.Request) (*AuthorizationRe
 	case "token":
 		grantType = GrantImplicit
 		if s.cfg.Implicit == nil {
-			target.fragment = false
+			target.fragment = responseMode == "fragment"
 			return nil, redirectErr(UnsupportedResponseType, "response_type token is not supported")
 		}
 	default:
 		return nil, redirectErr(UnsupportedResponseType, "response_type must be code or token")
+	}
+	switch responseMode {
+	case "", "fragment":
+	case "query":
+		if responseType == "token" {
+			return nil, redirectErr(InvalidRequest, "response_mode query is not allowed with response_type token")
+		}
+	default:
+		return nil, redirectErr(InvalidRequest, "response_mode must be query or fragment")
 	}
 	if !client.AllowsGrant(grantType) {
 		return nil, redirectErr(UnauthorizedClient, "the client may not use the "+grantType+" grant")
@@ -167,11 +199,15 @@ func (s *Server) ValidateAuthorizationRequest(r *http.Request) (*AuthorizationRe
 	req := &AuthorizationRequest{
 		Client:           client,
 		ResponseType:     responseType,
+		ResponseMode:     "query",
 		RedirectURI:      redirectURI,
 		State:            state,
 		params:           url.Values{},
 		redirectURIParam: redirectURIParam,
 		target:           target,
+	}
+	if target.fragment {
+		req.ResponseMode = "fragment"
 	}
 	for _, p := range authorizeParams {
 		if params.Has(p) {
@@ -203,6 +239,59 @@ func (s *Server) ValidateAuthorizationRequest(r *http.Request) (*AuthorizationRe
 		}
 	}
 	return req, nil
+}
+
+// redirectURIRegistered reports whether uri is one of registered: the
+// same string (RFC 6749 §3.1.2.3, RFC 9700 §4.1.3), or, for a loopback IP
+// redirect URI, the same string but for the port (RFC 8252 §7.3: native
+// apps listen on whatever port the system gives them).
+func redirectURIRegistered(registered []string, uri string) bool {
+	if slices.Contains(registered, uri) {
+		return true
+	}
+	want, ok := withoutLoopbackPort(uri)
+	if !ok {
+		return false
+	}
+	for _, r := range registered {
+		if got, ok := withoutLoopbackPort(r); ok && got == want {
+			return true
+		}
+	}
+	return false
+}
+
+// withoutLoopbackPort returns an http URI on a loopback IP literal
+// (127.0.0.0/8 or [::1]) without its port, and false for any other URI
+// ("localhost" included: RFC 8252 §8.3 advises against it, since it may
+// not resolve to the loopback interface).
+func withoutLoopbackPort(uri string) (string, bool) {
+	rest, ok := strings.CutPrefix(uri, "http://")
+	if !ok {
+		return "", false
+	}
+	end := strings.IndexAny(rest, "/?#")
+	if end < 0 {
+		end = len(rest)
+	}
+	// The host as written, less ":port"; compared as a string.
+	host := rest[:end]
+	if _, port, err := net.SplitHostPort(host); err == nil {
+		if strings.Trim(port, "0123456789") != "" {
+			return "", false
+		}
+		host = host[:len(host)-len(port)-1]
+	}
+	literal := host
+	if strings.HasPrefix(literal, "[") && strings.HasSuffix(literal, "]") {
+		literal = literal[1 : len(literal)-1]
+	} else if strings.Contains(literal, ":") {
+		return "", false // an IPv6 literal must be bracketed
+	}
+	if ip := net.ParseIP(literal); ip == nil || !ip.IsLoopback() {
+		return "", false
+	}
+	return "http://" + host + rest[end:], true
 }
 
 // authorizeForm returns the parameters of a GET query or a POST form body.

@@ -176,7 +176,7 @@ func TestAuthorizeErrors(t *testing.T) {
 			}
 			q := loc.Query()
 			if c.fragment {
-				q, _ = url.ParseQuery(loc.Fragment)
+				q, _ = url.ParseQuery(loc.EscapedFragment())
 			} else if loc.Fragment != "" {
 				t.Errorf("error in the fragment: %s", loc)
 			}
@@ -339,7 +339,7 @@ func TestAuthorize(t *testing.T) {
 			loc, _ := url.Parse(rec.Header().Get("Location"))
 			q := loc.Query()
 			if rt == "token" {
-				q, _ = url.ParseQuery(loc.Fragment)
+				q, _ = url.ParseQuery(loc.EscapedFragment())
 			}
 			if rec.Code != http.StatusFound || q.Get("error") != "access_denied" || q.Get("state") != "st" {
 				t.Errorf("%s: %d %s", rt, rec.Code, loc)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"mime"
 	"net/http"
@@ -44,15 +45,29 @@ func ContextWithToken(ctx context.Context, t *AccessToken) context.Context {
 // token's), space-separated. Failures are written by WriteBearerError: no
 // token 401 with a bare Bearer challenge, a malformed request 400, a bad,
 // expired or revoked token 401 invalid_token, missing scope 403
-// insufficient_scope with scope= in the challenge.
+// insufficient_scope with scope= in the challenge. A token taken from the
+// query comes with Cache-Control: private (RFC 6750 §2.3), which the
+// protected handler may override.
+//
+// RequireToken panics if a scope is not a scope token (RFC 6749 §3.3):
+// RequireToken("read write") asks for one scope named "read write", which
+// no token can have; write RequireToken("read", "write").
 func (s *Server) RequireToken(scopes ...string) func(http.Handler) http.Handler {
+	for _, sc := range scopes {
+		if !isScopeToken(sc) {
+			panic(fmt.Sprintf("oauthgen: RequireToken: %q is not a scope token (RFC 6749 §3.3); pass each scope as its own argument", sc))
+		}
+	}
 	required := slices.Clone(scopes)
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			t, err := s.AuthenticateRequest(r)
+			t, from, err := s.authenticate(r)
 			if err != nil {
 				s.WriteBearerError(w, r, err)
 				return
+			}
+			if from == fromQuery {
+				w.Header().Set("Cache-Control", "private")
 			}
 			if len(required) > 0 {
 				w.Header().Set("X-Accepted-OAuth-Scopes", FormatScope(required))
@@ -75,32 +90,57 @@ func (s *Server) RequireToken(scopes ...string) func(http.Handler) http.Handler 
 // invalid_token (unknown, expired, revoked); a server_error *Error when
 // the store fails. WriteBearerError answers any of them.
 func (s *Server) AuthenticateRequest(r *http.Request) (*AccessToken, error) {
-	value, err := s.bearerToken(r)
+	t, _, err := s.authenticate(r)
+	return t, err
+}
+
+// tokenSource is where a request carried its access token (RFC 6750 §2).
+type tokenSource int
+
+const (
+	fromHeader tokenSource = iota // §2.1
+	fromForm                      // §2.2
+	fromQuery                     // §2.3
+)
+
+// authenticate is AuthenticateRequest, also saying where the token was.
+func (s *Server) authenticate(r *http.Request) (*AccessToken, tokenSource, error) {
+	value, from, err := s.bearerToken(r)
 	if err != nil {
-		return nil, err
+		return nil, from, err
 	}
 	ctx := r.Context()
 	t, err := s.access.GetAccessToken(ctx, HashToken(value))
 	switch {
 	case errors.Is(err, ErrNotFound):
-		return nil, NewError(InvalidToken, "unknown access token")
+		return nil, from, NewError(InvalidToken, "unknown access token")
 	case err != nil:
-		return nil, s.fail(ctx, "get access token", err)
+		return nil, from, s.fail(ctx, "get access token", err)
 	case !t.RevokedAt.IsZero():
-		return nil, NewError(InvalidToken, "the access token was revoked")
+		return nil, from, NewError(InvalidToken, "the access token was revoked")
 	case s.expired(s.now(), t.ExpiresAt):
-		return nil, NewError(InvalidToken, "the access token has expired")
+		return nil, from, NewError(InvalidToken, "the access token has expired")
 	}
-	return t, nil
+	return t, from, nil
 }
 
-// bearerToken finds the one access token of a request (RFC 6750 §2).
-func (s *Server) bearerToken(r *http.Request) (string, error) {
-	var tokens []string
+// bodyMethods are the methods whose request body has defined semantics,
+// the only ones that may carry access_token in a form body (RFC 6750 §2.2;
+// RFC 9110 §9.3: GET, HEAD, DELETE, OPTIONS… bodies have none).
+var bodyMethods = []string{http.MethodPost, http.MethodPut, http.MethodPatch}
+
+// bearerToken finds the one access token of a request (RFC 6750 §2) and
+// where it was.
+func (s *Server) bearerToken(r *http.Request) (string, tokenSource, error) {
+	type found struct {
+		value string
+		from  tokenSource
+	}
+	var tokens []found
 
 	headers := r.Header.Values("Authorization")
 	if len(headers) > 1 {
-		return "", NewError(InvalidRequest, "more than one Authorization header")
+		return "", fromHeader, NewError(InvalidRequest, "more than one Authorization header")
 	}
 	if len(headers) == 1 {
 		scheme, rest, _ := strings.Cut(headers[0], " ")
@@ -108,9 +148,9 @@ func (s *Server) bearerToken(r *http.Request) (string, error) {
 		if strings.EqualFold(scheme, "Bearer") {
 			rest = strings.TrimLeft(rest, " ")
 			if !isB64Token(rest) {
-				return "", NewError(InvalidRequest, "malformed Authorization header: want Bearer and a token")
+				return "", fromHeader, NewError(InvalidRequest, "malformed Authorization header: want Bearer and a token")
 			}
-			tokens = append(tokens, rest)
+			tokens = append(tokens, found{rest, fromHeader})
 		}
 	}
 
@@ -119,13 +159,13 @@ func (s *Server) bearerToken(r *http.Request) (string, error) {
 	query, _ := url.ParseQuery(r.URL.RawQuery)
 	if query.Has("access_token") {
 		if !s.cfg.Bearer.AllowQuery {
-			return "", NewError(InvalidRequest, "access_token in the query string is not accepted; use the Authorization header")
+			return "", fromQuery, NewError(InvalidRequest, "access_token in the query string is not accepted; use the Authorization header")
 		}
 		v, e := singleToken(query["access_token"])
 		if e != nil {
-			return "", e
+			return "", fromQuery, e
 		}
-		tokens = append(tokens, v)
+		tokens = append(tokens, found{v, fromQuery})
 	}
 
 	if s.cfg.Bearer.AllowForm && r.Body != nil && r.Body != http.NoBody {
@@ -134,30 +174,30 @@ func (s *Server) bearerToken(r *http.Request) (string, error) {
 			// Put the body back for the protected handler.
 			r.Body = io.NopCloser(io.MultiReader(bytes.NewReader(body), r.Body))
 			if err != nil || len(body) > maxBearerFormBytes {
-				return "", NewError(InvalidRequest, "the request body is unreadable or too large")
+				return "", fromForm, NewError(InvalidRequest, "the request body is unreadable or too large")
 			}
 			form, _ := url.ParseQuery(string(body))
 			if form.Has("access_token") {
-				if r.Method == http.MethodGet || r.Method == http.MethodHead {
+				if !slices.Contains(bodyMethods, r.Method) {
 					// §2.2: the method must have request-body semantics.
-					return "", NewError(InvalidRequest, "access_token in the body of a "+r.Method+" request")
+					return "", fromForm, NewError(InvalidRequest, "access_token in the body of a request whose method has no body semantics")
 				}
 				v, e := singleToken(form["access_token"])
 				if e != nil {
-					return "", e
+					return "", fromForm, e
 				}
-				tokens = append(tokens, v)
+				tokens = append(tokens, found{v, fromForm})
 			}
 		}
 	}
 
 	switch len(tokens) {
 	case 0:
-		return "", ErrNoToken
+		return "", fromHeader, ErrNoToken
 	case 1:
-		return tokens[0], nil
+		return tokens[0].value, tokens[0].from, nil
 	}
-	return "", NewError(InvalidRequest, "access token sent by more than one method")
+	return "", fromHeader, NewError(InvalidRequest, "access token sent by more than one method")
 }
 
 func singleToken(values []string) (string, *Error) {

@@ -41,6 +41,10 @@ func TestBearer(t *testing.T) {
 	for _, c := range []tc{
 		{name: "header", status: 200, req: func(f *fixture, tok string) *http.Request { return withHeader(get("/resource"), "Bearer "+tok) }},
 		{name: "header_scheme_case_insensitive", status: 200, req: func(f *fixture, tok string) *http.Request { return withHeader(get("/resource"), "bearer "+tok) }},
+		{name: "header_several_spaces", status: 200, req: func(f *fixture, tok string) *http.Request { return withHeader(get("/resource"), "Bearer   "+tok) }},
+		{name: "header_tab_is_not_the_bearer_scheme", status: 401, challenge: `Bearer realm="REALM"`, req: func(f *fixture, tok string) *http.Request {
+			return withHeader(get("/resource"), "Bearer\t"+tok)
+		}},
 		{name: "no_token", status: 401, challenge: `Bearer realm="REALM"`, req: func(f *fixture, tok string) *http.Request { return get("/resource") }},
 		{name: "other_scheme_is_no_token", status: 401, challenge: `Bearer realm="REALM"`, req: func(f *fixture, tok string) *http.Request {
 			return withHeader(get("/resource"), "Basic Zm9vOmJhcg==")

@@ -21,12 +21,13 @@ const maxFormBytes = 64 << 10
 var knownParams = []string{
 	"grant_type", "client_id", "client_secret", "code", "redirect_uri", "code_verifier",
 	"refresh_token", "scope", "username", "password", "device_code", "token", "token_type_hint",
-	"response_type", "state", "code_challenge", "code_challenge_method",
+	"response_type", "response_mode", "state", "code_challenge", "code_challenge_method",
 }
 
 // readForm reads the body of a POST to a form endpoint (RFC 6749 §3.2):
 // POST only, application/x-www-form-urlencoded only, each known parameter
-// once. The query string is not read: credentials there would already
+// once. Parameters sent without a value are left out, as §3.1 and §3.2
+// ask. The query string is not read: credentials there would already
 // have leaked into logs, so client_secret in it is refused.
 func readForm(w http.ResponseWriter, r *http.Request) (url.Values, *Error) {
 	if r.Method != http.MethodPost {
@@ -54,7 +55,27 @@ func readForm(w http.ResponseWriter, r *http.Request) (url.Values, *Error) {
 	if e := checkRepeats(form); e != nil {
 		return nil, e
 	}
-	return form, nil
+	return dropEmpty(form), nil
+}
+
+// dropEmpty returns the parameters that have a value: RFC 6749 §3.1 and
+// §3.2 say "parameters sent without a value MUST be treated as if they
+// were omitted from the request". Repeats are checked before, on the
+// parameters as sent.
+func dropEmpty(form url.Values) url.Values {
+	out := make(url.Values, len(form))
+	for k, vv := range form {
+		var kept []string
+		for _, v := range vv {
+			if v != "" {
+				kept = append(kept, v)
+			}
+		}
+		if len(kept) > 0 {
+			out[k] = kept
+		}
+	}
+	return out
 }
 
 // checkRepeats refuses a known parameter given more than once.
@@ -156,7 +177,7 @@ func clientCredentials(r *http.Request, form url.Values) (id, secret string, met
 	if !isVSChars(formID) || !isVSChars(formSecret) {
 		return "", "", authPost, NewError(InvalidRequest, "client_id and client_secret must be printable ASCII")
 	}
-	if formSecret != "" || form.Has("client_secret") {
+	if form.Has("client_secret") {
 		if formID == "" {
 			return "", "", authPost, NewError(InvalidRequest, "client_secret without client_id")
 		}

@@ -104,8 +104,10 @@ type PasswordGrant struct{}
 
 // RefreshTokenGrant configures refresh tokens.
 type RefreshTokenGrant struct {
-	// DisableRotation keeps a refresh token valid after use instead of
-	// replacing it (RFC 9700 §4.14.2 recommends rotation for public clients).
+	// DisableRotation keeps a confidential client's refresh token valid
+	// after use instead of replacing it. Public clients' refresh tokens
+	// rotate regardless: RFC 9700 §2.2.2 requires rotation (or sender
+	// constraint, which the engine does not do) for them.
 	DisableRotation bool
 }
 
@@ -132,7 +134,9 @@ type ExtensionGrant func(ctx context.Context, req *ExtensionRequest) (*Extension
 type ExtensionRequest struct {
 	// Client is the authenticated client.
 	Client *Client
-	// Form is the whole request body, less client_secret.
+	// Form is the whole request body, less client_secret and the
+	// parameters sent without a value (RFC 6749 §3.2 treats them as
+	// omitted). Parameters the engine does not know may repeat.
 	Form url.Values
 	// Scopes are the requested scopes (already split).
 	Scopes []string

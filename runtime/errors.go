@@ -48,8 +48,8 @@ type Error struct {
 	Description string
 	// URI is an optional page about the error (error_uri).
 	URI string
-	// Status is the HTTP status; zero means the default for Code
-	// (see StatusFor).
+	// Status is the HTTP status; zero (or anything but 4xx and 5xx) means
+	// the default for Code (see StatusFor).
 	Status int
 
 	// cause is the underlying failure of a server_error, for logs only.
@@ -83,9 +83,11 @@ func (e *Error) Error() string {
 // Unwrap returns the underlying cause of a server_error, if any.
 func (e *Error) Unwrap() error { return e.cause }
 
-// HTTPStatus returns Status, or the default for Code when Status is zero.
+// HTTPStatus returns Status, or the default for Code when Status is zero
+// or not an error status (4xx or 5xx): an error is never answered 200 or
+// with a redirect status.
 func (e *Error) HTTPStatus() int {
-	if e.Status != 0 {
+	if e.Status >= 400 && e.Status <= 599 {
 		return e.Status
 	}
 	return StatusFor(e.Code)

@@ -319,7 +319,7 @@ func (f *fixture) authorize(params url.Values) (url.Values, *url.URL) {
 		f.t.Fatal(err)
 	}
 	if u.Fragment != "" {
-		q, _ := url.ParseQuery(u.Fragment)
+		q, _ := url.ParseQuery(u.EscapedFragment())
 		return q, u
 	}
 	return u.Query(), u

@@ -24,7 +24,7 @@ func (s *Server) grantAuthorizationCode(ctx context.Context, client *Client, for
 	}
 	verifier, hasVerifier := form.Get("code_verifier"), form.Has("code_verifier")
 	if hasVerifier && !isPKCEValue(verifier) {
-		return nil, NewError(InvalidRequest, "code_verifier must be 43 to 128 unreserved characters (RFC 7636 §4.1)")
+		return nil, NewError(InvalidRequest, "code_verifier must be 43 to 128 unreserved characters (RFC 7636 section 4.1)")
 	}
 	redirectURI, hasRedirectURI := form.Get("redirect_uri"), form.Has("redirect_uri")
 

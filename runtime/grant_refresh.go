@@ -9,10 +9,10 @@ import (
 
 // grantRefreshToken exchanges a refresh token (RFC 6749 §6). A narrower
 // scope may be asked for; a wider one is invalid_scope and leaves the
-// token as it was. With rotation (the default) the token is consumed by
-// one atomic store call and a new one issued in the same family; a token
-// presented after its rotation, or the loser of a concurrent race, revokes
-// the whole family (RFC 9700 §4.14.2).
+// token as it was. With rotation (the default, and always for public
+// clients) the token is consumed by one atomic store call and a new one
+// issued in the same family; a token presented after its rotation, or the
+// loser of a concurrent race, revokes the whole family (RFC 9700 §4.14.2).
 func (s *Server) grantRefreshToken(ctx context.Context, client *Client, form url.Values) (*issue, *Error) {
 	value := form.Get("refresh_token")
 	switch {
@@ -56,7 +56,10 @@ func (s *Server) grantRefreshToken(ctx context.Context, client *Client, form url
 		}
 	}
 
-	rotate := !s.cfg.RefreshToken.DisableRotation
+	// RFC 9700 §2.2.2: a public client's refresh tokens MUST be
+	// sender-constrained or rotated. The engine has no sender constraint,
+	// so DisableRotation only applies to clients that authenticate.
+	rotate := !s.cfg.RefreshToken.DisableRotation || client.Public()
 	if rotate {
 		switch err := s.refresh.ConsumeRefreshToken(ctx, hash, now); {
 		case errors.Is(err, ErrConsumed):

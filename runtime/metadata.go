@@ -7,23 +7,46 @@ import (
 )
 
 // Metadata is the authorization server metadata (RFC 8414 §2) a Server
-// publishes, built from its enabled grants and endpoints.
+// publishes, built from its enabled grants and endpoints. Each field is
+// the RFC 8414 (or RFC 8628 §4, RFC 9207 §3) member its JSON name says;
+// endpoints are absolute URLs.
 type Metadata struct {
-	Issuer                                     string   `json:"issuer"`
-	AuthorizationEndpoint                      string   `json:"authorization_endpoint,omitempty"`
-	TokenEndpoint                              string   `json:"token_endpoint"`
-	ScopesSupported                            []string `json:"scopes_supported,omitempty"`
-	ResponseTypesSupported                     []string `json:"response_types_supported"`
-	ResponseModesSupported                     []string `json:"response_modes_supported,omitempty"`
-	GrantTypesSupported                        []string `json:"grant_types_supported"`
-	TokenEndpointAuthMethodsSupported          []string `json:"token_endpoint_auth_methods_supported"`
-	RevocationEndpoint                         string   `json:"revocation_endpoint"`
-	RevocationEndpointAuthMethodsSupported     []string `json:"revocation_endpoint_auth_methods_supported"`
-	IntrospectionEndpoint                      string   `json:"introspection_endpoint"`
-	IntrospectionEndpointAuthMethodsSupported  []string `json:"introspection_endpoint_auth_methods_supported"`
-	CodeChallengeMethodsSupported              []string `json:"code_challenge_methods_supported,omitempty"`
-	DeviceAuthorizationEndpoint                string   `json:"device_authorization_endpoint,omitempty"`
-	AuthorizationResponseIssParameterSupported bool     `json:"authorization_response_iss_parameter_supported,omitempty"`
+	// Issuer is Config.Issuer, exactly.
+	Issuer string `json:"issuer"`
+	// AuthorizationEndpoint is set when the code or implicit grant is enabled.
+	AuthorizationEndpoint string `json:"authorization_endpoint,omitempty"`
+	// TokenEndpoint is always set.
+	TokenEndpoint string `json:"token_endpoint"`
+	// ScopesSupported is Config.Scopes.
+	ScopesSupported []string `json:"scopes_supported,omitempty"`
+	// ResponseTypesSupported lists "code" and "token" as enabled. Without
+	// an authorization endpoint it is empty and left out: RFC 8414 §3.2
+	// says claims with zero elements MUST be omitted (and erratum 7793
+	// makes the member required only with an authorization endpoint).
+	ResponseTypesSupported []string `json:"response_types_supported,omitempty"`
+	// ResponseModesSupported lists the response_mode values understood.
+	ResponseModesSupported []string `json:"response_modes_supported,omitempty"`
+	// GrantTypesSupported lists the enabled grants ("implicit" included).
+	GrantTypesSupported []string `json:"grant_types_supported"`
+	// TokenEndpointAuthMethodsSupported are client_secret_basic,
+	// client_secret_post and none (public clients).
+	TokenEndpointAuthMethodsSupported []string `json:"token_endpoint_auth_methods_supported"`
+	// RevocationEndpoint is the RFC 7009 endpoint.
+	RevocationEndpoint string `json:"revocation_endpoint"`
+	// RevocationEndpointAuthMethodsSupported are as for the token endpoint.
+	RevocationEndpointAuthMethodsSupported []string `json:"revocation_endpoint_auth_methods_supported"`
+	// IntrospectionEndpoint is the RFC 7662 endpoint.
+	IntrospectionEndpoint string `json:"introspection_endpoint"`
+	// IntrospectionEndpointAuthMethodsSupported exclude none: public
+	// clients may not introspect.
+	IntrospectionEndpointAuthMethodsSupported []string `json:"introspection_endpoint_auth_methods_supported"`
+	// CodeChallengeMethodsSupported are S256, and plain when allowed.
+	CodeChallengeMethodsSupported []string `json:"code_challenge_methods_supported,omitempty"`
+	// DeviceAuthorizationEndpoint is set when the device grant is enabled.
+	DeviceAuthorizationEndpoint string `json:"device_authorization_endpoint,omitempty"`
+	// AuthorizationResponseIssParameterSupported says authorization
+	// responses carry iss (RFC 9207), which they do whenever Issuer is set.
+	AuthorizationResponseIssParameterSupported bool `json:"authorization_response_iss_parameter_supported,omitempty"`
 }
 
 // Metadata returns the server metadata: endpoints are Issuer plus
@@ -35,7 +58,6 @@ func (s *Server) Metadata() Metadata {
 		Issuer:                                    s.cfg.Issuer,
 		TokenEndpoint:                             s.url(e.Token),
 		ScopesSupported:                           slices.Clone(s.cfg.Scopes),
-		ResponseTypesSupported:                    []string{},
 		GrantTypesSupported:                       []string{},
 		TokenEndpointAuthMethodsSupported:         []string{"client_secret_basic", "client_secret_post", "none"},
 		RevocationEndpoint:                        s.url(e.Revocation),
@@ -49,7 +71,8 @@ func (s *Server) Metadata() Metadata {
 	}
 	if g := s.cfg.AuthorizationCode; g != nil {
 		m.ResponseTypesSupported = append(m.ResponseTypesSupported, "code")
-		m.ResponseModesSupported = append(m.ResponseModesSupported, "query")
+		// response_mode=fragment is understood for code too.
+		m.ResponseModesSupported = []string{"query", "fragment"}
 		m.GrantTypesSupported = append(m.GrantTypesSupported, GrantAuthorizationCode)
 		m.CodeChallengeMethodsSupported = []string{PKCES256}
 		if g.AllowPlainPKCE {
@@ -58,7 +81,9 @@ func (s *Server) Metadata() Metadata {
 	}
 	if s.cfg.Implicit != nil {
 		m.ResponseTypesSupported = append(m.ResponseTypesSupported, "token")
-		m.ResponseModesSupported = append(m.ResponseModesSupported, "fragment")
+		if !slices.Contains(m.ResponseModesSupported, "fragment") {
+			m.ResponseModesSupported = append(m.ResponseModesSupported, "fragment")
+		}
 		m.GrantTypesSupported = append(m.GrantTypesSupported, GrantImplicit)
 	}
 	if s.cfg.ClientCredentials != nil {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"math"
 	"net"
 	"net/http"
@@ -90,7 +91,9 @@ func NewServer(cfg Config, store Store) (*Server, error) {
 	if store == nil {
 		return nil, errors.New("oauthgen: NewServer: nil store")
 	}
-	s := &Server{cfg: cfg, clients: store, access: store}
+	// The Server keeps its own copy: the caller's slices, map and grant
+	// structs may change after this call without racing with requests.
+	s := &Server{cfg: cloneConfig(cfg), clients: store, access: store}
 	s.users, _ = store.(UserStore)
 	s.families, _ = store.(FamilyStore)
 	s.refresh, _ = store.(RefreshTokenStore)
@@ -233,6 +236,9 @@ func NewServer(cfg Config, store Store) (*Server, error) {
 		case g.Interval < time.Second || g.Interval%time.Second != 0:
 			bad("DeviceCode.Interval %v: want whole seconds, at least 1s", g.Interval)
 		}
+		if c.DeviceCodeLifetime > 0 && c.DeviceCodeLifetime <= s.deviceInterval {
+			bad("DeviceCodeLifetime %v is not longer than DeviceCode.Interval %v: a device could not poll once", c.DeviceCodeLifetime, s.deviceInterval)
+		}
 		s.userCodeLength = g.UserCodeLength
 		if s.userCodeLength == 0 {
 			s.userCodeLength = DefaultUserCodeLength
@@ -351,8 +357,34 @@ func (s *Server) Handler() http.Handler {
 	return mux
 }
 
-// Config returns the configuration in force, defaults filled in.
-func (s *Server) Config() Config { return s.cfg }
+// Config returns a copy of the configuration in force, defaults filled
+// in. Changing it changes nothing: a Server's configuration is fixed by
+// NewServer.
+func (s *Server) Config() Config { return cloneConfig(s.cfg) }
+
+// cloneConfig copies c deeply enough that no slice, map or grant struct
+// is shared with the original (hooks and the logger are shared: they are
+// functions and a concurrency-safe logger).
+func cloneConfig(c Config) Config {
+	c.Scopes = slices.Clone(c.Scopes)
+	c.DefaultScopes = slices.Clone(c.DefaultScopes)
+	c.Extensions = maps.Clone(c.Extensions)
+	c.AuthorizationCode = clonePtr(c.AuthorizationCode)
+	c.ClientCredentials = clonePtr(c.ClientCredentials)
+	c.Password = clonePtr(c.Password)
+	c.RefreshToken = clonePtr(c.RefreshToken)
+	c.DeviceCode = clonePtr(c.DeviceCode)
+	c.Implicit = clonePtr(c.Implicit)
+	return c
+}
+
+func clonePtr[T any](p *T) *T {
+	if p == nil {
+		return nil
+	}
+	c := *p
+	return &c
+}
 
 // fail logs a failure the client must not learn about and returns the
 // server_error that stands for it.
@@ -361,12 +393,21 @@ func (s *Server) fail(ctx context.Context, op string, err error) *Error {
 	return &Error{Code: ServerError, cause: fmt.Errorf("%s: %w", op, err)}
 }
 
-// hookError passes an *Error from an application hook through and turns
-// any other error into a logged server_error.
+// hookError passes an *Error from an application hook through, as a
+// copy: a hook may well return one shared value (a package-level
+// "var errDenied = runtime.NewError(…)") to many concurrent requests, and
+// the engine sets per-request fields (the redirect target of an
+// authorization error) on the errors it handles. An *Error without a
+// Code, and any other error, become a logged server_error.
 func (s *Server) hookError(ctx context.Context, op string, err error) *Error {
 	var e *Error
 	if errors.As(err, &e) {
-		return e
+		if e.Code == "" {
+			return s.fail(ctx, op, fmt.Errorf("*runtime.Error without a Code: %w", err))
+		}
+		c := *e
+		c.redirect, c.scope = nil, ""
+		return &c
 	}
 	return s.fail(ctx, op, err)
 }

@@ -41,6 +41,7 @@ func TestNewServer(t *testing.T) {
 		{name: "refresh_without_rotation_still_needs_store", cfg: runtime.Config{RefreshToken: &runtime.RefreshTokenGrant{DisableRotation: true}}, store: minimal, want: "runtime.RefreshTokenStore"},
 		{name: "device_without_store", cfg: runtime.Config{Issuer: "https://as.example", DeviceCode: &runtime.DeviceCodeGrant{}}, store: minimal, want: "runtime.DeviceCodeStore"},
 		{name: "device_without_issuer", cfg: runtime.Config{DeviceCode: &runtime.DeviceCodeGrant{}}, store: full, want: "Issuer is empty"},
+		{name: "device_lifetime_within_interval", cfg: runtime.Config{Issuer: "https://as.example", DeviceCodeLifetime: 5 * time.Second, DeviceCode: &runtime.DeviceCodeGrant{}}, store: full, want: "DeviceCodeLifetime 5s is not longer than DeviceCode.Interval 5s"},
 		{name: "device_interval_fraction", cfg: runtime.Config{Issuer: "https://as.example", DeviceCode: &runtime.DeviceCodeGrant{Interval: 1500 * time.Millisecond}}, store: full, want: "whole seconds"},
 		{name: "device_charset_punctuation", cfg: runtime.Config{Issuer: "https://as.example", DeviceCode: &runtime.DeviceCodeGrant{UserCodeCharset: "ABC-DEFGH"}}, store: full, want: "letters and digits only"},
 		{name: "device_charset_case_duplicate", cfg: runtime.Config{Issuer: "https://as.example", DeviceCode: &runtime.DeviceCodeGrant{UserCodeCharset: "ABCDEFGHIJa"}}, store: full, want: "appears twice"},
@@ -139,7 +140,7 @@ func TestMetadata(t *testing.T) {
 		m := srv.Metadata()
 		want := runtime.Metadata{
 			Issuer: "https://as.example/", TokenEndpoint: "https://as.example/token",
-			ResponseTypesSupported: []string{}, GrantTypesSupported: []string{"client_credentials"},
+			GrantTypesSupported:                       []string{"client_credentials"},
 			TokenEndpointAuthMethodsSupported:         []string{"client_secret_basic", "client_secret_post", "none"},
 			RevocationEndpoint:                        "https://as.example/revoke",
 			RevocationEndpointAuthMethodsSupported:    []string{"client_secret_basic", "client_secret_post", "none"},

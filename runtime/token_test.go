@@ -118,6 +118,11 @@ func TestTokenErrors(t *testing.T) {
 			req.Header.Set("Content-Type", "application/x-www-form-urlencoded; charset=utf-8")
 			return req
 		}},
+		{name: "content_type_case_insensitive", status: 200, req: func(f *fixture) *http.Request {
+			req := basicReq("conf", confSecret, ccForm)
+			req.Header.Set("Content-Type", "Application/X-WWW-Form-URLEncoded ; Charset=UTF-8")
+			return req
+		}},
 		{name: "body_not_form_encoding", status: 400, code: "invalid_request", req: func(f *fixture) *http.Request {
 			req := httptest.NewRequest(http.MethodPost, "/token", strings.NewReader("grant_type=%zz"))
 			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
