@@ -6,19 +6,28 @@ package bench
 
 import (
 	"context"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/sha256"
+	"crypto/subtle"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/go-oauth2/oauth2/v4/manage"
 	"github.com/go-oauth2/oauth2/v4/models"
 	"github.com/go-oauth2/oauth2/v4/server"
 	"github.com/go-oauth2/oauth2/v4/store"
+	"github.com/ory/fosite"
+	"github.com/ory/fosite/compose"
+	"github.com/ory/fosite/storage"
 
 	oauthstore "github.com/oauthgen/oauthgen/golden/every_grant_sqlite"
 	"github.com/oauthgen/oauthgen/runtime"
@@ -68,6 +77,71 @@ func oauthgenSQLite(b *testing.B) (subject, string) {
 	})
 }
 
+// sha256Hasher checks client secrets as oauthgen does (SHA-256, constant
+// time), in place of fosite's default bcrypt, so the token benchmark does
+// not measure bcrypt.
+type sha256Hasher struct{}
+
+func (sha256Hasher) Compare(_ context.Context, hash, data []byte) error {
+	sum := sha256.Sum256(data)
+	if subtle.ConstantTimeCompare(hash, sum[:]) != 1 {
+		return errors.New("secret mismatch")
+	}
+	return nil
+}
+
+func (sha256Hasher) Hash(_ context.Context, data []byte) ([]byte, error) {
+	sum := sha256.Sum256(data)
+	return sum[:], nil
+}
+
+// fositeSubject is ory/fosite with its in-memory store, every handler
+// composed (it needs an RSA key for OpenID Connect), HMAC-SHA512/256
+// opaque tokens, and client secrets checked by sha256Hasher.
+func fositeSubject(b *testing.B) (subject, string) {
+	const secret = "a-secret-of-forty-three-characters-long-xyz"
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		b.Fatal(err)
+	}
+	config := &fosite.Config{
+		AccessTokenLifespan: time.Hour,
+		GlobalSecret:        []byte("a-global-secret-of-32-bytes-long"),
+		ClientSecretsHasher: sha256Hasher{},
+	}
+	hash, _ := sha256Hasher{}.Hash(context.Background(), []byte(secret))
+	store := storage.NewMemoryStore()
+	store.Clients[clientID] = &fosite.DefaultClient{ID: clientID, Secret: hash, GrantTypes: []string{"client_credentials"}, Scopes: []string{"read"}}
+	provider := compose.ComposeAllEnabled(config, store, key)
+	return subject{
+		token: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			ctx := r.Context()
+			ar, err := provider.NewAccessRequest(ctx, r, new(fosite.DefaultSession))
+			if err != nil {
+				provider.WriteAccessError(ctx, w, ar, err)
+				return
+			}
+			for _, scope := range ar.GetRequestedScopes() {
+				ar.GrantScope(scope)
+			}
+			resp, err := provider.NewAccessResponse(ctx, ar)
+			if err != nil {
+				provider.WriteAccessError(ctx, w, ar, err)
+				return
+			}
+			provider.WriteAccessResponse(ctx, w, ar, resp)
+		}),
+		protected: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			token := fosite.AccessTokenFromRequest(r)
+			if _, _, err := provider.IntrospectToken(r.Context(), token, fosite.AccessToken, new(fosite.DefaultSession), "read"); err != nil {
+				http.Error(w, err.Error(), http.StatusUnauthorized)
+				return
+			}
+			ok(w, r)
+		}),
+	}, secret
+}
+
 // goOAuth2 is go-oauth2/oauth2 v4 with its in-memory token and client
 // stores (it keeps tokens and client secrets as they are, unhashed).
 func goOAuth2(b *testing.B) (subject, string) {
@@ -97,6 +171,7 @@ var subjects = []struct {
 }{
 	{"oauthgen-memory", oauthgenMemory},
 	{"go-oauth2-memory", goOAuth2},
+	{"fosite-memory", fositeSubject},
 	{"oauthgen-sqlite", oauthgenSQLite},
 }
 
