@@ -8,6 +8,7 @@ require (
 	github.com/go-oauth2/oauth2/v4 v4.5.4
 	github.com/oauthgen/oauthgen v0.0.0-00010101000000-000000000000
 	github.com/ory/fosite v0.49.0
+	github.com/tidwall/buntdb v1.1.2
 )
 
 require (
@@ -59,7 +60,6 @@ require (
 	github.com/stretchr/testify v1.12.1 // indirect
 	github.com/subosito/gotenv v1.4.2 // indirect
 	github.com/tidwall/btree v0.0.0-20191029221954-400434d76274 // indirect
-	github.com/tidwall/buntdb v1.1.2 // indirect
 	github.com/tidwall/gjson v1.14.3 // indirect
 	github.com/tidwall/grect v0.0.0-20161006141115-ba9a043346eb // indirect
 	github.com/tidwall/match v1.1.1 // indirect

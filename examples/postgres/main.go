@@ -1,14 +1,17 @@
 // Command postgres is the quickstart's authorization server on PostgreSQL:
 // any number of instances may serve one database behind a load balancer.
+// Run from the repository's root:
 //
-//	DATABASE_URL=postgres://… go run ./examples/postgres serve
+//	DATABASE_URL='postgres://…' go run ./examples/postgres serve
+//
+// The server itself (endpoints, pages, CLI) is shared with the quickstart
+// in ../internal/oauthserver; this file only opens the Store.
 package main
 
 //go:generate go run github.com/oauthgen/oauthgen/cmd/oauthgen generate
 
 import (
 	"context"
-	"errors"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -20,10 +23,10 @@ import (
 
 func main() {
 	oauthserver.Main(oauthserver.App("postgres", "an OAuth 2.0 authorization server on PostgreSQL",
-		[]cli.Flag{&cli.StringFlag{Name: "dsn", EnvVars: []string{"DATABASE_URL"}, Usage: "PostgreSQL `DSN` (URL or key=value)"}},
+		[]cli.Flag{&cli.StringFlag{Name: "dsn", EnvVars: []string{"DATABASE_URL"}, Usage: "PostgreSQL `DSN`, a URL or key=value pairs"}},
 		func(c *cli.Context) (oauthserver.Backend, error) {
 			if c.String("dsn") == "" {
-				return nil, errors.New("no database: set --dsn or DATABASE_URL")
+				return nil, cli.Exit("postgres: no database: set --dsn or DATABASE_URL", 2)
 			}
 			s, err := oauthstore.Open(c.Context, c.String("dsn"))
 			if err != nil {
@@ -36,15 +39,22 @@ func main() {
 // backend adapts the generated Store to the example server.
 type backend struct{ *oauthstore.Store }
 
+func (backend) Config() runtime.Config { return oauthstore.Config() }
+
 func (b backend) NewServer(configure func(*runtime.Config)) (*runtime.Server, error) {
 	return oauthstore.NewServer(b.Store, configure)
 }
 
-func (b backend) CreateClient(ctx context.Context, c oauthserver.NewClient, secretHash string) (string, error) {
-	extra := oauthstore.ClientExtra{DisplayName: &c.Name}
-	if secretHash != "" { // a secret the operator chose: store its hash as given
+func (b backend) CreateClient(ctx context.Context, c oauthserver.NewClient) (string, error) {
+	// display_name is the extra column oauthgen.yaml declares: a typed
+	// field of the generated Client, NULL when not given.
+	var extra oauthstore.ClientExtra
+	if c.Name != "" {
+		extra.DisplayName = &c.Name
+	}
+	if c.SecretHash != "" { // a secret the operator chose: store its hash as given
 		return "", b.Store.ImportClient(ctx, &oauthstore.Client{Client: runtime.Client{
-			ID: c.ID, SecretHash: secretHash, Name: c.Name, GrantTypes: c.GrantTypes, Scopes: c.Scopes,
+			ID: c.ID, SecretHash: c.SecretHash, Name: c.Name, GrantTypes: c.GrantTypes, Scopes: c.Scopes,
 			RedirectURIs: c.RedirectURIs, CreatedAt: time.Now().UTC(),
 		}, ClientExtra: extra})
 	}

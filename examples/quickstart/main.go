@@ -1,7 +1,11 @@
 // Command quickstart is a complete OAuth 2.0 authorization server on a
 // SQLite file, built on the Store oauthgen generates from oauthgen.yaml.
+// Run from the repository's root:
 //
 //	go generate ./examples/quickstart && go run ./examples/quickstart serve
+//
+// The server itself (endpoints, pages, CLI) is shared with the PostgreSQL
+// example in ../internal/oauthserver; this file only opens the Store.
 package main
 
 //go:generate go run github.com/oauthgen/oauthgen/cmd/oauthgen generate
@@ -32,15 +36,22 @@ func main() {
 // backend adapts the generated Store to the example server.
 type backend struct{ *oauthstore.Store }
 
+func (backend) Config() runtime.Config { return oauthstore.Config() }
+
 func (b backend) NewServer(configure func(*runtime.Config)) (*runtime.Server, error) {
 	return oauthstore.NewServer(b.Store, configure)
 }
 
-func (b backend) CreateClient(ctx context.Context, c oauthserver.NewClient, secretHash string) (string, error) {
-	extra := oauthstore.ClientExtra{DisplayName: &c.Name}
-	if secretHash != "" { // a secret the operator chose: store its hash as given
+func (b backend) CreateClient(ctx context.Context, c oauthserver.NewClient) (string, error) {
+	// display_name is the extra column oauthgen.yaml declares: a typed
+	// field of the generated Client, NULL when not given.
+	var extra oauthstore.ClientExtra
+	if c.Name != "" {
+		extra.DisplayName = &c.Name
+	}
+	if c.SecretHash != "" { // a secret the operator chose: store its hash as given
 		return "", b.Store.ImportClient(ctx, &oauthstore.Client{Client: runtime.Client{
-			ID: c.ID, SecretHash: secretHash, Name: c.Name, GrantTypes: c.GrantTypes, Scopes: c.Scopes,
+			ID: c.ID, SecretHash: c.SecretHash, Name: c.Name, GrantTypes: c.GrantTypes, Scopes: c.Scopes,
 			RedirectURIs: c.RedirectURIs, CreatedAt: time.Now().UTC(),
 		}, ClientExtra: extra})
 	}

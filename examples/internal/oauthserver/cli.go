@@ -4,7 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/url"
 	"os"
+	"slices"
+	"strings"
 
 	"github.com/urfave/cli/v2"
 
@@ -15,7 +18,7 @@ import (
 type Open func(c *cli.Context) (Backend, error)
 
 // App returns an example's command line: serve, client create, user create.
-// dbFlags are the flags open reads.
+// dbFlags are the global flags open reads.
 func App(name, usage string, dbFlags []cli.Flag, open Open) *cli.App {
 	return &cli.App{
 		Name:            name,
@@ -27,10 +30,10 @@ func App(name, usage string, dbFlags []cli.Flag, open Open) *cli.App {
 				Name:  "serve",
 				Usage: "migrate the database and serve the authorization server",
 				UsageText: name + " serve [--addr 127.0.0.1:8080] [--issuer URL]\n\n" +
-					"On an empty database it creates a demo client and user and prints curl lines to try.",
+					"On a database without clients it creates a demo client and user and prints curl lines to try.",
 				Flags: []cli.Flag{
 					&cli.StringFlag{Name: "addr", Value: "127.0.0.1:8080", Usage: "listen `ADDRESS` (port 0 picks a free one)"},
-					&cli.StringFlag{Name: "issuer", Usage: "public `URL` of the server (default: http://ADDRESS)"},
+					&cli.StringFlag{Name: "issuer", Usage: "public `URL` of the server, as clients reach it (default: http://ADDRESS)"},
 				},
 				Action: func(c *cli.Context) error {
 					return withBackend(c, open, func(b Backend) error {
@@ -45,32 +48,34 @@ func App(name, usage string, dbFlags []cli.Flag, open Open) *cli.App {
 					Name:  "create",
 					Usage: "register a client",
 					UsageText: name + " client create --id ID [--secret S] [--public] --grant G... --scope S... [--redirect-uri U...] [--name N]\n\n" +
-						"Example:\n   " + name + " client create --id billing --grant client_credentials --scope read",
+						"Examples:\n" +
+						"   " + name + " client create --id billing --grant client_credentials --scope read\n" +
+						"   " + name + " client create --id spa --public --grant authorization_code --grant refresh_token \\\n" +
+						"       --scope read --redirect-uri https://spa.example/callback --name 'My SPA'",
 					Flags: []cli.Flag{
 						&cli.StringFlag{Name: "id", Required: true, Usage: "client identifier"},
 						&cli.StringFlag{Name: "secret", Usage: "secret to use (default: a generated one, printed once)"},
-						&cli.BoolFlag{Name: "public", Usage: "a public client (no secret; PKCE required)"},
-						&cli.StringSliceFlag{Name: "grant", Required: true, Usage: "grant type the client may use (repeat)"},
-						&cli.StringSliceFlag{Name: "scope", Usage: "scope the client may be granted (repeat)"},
+						&cli.BoolFlag{Name: "public", Usage: "a public client: no secret, PKCE required"},
+						&cli.StringSliceFlag{Name: "grant", Required: true, Usage: "grant type the client may use (repeat); device_code is short for its URN"},
+						&cli.StringSliceFlag{Name: "scope", Usage: "scope the client may be granted (repeat; none: any the server knows)"},
 						&cli.StringSliceFlag{Name: "redirect-uri", Usage: "registered redirect URI (repeat)"},
 						&cli.StringFlag{Name: "name", Usage: "name shown on the consent page"},
 					},
 					Action: func(c *cli.Context) error {
-						if c.Bool("public") && c.String("secret") != "" {
-							return cli.Exit("a public client has no secret: drop --secret or --public", 2)
-						}
 						nc := NewClient{
 							ID: c.String("id"), Name: c.String("name"), Public: c.Bool("public"),
 							GrantTypes: c.StringSlice("grant"), Scopes: c.StringSlice("scope"), RedirectURIs: c.StringSlice("redirect-uri"),
 						}
+						if s := c.String("secret"); s != "" {
+							nc.SecretHash = runtime.HashToken(s) // SHA-256, as for generated secrets
+						}
 						return withBackend(c, open, func(b Backend) error {
-							var hash string
-							if s := c.String("secret"); s != "" {
-								hash = runtime.HashToken(s)
+							if err := checkClient(&nc, b.Config()); err != nil {
+								return cli.Exit(name+": "+err.Error(), 2)
 							}
-							secret, err := b.CreateClient(c.Context, nc, hash)
+							secret, err := b.CreateClient(c.Context, nc)
 							if errors.Is(err, runtime.ErrDuplicate) {
-								return cli.Exit(fmt.Sprintf("client %q exists", nc.ID), 1)
+								return cli.Exit(fmt.Sprintf("%s: client %q exists", name, nc.ID), 1)
 							}
 							if err != nil {
 								return err
@@ -93,13 +98,13 @@ func App(name, usage string, dbFlags []cli.Flag, open Open) *cli.App {
 					UsageText: name + " user create --username U --password P",
 					Flags: []cli.Flag{
 						&cli.StringFlag{Name: "username", Required: true},
-						&cli.StringFlag{Name: "password", Required: true},
+						&cli.StringFlag{Name: "password", Required: true, Usage: "stored as an argon2id hash"},
 					},
 					Action: func(c *cli.Context) error {
 						return withBackend(c, open, func(b Backend) error {
 							id, err := b.CreateUser(c.Context, c.String("username"), c.String("password"))
 							if errors.Is(err, runtime.ErrDuplicate) {
-								return cli.Exit(fmt.Sprintf("user %q exists", c.String("username")), 1)
+								return cli.Exit(fmt.Sprintf("%s: user %q exists", name, c.String("username")), 1)
 							}
 							if err != nil {
 								return err
@@ -112,6 +117,69 @@ func App(name, usage string, dbFlags []cli.Flag, open Open) *cli.App {
 			},
 		},
 	}
+}
+
+// grantAliases are short names accepted by --grant.
+var grantAliases = map[string]string{"device_code": runtime.GrantDeviceCode}
+
+// checkClient refuses a client the server could never serve, with a
+// message that says what to change, rather than registering it for a
+// confusing failure at its first request. It expands grant aliases.
+func checkClient(nc *NewClient, cfg runtime.Config) error {
+	if nc.Public && nc.SecretHash != "" {
+		return errors.New("a public client has no secret: drop --secret or --public")
+	}
+	enabled := enabledGrants(cfg)
+	for i, g := range nc.GrantTypes {
+		if full, ok := grantAliases[g]; ok {
+			nc.GrantTypes[i], g = full, full
+		}
+		if !slices.Contains(enabled, g) {
+			return fmt.Errorf("grant %q is not enabled in oauthgen.yaml (enabled: %s)", g, strings.Join(enabled, ", "))
+		}
+		if nc.Public && g == runtime.GrantClientCredentials {
+			return errors.New("client_credentials needs a client that can authenticate: drop --public")
+		}
+	}
+	for _, s := range nc.Scopes {
+		if len(cfg.Scopes) > 0 && !slices.Contains(cfg.Scopes, s) {
+			return fmt.Errorf("scope %q is not declared in oauthgen.yaml (known: %s)", s, strings.Join(cfg.Scopes, ", "))
+		}
+	}
+	for _, u := range nc.RedirectURIs {
+		if p, err := url.Parse(u); err != nil || !p.IsAbs() || p.Host == "" || strings.Contains(u, "#") {
+			return fmt.Errorf("redirect URI %q: want an absolute URL without fragment", u)
+		}
+	}
+	if slices.Contains(nc.GrantTypes, runtime.GrantAuthorizationCode) && len(nc.RedirectURIs) == 0 {
+		return errors.New("authorization_code needs a --redirect-uri")
+	}
+	return nil
+}
+
+// enabledGrants lists the grant types cfg enables, as grant_type values.
+func enabledGrants(cfg runtime.Config) []string {
+	var gs []string
+	for _, g := range []struct {
+		on   bool
+		name string
+	}{
+		{cfg.AuthorizationCode != nil, runtime.GrantAuthorizationCode},
+		{cfg.ClientCredentials != nil, runtime.GrantClientCredentials},
+		{cfg.Password != nil, runtime.GrantPassword},
+		{cfg.RefreshToken != nil, runtime.GrantRefreshToken},
+		{cfg.DeviceCode != nil, runtime.GrantDeviceCode},
+		{cfg.Implicit != nil, runtime.GrantImplicit},
+	} {
+		if g.on {
+			gs = append(gs, g.name)
+		}
+	}
+	for uri := range cfg.Extensions {
+		gs = append(gs, uri)
+	}
+	slices.Sort(gs[len(gs)-len(cfg.Extensions):])
+	return gs
 }
 
 // withBackend opens and migrates the database, runs fn, and closes it.
@@ -127,7 +195,7 @@ func withBackend(c *cli.Context, open Open, fn func(Backend) error) error {
 	return fn(b)
 }
 
-// Main runs app and exits with its status.
+// Main runs app and exits with its status: 0, 1 on failure, 2 on misuse.
 func Main(app *cli.App) {
 	if err := app.RunContext(context.Background(), os.Args); err != nil {
 		var exit cli.ExitCoder

@@ -12,9 +12,24 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/oauthgen/oauthgen/runtime"
 )
+
+// Timeouts of the HTTP server: enough for slow clients, not for slowloris.
+const (
+	readHeaderTimeout = 5 * time.Second
+	readTimeout       = 15 * time.Second
+	writeTimeout      = 30 * time.Second
+	idleTimeout       = 2 * time.Minute
+	shutdownTimeout   = 10 * time.Second
+)
+
+// purgeEvery is how often serve deletes expired tokens, codes and device
+// authorizations. Expired rows are never used; this only keeps the tables
+// small. With several instances each purges: the deletes are idempotent.
+const purgeEvery = time.Hour
 
 // ServeOptions configure Serve.
 type ServeOptions struct {
@@ -22,12 +37,14 @@ type ServeOptions struct {
 	Addr string
 	// Issuer is the server's public URL; empty means http://Addr.
 	Issuer string
-	// Out receives the address line and, on a new database, the demo.
+	// Out receives the demo, on a new database, then the line
+	// "listening on http://HOST:PORT (issuer URL)".
 	Out io.Writer
 }
 
 // Serve serves the authorization server until SIGINT or SIGTERM, then
-// shuts down gracefully.
+// shuts down gracefully: it stops accepting, lets requests in flight
+// finish (up to shutdownTimeout) and returns nil.
 func Serve(ctx context.Context, b Backend, opts ServeOptions) error {
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -37,52 +54,64 @@ func Serve(ctx context.Context, b Backend, opts ServeOptions) error {
 	if err != nil {
 		return err
 	}
-	base := "http://" + ln.Addr().String()
+	defer ln.Close() // after Serve returns it is closed already; this covers early returns
 	issuer := strings.TrimSuffix(opts.Issuer, "/")
 	if issuer == "" {
-		issuer = base
+		if issuer, err = defaultIssuer(ln.Addr()); err != nil {
+			return err
+		}
 	}
 	srv, err := b.NewServer(func(c *runtime.Config) {
 		c.Issuer = issuer
 		c.Logger = logger
 	})
 	if err != nil {
-		ln.Close()
+		return err
+	}
+	handler, err := Routes(srv)
+	if err != nil {
 		return err
 	}
 	n, err := b.CountClients(ctx)
 	if err != nil {
-		ln.Close()
 		return err
 	}
 	if n == 0 {
-		if err := seedDemo(ctx, b, issuer, opts.Out); err != nil {
-			ln.Close()
+		if err := seedDemo(ctx, b, issuer, opts.Out, logger); err != nil {
 			return err
 		}
 	}
-	fmt.Fprintf(opts.Out, "listening on %s (issuer %s)\n", base, issuer)
+	fmt.Fprintf(opts.Out, "listening on http://%s (issuer %s)\n", ln.Addr(), issuer)
 
 	server := &http.Server{
-		Handler:           logRequests(logger, Routes(srv)),
+		Handler:           logRequests(logger, handler),
 		ReadHeaderTimeout: readHeaderTimeout,
 		ReadTimeout:       readTimeout,
 		WriteTimeout:      writeTimeout,
 		IdleTimeout:       idleTimeout,
+		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- server.Serve(ln) }()
+	purgeCtx, stopPurging := context.WithCancel(ctx)
+	purged := make(chan struct{})
+	go func() {
+		defer close(purged)
+		purgeExpired(purgeCtx, b, logger)
+	}()
+	defer func() { stopPurging(); <-purged }() // the caller closes the database next
 	select {
 	case err := <-errc:
 		return err
 	case <-ctx.Done():
 	}
+	stop() // a second signal ends the process at once
 	logger.Info("shutting down")
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
 	defer cancel()
 	if err := server.Shutdown(shutdownCtx); err != nil {
-		return err
+		return fmt.Errorf("shutdown: %w", err)
 	}
 	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
 		return err
@@ -90,75 +119,35 @@ func Serve(ctx context.Context, b Backend, opts ServeOptions) error {
 	return nil
 }
 
-// Demo client identifiers.
-const (
-	demoClient       = "demo"
-	demoPublicClient = "demo-public"
-	demoUser         = "alice"
-)
-
-// seedDemo creates a demo client, a public client and a user on a new
-// database, and prints how to try every grant with them.
-func seedDemo(ctx context.Context, b Backend, issuer string, out io.Writer) error {
-	callback := issuer + "/callback"
-	secret, err := b.CreateClient(ctx, NewClient{
-		ID: demoClient, Name: "Demo confidential client",
-		GrantTypes:   []string{runtime.GrantClientCredentials, runtime.GrantPassword, runtime.GrantAuthorizationCode, runtime.GrantRefreshToken},
-		Scopes:       []string{"read", "write"},
-		RedirectURIs: []string{callback},
-	}, "")
-	if err != nil {
-		return err
+// defaultIssuer is http://ADDR for a listener on a specific address. On
+// every interface (":8080", "0.0.0.0:8080") there is no address clients
+// are known to use, so the issuer must be given.
+func defaultIssuer(addr net.Addr) (string, error) {
+	if tcp, ok := addr.(*net.TCPAddr); ok && tcp.IP.IsUnspecified() {
+		return "", errors.New("listening on every interface: set --issuer to the URL clients reach this server at (https, or http on a loopback address)")
 	}
-	if _, err := b.CreateClient(ctx, NewClient{
-		ID: demoPublicClient, Name: "Demo app", Public: true,
-		GrantTypes:   []string{runtime.GrantAuthorizationCode, runtime.GrantRefreshToken, runtime.GrantDeviceCode},
-		Scopes:       []string{"read", "write"},
-		RedirectURIs: []string{callback},
-	}, ""); err != nil {
-		return err
+	return "http://" + addr.String(), nil
+}
+
+// purgeExpired deletes expired records now and every purgeEvery until ctx
+// ends.
+func purgeExpired(ctx context.Context, b Backend, logger *slog.Logger) {
+	t := time.NewTicker(purgeEvery)
+	defer t.Stop()
+	for {
+		n, err := b.PurgeExpired(ctx, time.Now())
+		switch {
+		case ctx.Err() != nil:
+			return
+		case err != nil:
+			logger.Warn("purge expired records", "err", err)
+		case n > 0:
+			logger.Info("purged expired records", "rows", n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
 	}
-	password := runtime.NewToken()[:16]
-	if _, err := b.CreateUser(ctx, demoUser, password); err != nil {
-		return err
-	}
-	verifier := runtime.NewToken() + runtime.NewToken()[:10] // 53 characters, within RFC 7636's 43–128
-	tokenFrom := func(args string) string {
-		return fmt.Sprintf("curl -s %s %s/token | sed -E 's/.*\"access_token\":\"([^\"]*)\".*/\\1/'", args, issuer)
-	}
-	basic := fmt.Sprintf("-u '%s:%s'", demoClient, secret)
-	authorize := fmt.Sprintf("%s/authorize?response_type=code&client_id=%s&redirect_uri=%s&scope=read&state=xyz&code_challenge=%s&code_challenge_method=S256",
-		issuer, demoPublicClient, callback, runtime.S256Challenge(verifier))
-	fmt.Fprintf(out, `A new database: created a demo client and a demo user (shown once).
-
-  client  %s         secret %s
-  client  %s  (public: authorization code with PKCE, device flow)
-  user    %s        password %s
-
-Try it:
-
-  # client_credentials: a token for the client itself
-  curl -s %s -d grant_type=client_credentials -d scope=read %s/token
-
-  # call the protected /me with a token
-  TOKEN=$(%s); curl -s -H "Authorization: Bearer $TOKEN" %s/me
-
-  # password grant, with a refresh token
-  curl -s %s -d grant_type=password -d username=%s -d password=%s -d 'scope=read write' %s/token
-
-  # device flow: start it, then open %s/device and enter the user code
-  curl -s -d client_id=%s -d scope=read %s/device_authorization
-
-  # authorization code with PKCE: open this in a browser and sign in as %s,
-  %s
-  # then exchange the code the callback page shows (code_verifier=%s)
-
-`,
-		demoClient, secret, demoPublicClient, demoUser, password,
-		basic, issuer,
-		tokenFrom(basic+" -d grant_type=client_credentials -d scope=read"), issuer,
-		basic, demoUser, password, issuer,
-		issuer, demoPublicClient, issuer,
-		demoUser, authorize, verifier)
-	return nil
 }
