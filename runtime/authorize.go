@@ -379,12 +379,12 @@ func (s *Server) completeAuthorization(ctx context.Context, req *AuthorizationRe
 	now := s.now()
 	client := req.Client
 	if req.ResponseType == "token" {
-		access, lifetime, e := s.createAccessToken(ctx, client, userID, granted, "", now)
-		if e != nil {
-			return nil, e
+		access, lifetime := s.newAccessToken(client, userID, granted, "", now)
+		if err := s.store.Issue(ctx, &Issuance{AccessToken: access.record}); err != nil {
+			return nil, s.fail(ctx, "issue access token", err)
 		}
 		out := url.Values{
-			"access_token": {access},
+			"access_token": {access.value},
 			"token_type":   {"Bearer"},
 			"expires_in":   {strconv.FormatInt(seconds(lifetime), 10)},
 		}
@@ -393,10 +393,7 @@ func (s *Server) completeAuthorization(ctx context.Context, req *AuthorizationRe
 		}
 		return out, nil
 	}
-	familyID, e := s.createFamily(ctx, client.ID, userID, now)
-	if e != nil {
-		return nil, e
-	}
+	family := &Family{ID: NewID(), ClientID: client.ID, UserID: userID, CreatedAt: now}
 	code := NewToken()
 	ac := &AuthorizationCode{
 		Hash:                HashToken(code),
@@ -406,12 +403,12 @@ func (s *Server) completeAuthorization(ctx context.Context, req *AuthorizationRe
 		Scopes:              granted,
 		CodeChallenge:       req.CodeChallenge,
 		CodeChallengeMethod: req.CodeChallengeMethod,
-		FamilyID:            familyID,
+		FamilyID:            family.ID,
 		IssuedAt:            now,
 		ExpiresAt:           now.Add(s.cfg.AuthorizationCodeLifetime),
 	}
-	if err := s.codes.CreateAuthorizationCode(ctx, ac); err != nil {
-		return nil, s.fail(ctx, "create authorization code", err)
+	if err := s.store.Issue(ctx, &Issuance{Family: family, AuthorizationCode: ac}); err != nil {
+		return nil, s.fail(ctx, "issue authorization code", err)
 	}
 	return url.Values{"code": {code}}, nil
 }

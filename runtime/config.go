@@ -109,6 +109,14 @@ type RefreshTokenGrant struct {
 	// rotate regardless: RFC 9700 §2.2.2 requires rotation (or sender
 	// constraint, which the engine does not do) for them.
 	DisableRotation bool
+	// ReuseInterval is how long after a rotation the same client may
+	// present the rotated token again and get a new pair in the same
+	// family, instead of having the family revoked as reused: two tabs
+	// refreshing at once, or a response lost after its commit, no longer
+	// log the user out. Zero, the default, is strict rotation. The
+	// trade-off (RFC 9700 §4.14.2): within the interval, a thief holding
+	// a just-rotated token is not detected.
+	ReuseInterval time.Duration
 }
 
 // DeviceCodeGrant configures the device authorization grant (RFC 8628).

@@ -64,17 +64,14 @@ func (s *Server) deviceAuthorization(w http.ResponseWriter, r *http.Request) (*d
 	}
 
 	now := s.now()
-	familyID, e := s.createFamily(ctx, client.ID, "", now)
-	if e != nil {
-		return nil, e
-	}
+	family := &Family{ID: NewID(), ClientID: client.ID, CreatedAt: now}
 	deviceCode := NewToken()
 	d := &DeviceCode{
 		Hash:      HashToken(deviceCode),
 		ClientID:  client.ID,
 		Scopes:    scopes,
 		Status:    DevicePending,
-		FamilyID:  familyID,
+		FamilyID:  family.ID,
 		Interval:  s.deviceInterval,
 		IssuedAt:  now,
 		ExpiresAt: now.Add(s.cfg.DeviceCodeLifetime),
@@ -84,7 +81,7 @@ func (s *Server) deviceAuthorization(w http.ResponseWriter, r *http.Request) (*d
 	for attempt := 0; ; attempt++ {
 		userCode = s.newUserCode()
 		d.UserCodeHash = HashToken(userCode)
-		err = s.devices.CreateDeviceCode(ctx, d)
+		err = s.store.Issue(ctx, &Issuance{Family: family, DeviceCode: d})
 		if err == nil {
 			break
 		}

@@ -55,6 +55,7 @@ type Server struct {
 
 	clients  ClientStore
 	access   AccessTokenStore
+	store    IssuanceStore
 	users    UserStore              // nil without one
 	families FamilyStore            // nil without one
 	refresh  RefreshTokenStore      // nil without one
@@ -93,7 +94,7 @@ func NewServer(cfg Config, store Store) (*Server, error) {
 	}
 	// The Server keeps its own copy: the caller's slices, map and grant
 	// structs may change after this call without racing with requests.
-	s := &Server{cfg: cloneConfig(cfg), clients: store, access: store}
+	s := &Server{cfg: cloneConfig(cfg), clients: store, access: store, store: store}
 	s.users, _ = store.(UserStore)
 	s.families, _ = store.(FamilyStore)
 	s.refresh, _ = store.(RefreshTokenStore)

@@ -28,6 +28,9 @@ type Harness struct {
 	// the store has no users; then tokens name made-up user ids, and a
 	// store that implements runtime.UserStore fails the suite.
 	AddUser func(ctx context.Context, username, passwordHash string) (id string, err error)
+	// Fail injects faults into the store's writes. Nil skips the
+	// fault-injection subtests with a message.
+	Fail FailFunc
 }
 
 // TestStore is the conformance suite of the store interfaces in
