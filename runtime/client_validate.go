@@ -50,12 +50,16 @@ func ValidateClient(c *Client, cfg *Config) error {
 		items []string
 	}{{"redirect URIs", c.RedirectURIs}, {"grant types", c.GrantTypes}, {"scopes", c.Scopes}} {
 		if len(list.items) > maxClientListLength {
+			// Each item is not checked then: the work and the error stay bounded.
 			add("%s: at most %d", list.what, maxClientListLength)
+			return errors.Join(errs...)
 		}
-		for i, v := range list.items {
-			if slices.Contains(list.items[:i], v) {
+		seen := make(map[string]bool, len(list.items))
+		for _, v := range list.items {
+			if seen[v] {
 				add("%s: %s is listed twice", list.what, quoteShort(v))
 			}
+			seen[v] = true
 		}
 	}
 	for _, u := range c.RedirectURIs {
