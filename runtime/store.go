@@ -181,8 +181,6 @@ type Client struct {
 	AccessTokenLifetime time.Duration
 	// RefreshTokenLifetime overrides the server's when non-zero.
 	RefreshTokenLifetime time.Duration
-	// ResourceServer: may introspect tokens issued to other clients.
-	ResourceServer bool
 	// CreatedAt is when the client was registered.
 	CreatedAt time.Time
 }
