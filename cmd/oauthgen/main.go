@@ -109,7 +109,7 @@ Examples:
 					if err := f.Close(); err != nil {
 						return cli.Exit("oauthgen init: "+err.Error(), exitStale)
 					}
-					fmt.Fprintf(c.App.Writer, "wrote %s; edit it, then run: oauthgen generate --config %s\n", path, path)
+					fmt.Fprintf(c.App.Writer, "oauthgen: wrote %s; edit it, then run oauthgen generate --config %s (go tool oauthgen … when oauthgen is a tool of your module)\n", declName(path), path)
 					return nil
 				},
 			},
