@@ -24,6 +24,9 @@ type Output struct {
 	Remove []string
 	// Migration is the name of the migration this run adds, "" for none.
 	Migration string
+	// Declaration is the path of the declaration the output is for; it
+	// may sit inside Dir (out: .) and is not a stray file there.
+	Declaration string
 }
 
 // Options adjust Generate.
@@ -75,7 +78,7 @@ func GenerateFrom(d *schema.Declaration, opts Options) (*Output, error) {
 	}
 	p.Schema = df.state
 
-	out := &Output{Dir: outDir, Files: map[string][]byte{}}
+	out := &Output{Dir: outDir, Files: map[string][]byte{}, Declaration: d.File}
 	next := &Lock{Version: lockVersion, Dialect: d.Dialect, Grants: grantNames(d), Schema: df.state, Declaration: d}
 	if lock != nil {
 		next.Migrations = slices.Clone(lock.Migrations)

@@ -65,6 +65,11 @@ type Config struct {
 	// Logger receives server failures (never request secrets); defaults to
 	// slog.Default().
 	Logger *slog.Logger
+
+	// AppPages says which of the pages the application owns it serves.
+	// The engine has no handler for them and cannot see them mounted, so
+	// metadata advertises them only when set here. Zero: neither.
+	AppPages AppPages
 }
 
 // PKCEPolicy says which clients must use PKCE (RFC 7636).

@@ -201,6 +201,7 @@ func TestConfigIsCopied(t *testing.T) {
 		Scopes:            []string{"read", "write"},
 		DefaultScopes:     []string{"read"},
 		Extensions:        map[string]runtime.ExtensionGrant{extGrant: testExtension},
+		AppPages:          runtime.AppPages{Authorization: true},
 	}
 	srv, err := runtime.NewServer(cfg, store)
 	if err != nil {

@@ -64,6 +64,9 @@ func Serve(ctx context.Context, b Backend, opts ServeOptions) error {
 	srv, err := b.NewServer(func(c *runtime.Config) {
 		c.Issuer = issuer
 		c.Logger = logger
+		// Routes serves the login and consent page and the device page
+		// with their grants; metadata advertises only what is served.
+		c.AppPages = runtime.AppPages{Authorization: c.AuthorizationCode != nil, Verification: c.DeviceCode != nil}
 	})
 	if err != nil {
 		return err
