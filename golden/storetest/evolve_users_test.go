@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -194,6 +195,15 @@ func createUser(t *testing.T, s stepStore, username, password string) string {
 // authorize gets a code for "alice" with PKCE, and does not redeem it.
 func authorize(t *testing.T, srv *runtime.Server, clientID string) pendingCode {
 	t.Helper()
+	c, err := tryAuthorize(srv, clientID, "alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// tryAuthorize gets a code for the user with PKCE.
+func tryAuthorize(srv *runtime.Server, clientID, userID string) (pendingCode, error) {
 	verifier := runtime.NewToken()
 	q := url.Values{
 		"response_type": {"code"}, "client_id": {clientID}, "redirect_uri": {"https://app.example/cb"},
@@ -202,17 +212,17 @@ func authorize(t *testing.T, srv *runtime.Server, clientID string) pendingCode {
 	r := httptest.NewRequest(http.MethodGet, "/authorize?"+q.Encode(), nil)
 	req, err := srv.ValidateAuthorizationRequest(r)
 	if err != nil {
-		t.Fatal(err)
+		return pendingCode{}, err
 	}
 	w := httptest.NewRecorder()
-	if err := srv.CompleteAuthorization(w, r, req, "alice", req.Scopes); err != nil {
-		t.Fatal(err)
+	if err := srv.CompleteAuthorization(w, r, req, userID, req.Scopes); err != nil {
+		return pendingCode{}, err
 	}
 	loc, err := url.Parse(w.Header().Get("Location"))
 	if err != nil || loc.Query().Get("code") == "" {
-		t.Fatalf("authorize: %d %v", w.Code, w.Header())
+		return pendingCode{}, fmt.Errorf("authorize: %d %v", w.Code, w.Header())
 	}
-	return pendingCode{loc.Query().Get("code"), verifier}
+	return pendingCode{loc.Query().Get("code"), verifier}, nil
 }
 
 // deviceAuthorization starts the device flow.
