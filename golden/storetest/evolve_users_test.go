@@ -251,4 +251,3 @@ func post(h http.Handler, path string, form url.Values) (int, string) {
 	h.ServeHTTP(w, r)
 	return w.Code, w.Body.String()
 }
-
