@@ -121,7 +121,13 @@ func (g *storeGen) call(name string, args ...arg) *jen.Statement {
 	if qry.Write {
 		conn = "write"
 	}
-	target := jen.Id("s").Dot(conn).Dot(name)
+	return g.callOn(jen.Id("s").Dot(conn), name, args...)
+}
+
+// callOn is call on the given *Queries (one bound to a transaction).
+func (g *storeGen) callOn(queries *jen.Statement, name string, args ...arg) *jen.Statement {
+	qry := g.p.Query(name)
+	target := queries.Clone().Dot(name)
 	switch len(qry.Params) {
 	case 0:
 		return target.Call(jen.Id("ctx"))

@@ -155,6 +155,22 @@ WHERE hash = sqlc.arg(hash);
 DELETE FROM idp_authorization_codes
 WHERE expires_at < sqlc.arg(before);
 
+-- name: DeleteUserAccessTokens :exec
+DELETE FROM idp_bearer_tokens
+WHERE user_id = sqlc.arg(user_id);
+
+-- name: DeleteUserRefreshTokens :exec
+DELETE FROM idp_refresh_tokens
+WHERE user_id = sqlc.arg(user_id);
+
+-- name: DeleteUserAuthorizationCodes :exec
+DELETE FROM idp_authorization_codes
+WHERE user_id = sqlc.arg(user_id);
+
+-- name: DeleteUserFamilies :exec
+DELETE FROM idp_families
+WHERE user_id = sqlc.arg(user_id);
+
 -- name: PurgeFamilies :execrows
 DELETE FROM idp_families
 WHERE created_at < sqlc.arg(before)

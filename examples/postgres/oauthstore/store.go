@@ -481,17 +481,40 @@ func (s *Store) SetUserPassword(ctx context.Context, id, password string) error 
 	return missing(ctx, s.read.UserExists, id, nil)
 }
 
-// DeleteUser deletes the user and, by cascade, the tokens issued for them.
+// DeleteUser deletes the user and, in the same transaction, the families,
+// tokens and codes issued for them: token tables have no foreign key to
+// users (their user ids may predate this table), so nothing cascades.
 // runtime.ErrNotFound if there is no such user.
 func (s *Store) DeleteUser(ctx context.Context, id string) error {
-	n, err := s.write.DeleteUser(ctx, id)
+	tx, err := s.pool.Begin(ctx)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback(ctx) // a no-op after Commit
+	q := s.write.WithTx(tx)
+	if err := q.DeleteUserFamilies(ctx, nullString(id)); err != nil {
+		return err
+	}
+	if err := q.DeleteUserAccessTokens(ctx, nullString(id)); err != nil {
+		return err
+	}
+	if err := q.DeleteUserRefreshTokens(ctx, nullString(id)); err != nil {
+		return err
+	}
+	if err := q.DeleteUserAuthorizationCodes(ctx, id); err != nil {
+		return err
+	}
+	if err := q.DeleteUserDeviceCodes(ctx, nullString(id)); err != nil {
+		return err
+	}
+	n, err := q.DeleteUser(ctx, id)
 	if err != nil {
 		return err
 	}
 	if n == 0 {
 		return runtime.ErrNotFound
 	}
-	return nil
+	return tx.Commit(ctx)
 }
 
 func userFromRow(row sqlcdb.User) *User {

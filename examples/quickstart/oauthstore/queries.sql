@@ -192,6 +192,26 @@ WHERE hash = sqlc.arg(hash);
 DELETE FROM oauth_device_codes
 WHERE expires_at < sqlc.arg(before);
 
+-- name: DeleteUserAccessTokens :exec
+DELETE FROM oauth_access_tokens
+WHERE user_id = sqlc.arg(user_id);
+
+-- name: DeleteUserRefreshTokens :exec
+DELETE FROM oauth_refresh_tokens
+WHERE user_id = sqlc.arg(user_id);
+
+-- name: DeleteUserAuthorizationCodes :exec
+DELETE FROM oauth_authorization_codes
+WHERE user_id = sqlc.arg(user_id);
+
+-- name: DeleteUserDeviceCodes :exec
+DELETE FROM oauth_device_codes
+WHERE user_id = sqlc.arg(user_id);
+
+-- name: DeleteUserFamilies :exec
+DELETE FROM oauth_families
+WHERE user_id = sqlc.arg(user_id);
+
 -- name: PurgeFamilies :execrows
 DELETE FROM oauth_families
 WHERE created_at < sqlc.arg(before)

@@ -373,6 +373,56 @@ func (q *Queries) DeleteUser(ctx context.Context, id string) (int64, error) {
 	return result.RowsAffected(), nil
 }
 
+const deleteUserAccessTokens = `-- name: DeleteUserAccessTokens :exec
+DELETE FROM oauth_access_tokens
+WHERE user_id = $1
+`
+
+func (q *Queries) DeleteUserAccessTokens(ctx context.Context, userID *string) error {
+	_, err := q.db.Exec(ctx, deleteUserAccessTokens, userID)
+	return err
+}
+
+const deleteUserAuthorizationCodes = `-- name: DeleteUserAuthorizationCodes :exec
+DELETE FROM oauth_authorization_codes
+WHERE user_id = $1
+`
+
+func (q *Queries) DeleteUserAuthorizationCodes(ctx context.Context, userID string) error {
+	_, err := q.db.Exec(ctx, deleteUserAuthorizationCodes, userID)
+	return err
+}
+
+const deleteUserDeviceCodes = `-- name: DeleteUserDeviceCodes :exec
+DELETE FROM oauth_device_codes
+WHERE user_id = $1
+`
+
+func (q *Queries) DeleteUserDeviceCodes(ctx context.Context, userID *string) error {
+	_, err := q.db.Exec(ctx, deleteUserDeviceCodes, userID)
+	return err
+}
+
+const deleteUserFamilies = `-- name: DeleteUserFamilies :exec
+DELETE FROM oauth_families
+WHERE user_id = $1
+`
+
+func (q *Queries) DeleteUserFamilies(ctx context.Context, userID *string) error {
+	_, err := q.db.Exec(ctx, deleteUserFamilies, userID)
+	return err
+}
+
+const deleteUserRefreshTokens = `-- name: DeleteUserRefreshTokens :exec
+DELETE FROM oauth_refresh_tokens
+WHERE user_id = $1
+`
+
+func (q *Queries) DeleteUserRefreshTokens(ctx context.Context, userID *string) error {
+	_, err := q.db.Exec(ctx, deleteUserRefreshTokens, userID)
+	return err
+}
+
 const deviceCodeExists = `-- name: DeviceCodeExists :one
 SELECT COUNT(*) FROM oauth_device_codes
 WHERE hash = $1
