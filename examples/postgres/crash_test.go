@@ -33,10 +33,10 @@ func TestPostgresCrash(t *testing.T) {
 	load.Busy(t, 3*time.Second)
 	down := time.Now()
 	pg.Crash(t)
-	time.Sleep(2 * time.Second)
+	time.Sleep(1500 * time.Millisecond) // the outage
 	pg.Start(t)
 	up := e2e.Recovered(t, s.URL)
-	time.Sleep(1500 * time.Millisecond) // load on the recovered database
+	time.Sleep(time.Second) // load on the recovered database
 	load.Stop()
 	figures := load.Count()
 	t.Logf("load: %s", figures)

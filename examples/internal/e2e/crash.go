@@ -398,14 +398,31 @@ func ContinueChains(t *testing.T, base, appSecret string, l *Load, s *Snapshot) 
 			if c.Interrupted != "" {
 				held = "the token it sent when its last refresh got " + c.Interrupted
 			}
-			t.Errorf("chain %d (from %s, %d refreshes; holds %s): %s\n\tdatabase as read after the crash: %s",
-				c.ID, c.Origin, c.Refreshes, held, problem, s.Describe(c.Held))
+			t.Errorf("chain %d (from %s, %d refreshes; holds %s): %s%s\n\tdatabase as read after the crash: %s",
+				c.ID, c.Origin, c.Refreshes, held, problem, s.diagnose(c), s.Describe(c.Held))
 		}
 	})
 	if bad > 10 {
 		t.Errorf("… and %d more chains do not continue", bad-10)
 	}
 	return continued
+}
+
+// diagnose says what the database shows of a chain's last refresh, when
+// the token the chain holds was consumed.
+func (s *Snapshot) diagnose(c *Chain) string {
+	r := s.Refresh[runtime.HashToken(c.Held)]
+	if r == nil || !r.ConsumedAt.Valid || s.Families[r.FamilyID] == nil {
+		return ""
+	}
+	f := s.Families[r.FamilyID]
+	switch newest := f.Refresh[len(f.Refresh)-1]; {
+	case newest == r:
+		return "\n\tthe refresh it sent consumed the token, but the new tokens were never stored: the rotation was half done"
+	case !newest.ConsumedAt.Valid && c.Interrupted != "":
+		return "\n\tthe refresh it sent committed in full, but the answer never reached the client: continuing needs a refresh reuse interval (grants.refresh_token.reuse_interval)"
+	}
+	return ""
 }
 
 // parallel runs f on every item with 8 goroutines.
