@@ -327,7 +327,7 @@ func (l *Load) tokenStatus(step string, auth http.Header, form url.Values) (toke
 	if err := json.Unmarshal([]byte(body), &tok); err != nil || tok.AccessToken == "" || (step != "client_credentials") != (tok.RefreshToken != "") {
 		l.note(Request{Step: step, Start: time.Now(), End: time.Now(), Status: status, Body: clip(body),
 			Err: fmt.Errorf("a 200 without the tokens the grant gives: %v", err)})
-		return tok, false, -1
+		return tok, false, status
 	}
 	return tok, true, status
 }
