@@ -42,6 +42,11 @@ type Postgres struct {
 func StartPostgres(t *testing.T) *Postgres {
 	t.Helper()
 	bin := pgBin()
+	if dir := os.Getenv(PGBinEnv); dir != "" {
+		if _, err := os.Stat(filepath.Join(dir, "initdb")); err != nil {
+			t.Fatalf("%s=%s: %v", PGBinEnv, dir, err)
+		}
+	}
 	if bin == "" {
 		msg := "no PostgreSQL binaries (initdb, pg_ctl): install PostgreSQL's server package or set " + PGBinEnv + " to their folder"
 		if os.Getenv(testdb.PostgresEnv) != "" {
