@@ -31,8 +31,8 @@ func (s *Server) TokenHandler() http.Handler {
 }
 
 func (s *Server) token(w http.ResponseWriter, r *http.Request) (any, *Error) {
-	ctx := r.Context()
-	form, e := readForm(w, r)
+	ctx := s.withSource(r) // the password grant throttles per source address
+	form, e := s.readForm(w, r)
 	if e != nil {
 		return nil, e
 	}
