@@ -50,7 +50,7 @@ func (s *Server) readForm(w http.ResponseWriter, r *http.Request) (url.Values, *
 
 // readBody reads an application/x-www-form-urlencoded body within
 // Config.Limits: never multipart (no temporary files), never more than
-// MaxBodyBytes (413), at most MaxParameters parameters of at most
+// MaxBodyBytes, at most MaxParameters parameters of at most
 // MaxValueBytes each (scope is left to checkScopeLimits).
 func (s *Server) readBody(w http.ResponseWriter, r *http.Request) (url.Values, *Error) {
 	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/x-www-form-urlencoded" {
