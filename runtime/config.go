@@ -240,7 +240,9 @@ type HashingConfig struct {
 	// together, each counted at its hash's cost (at least MemoryBytes /
 	// (4 × GOMAXPROCS), so CPU-bound bcrypt is bounded too). Defaults to
 	// an eighth of the Go memory limit (GOMEMLIMIT) when one is set, else
-	// 64 MiB; never less than one verification at HashPassword's cost.
+	// 40 MiB (two argon2id verifications at HashPassword's cost: with the
+	// garbage they leave until the next collection, about 150 MiB of
+	// heap); never less than one verification at HashPassword's cost.
 	MemoryBytes int64
 	// MaxWait is how long a verification may wait for the budget.
 	// Defaults to 2s.

@@ -20,7 +20,7 @@ import (
 
 // Defaults of HashingConfig.
 const (
-	DefaultHashingMemory  = 64 << 20
+	DefaultHashingMemory  = 40 << 20 // two argon2id verifications at HashPassword's cost
 	DefaultHashingMaxWait = 2 * time.Second
 )
 
@@ -191,17 +191,23 @@ func (s *Server) verifyUnknown(ctx context.Context, pop *population, id, secret 
 // population is the hash kinds seen among one kind of identifier
 // (clients or users), and a dummy hash per kind and cost.
 type population struct {
-	key      [32]byte
-	defKind  int
-	counts   [numKinds]atomic.Int64
-	params   [numKinds]atomic.Value // string: the last seen parameters of each kind
-	mu       sync.Mutex
-	dummies  map[string]string // kind/params → dummy hash
-	building map[string]bool
+	key     [32]byte
+	defKind int
+	budget  *hashBudget
+	counts  [numKinds]atomic.Int64
+	params  [numKinds]atomic.Value // string: the last seen parameters of each kind
+	mu      sync.Mutex
+	dummies map[string]*dummyHash // by kind/params
 }
 
-func newPopulation(defKind int) *population {
-	p := &population{defKind: defKind, dummies: map[string]string{}, building: map[string]bool{}}
+// dummyHash is made once, however many requests want it at once.
+type dummyHash struct {
+	once sync.Once
+	hash string
+}
+
+func newPopulation(defKind int, budget *hashBudget) *population {
+	p := &population{defKind: defKind, budget: budget, dummies: map[string]*dummyHash{}}
 	rand.Read(p.key[:])
 	return p
 }
@@ -213,52 +219,48 @@ func (p *population) observe(kind int, params string) {
 	p.counts[kind].Add(1)
 	if old, _ := p.params[kind].Load().(string); old != params {
 		p.params[kind].Store(params)
-		p.prepare(kind, params)
+		// Made in the background: the first unknown identifier must not
+		// pay for it.
+		go p.dummy(kind, params)
 	}
 }
 
-// prepare makes the dummy for a kind and its parameters in the
-// background: the first unknown identifier must not pay for it.
-func (p *population) prepare(kind int, params string) {
-	k := strconv.Itoa(kind) + "/" + params
-	p.mu.Lock()
-	if _, ok := p.dummies[k]; ok || p.building[k] {
-		p.mu.Unlock()
-		return
-	}
-	p.building[k] = true
-	p.mu.Unlock()
-	go p.dummy(kind, params)
-}
-
-// dummy returns (making it once) a dummy hash of a kind with parameters.
+// dummy returns (making it once, under the hashing budget) a dummy hash
+// of a kind with parameters.
 func (p *population) dummy(kind int, params string) string {
 	k := strconv.Itoa(kind) + "/" + params
 	p.mu.Lock()
-	h, ok := p.dummies[k]
-	p.mu.Unlock()
-	if ok {
-		return h
+	d, ok := p.dummies[k]
+	if !ok {
+		d = &dummyHash{}
+		p.dummies[k] = d
 	}
+	p.mu.Unlock()
+	d.once.Do(func() { d.hash = p.makeDummy(kind, params) })
+	return d.hash
+}
+
+func (p *population) makeDummy(kind int, params string) string {
 	secret := NewToken()
 	switch kind {
-	case kindSHA256:
-		h = HashToken(secret)
 	case kindBcrypt:
 		cost, _ := strconv.Atoi(params)
 		b, err := bcrypt.GenerateFromPassword([]byte(secret), min(max(cost, bcrypt.MinCost), maxBcryptCost))
-		if err != nil {
-			return HashToken(secret)
+		if err == nil {
+			return string(b)
 		}
-		h = string(b)
 	case kindArgon2id:
-		h = dummyArgon2id(secret, params)
+		if params == defaultParams(kindArgon2id) {
+			return dummyPasswordHash()
+		}
+		mtp, _, _ := strings.Cut(params, "$")
+		_, _, memory := hashKind("$argon2id$v=19$" + mtp + "$salt$key")
+		for !p.budget.acquire(context.Background(), memory) {
+		}
+		defer p.budget.release(memory)
+		return dummyArgon2id(secret, params)
 	}
-	p.mu.Lock()
-	p.dummies[k] = h
-	delete(p.building, k)
-	p.mu.Unlock()
-	return h
+	return HashToken(secret)
 }
 
 // dummyFor picks the dummy an unknown identifier is verified against.

@@ -173,7 +173,7 @@ func NewServer(cfg Config, store Store) (*Server, error) {
 	var throttleProblems []error
 	s.throttle, throttleProblems = newThrottle(c.Throttle)
 	problems = append(problems, throttleProblems...)
-	s.clientHashes, s.userHashes = newPopulation(kindSHA256), newPopulation(kindArgon2id)
+	s.clientHashes, s.userHashes = newPopulation(kindSHA256, s.hashing), newPopulation(kindArgon2id, s.hashing)
 
 	// Issuer.
 	if c.Issuer != "" {
