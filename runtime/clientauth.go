@@ -64,11 +64,10 @@ func (s *Server) readBody(w http.ResponseWriter, r *http.Request) (url.Values, *
 	if r.Body != nil { // nil only in requests built by hand for a handler
 		var err error
 		body, err = io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
-		var tooLarge *http.MaxBytesError
-		if errors.As(err, &tooLarge) {
-			return nil, bodyTooLarge(limit)
-		}
 		if err != nil {
+			if tooLarge := (*http.MaxBytesError)(nil); errors.As(err, &tooLarge) {
+				return nil, bodyTooLarge(limit)
+			}
 			return nil, NewError(InvalidRequest, "the request body is unreadable")
 		}
 	}
@@ -221,19 +220,21 @@ func (s *Server) authenticateClient(ctx context.Context, r *http.Request, form u
 	if id == "" {
 		return nil, method, clientError(method, "client authentication is required")
 	}
-	addr := addrKey("client", s.SourceAddress(r))
-	st, e := s.throttled(ctx, addr)
+	idKey := clientKey(id)
+	st, e := s.throttleRead(ctx, addrKey("client", s.SourceAddress(r)), idKey)
 	if e != nil {
 		return nil, method, e
 	}
-	idKey := idKey("client", id)
-	idState, idBlocked := s.throttled(ctx, idKey)
-	if idBlocked != nil && idBlocked.Code == ServerError {
-		return nil, method, idBlocked
+	addrIdx, idIdx := 0, 1
+	if st.n == 1 || st.keys[0] == idKey { // no address (or no limiter)
+		addrIdx, idIdx = -1, 0
 	}
-	st.keys, st.failures = append(st.keys, idState.keys...), append(st.failures, idState.failures...)
+	if e := s.blocked(&st, addrIdx); e != nil {
+		return nil, method, e
+	}
+	idBlocked := s.blocked(&st, idIdx)
 	bad := func() (*Client, authMethod, *Error) {
-		if e := s.failed(ctx, st); e != nil {
+		if e := s.failed(ctx, &st); e != nil {
 			return nil, method, e
 		}
 		if idBlocked != nil {
@@ -279,7 +280,7 @@ func (s *Server) authenticateClient(ctx context.Context, r *http.Request, form u
 	if !ok {
 		return bad()
 	}
-	s.succeeded(ctx, st, idKey)
+	s.succeeded(ctx, &st, idKey)
 	return client, method, nil
 }
 

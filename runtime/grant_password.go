@@ -69,16 +69,16 @@ func (s *Server) authenticateUser(ctx context.Context, username, password string
 	addr := addrKey("login", sourceFrom(ctx))
 	usable := CheckCredentials(username, password) == nil && len(username) <= s.cfg.Limits.MaxValueBytes &&
 		len(password) <= s.cfg.Limits.MaxValueBytes
-	var userKey string
+	var key string
 	if usable {
-		userKey = idKey("user", username)
+		key = userKey(username)
 	}
-	st, e := s.throttled(ctx, addr, userKey)
+	st, e := s.throttled(ctx, addr, key)
 	if e != nil {
 		return nil, e
 	}
 	fail := func() (*User, error) {
-		if e := s.failed(ctx, st); e != nil {
+		if e := s.failed(ctx, &st); e != nil {
 			return nil, e
 		}
 		return nil, ErrInvalidCredentials
@@ -103,6 +103,6 @@ func (s *Server) authenticateUser(ctx context.Context, username, password string
 	if !ok {
 		return fail()
 	}
-	s.succeeded(ctx, st, userKey)
+	s.succeeded(ctx, &st, key)
 	return user, nil
 }

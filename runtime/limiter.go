@@ -2,10 +2,13 @@ package runtime
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"net/http"
 	"net/netip"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -209,56 +212,91 @@ func (t *throttle) delay(n int) time.Duration {
 	return min(d, t.max)
 }
 
-// Throttle keys: a kind and the identifier's hash (bounded length, no
-// usernames in clear in a limiter table), or a kind and an address.
-func idKey(kind, id string) string { return kind + ":" + HashToken(id)[:32] }
+// Throttle keys: a kind and a client id (not secret), a kind and the
+// hash of a username (no usernames in clear in a limiter table), or a
+// kind and an address. Built with one allocation: they are made on every
+// token request.
+func clientKey(id string) string { return "client:" + id }
+
+func userKey(username string) string {
+	sum := sha256.Sum256([]byte(username))
+	var b [5 + 32]byte
+	copy(b[:], "user:")
+	hex.Encode(b[5:], sum[:16])
+	return string(b[:])
+}
 
 func addrKey(kind string, a netip.Addr) string {
 	if !a.IsValid() {
 		return ""
 	}
+	var buf [64]byte
+	b := append(append(buf[:0], kind...), "-addr:"...)
 	if a.Is6() {
 		// One host usually has a whole /64.
 		p, _ := a.Prefix(64)
-		return kind + "-addr:" + p.String()
+		return string(p.AppendTo(b))
 	}
-	return kind + "-addr:" + a.String()
+	return string(a.AppendTo(b))
 }
 
-// throttleState is what throttled found for the keys of one attempt.
+// throttleState is what throttleRead found for the (at most two) keys
+// of one attempt.
 type throttleState struct {
-	keys     []string
-	failures []int
+	n        int
+	keys     [2]string
+	failures [2]int
+	until    [2]time.Time // when each key's block ends; zero if it is not blocked
 }
 
-// throttled reads the keys' counts and returns a 429 *Error when one of
-// them is blocked now. Empty keys are skipped.
-func (s *Server) throttled(ctx context.Context, keys ...string) (*throttleState, *Error) {
-	st := &throttleState{}
+// throttleRead reads the counts of keys (empty ones skipped). Its only
+// error is a limiter failure.
+func (s *Server) throttleRead(ctx context.Context, keys ...string) (throttleState, *Error) {
+	var st throttleState
 	t := &s.throttle
 	if t.lim == nil {
 		return st, nil
 	}
 	now := s.now()
-	var until time.Time
 	for _, k := range keys {
 		if k == "" {
 			continue
 		}
 		n, last, err := t.lim.Failures(ctx, k, now.Add(-t.window))
 		if err != nil {
-			return nil, s.fail(ctx, "limiter failures", err)
+			return st, s.fail(ctx, "limiter failures", err)
 		}
-		st.keys = append(st.keys, k)
-		st.failures = append(st.failures, n)
-		if d := t.delay(n); d > 0 && last.Add(d).After(now) && last.Add(d).After(until) {
-			until = last.Add(d)
+		st.keys[st.n], st.failures[st.n] = k, n
+		if d := t.delay(n); d > 0 && last.Add(d).After(now) {
+			st.until[st.n] = last.Add(d)
 		}
-	}
-	if !until.IsZero() {
-		return st, tooManyAttempts(until.Sub(now))
+		st.n++
 	}
 	return st, nil
+}
+
+// blocked returns the 429 for the latest block among the keys at
+// indexes idx (all keys when none given), or nil.
+func (s *Server) blocked(st *throttleState, idx ...int) *Error {
+	var until time.Time
+	for i := 0; i < st.n; i++ {
+		if (len(idx) == 0 || slices.Contains(idx, i)) && st.until[i].After(until) {
+			until = st.until[i]
+		}
+	}
+	if until.IsZero() {
+		return nil
+	}
+	return tooManyAttempts(until.Sub(s.now()))
+}
+
+// throttled is throttleRead, refusing when a key is blocked.
+func (s *Server) throttled(ctx context.Context, keys ...string) (throttleState, *Error) {
+	st, e := s.throttleRead(ctx, keys...)
+	if e != nil {
+		return st, e
+	}
+	return st, s.blocked(&st)
 }
 
 func tooManyAttempts(wait time.Duration) *Error {
@@ -274,8 +312,8 @@ func (s *Server) failed(ctx context.Context, st *throttleState) *Error {
 		return nil
 	}
 	now := s.now()
-	for _, k := range st.keys {
-		if _, err := s.throttle.lim.AddFailure(ctx, k, now, now.Add(-s.throttle.window)); err != nil {
+	for i := 0; i < st.n; i++ {
+		if _, err := s.throttle.lim.AddFailure(ctx, st.keys[i], now, now.Add(-s.throttle.window)); err != nil {
 			return s.fail(ctx, "limiter add failure", err)
 		}
 	}
@@ -284,11 +322,11 @@ func (s *Server) failed(ctx context.Context, st *throttleState) *Error {
 
 // succeeded clears the count of key (an identifier, never an address:
 // one success from an address must not excuse its other guesses) when
-// throttled saw failures on it; a clean success writes nothing.
+// throttleRead saw failures on it; a clean success writes nothing.
 func (s *Server) succeeded(ctx context.Context, st *throttleState, key string) {
-	for i, k := range st.keys {
-		if k == key && st.failures[i] > 0 {
-			if err := s.throttle.lim.Reset(ctx, k); err != nil {
+	for i := 0; i < st.n; i++ {
+		if st.keys[i] == key && st.failures[i] > 0 {
+			if err := s.throttle.lim.Reset(ctx, key); err != nil {
 				s.logger.ErrorContext(ctx, "oauthgen: limiter reset", "error", err)
 			}
 		}
@@ -355,7 +393,7 @@ func sourceFrom(ctx context.Context) netip.Addr {
 // or zero. Pages may call it to show "try again in N seconds" before
 // asking for a password; AuthenticateLogin checks the same by itself.
 func (s *Server) CheckLogin(r *http.Request, username string) (time.Duration, error) {
-	_, e := s.throttled(r.Context(), idKey("user", username), addrKey("login", s.SourceAddress(r)))
+	_, e := s.throttled(r.Context(), userKey(username), addrKey("login", s.SourceAddress(r)))
 	if e != nil {
 		if e.Code == ServerError {
 			return 0, e
@@ -378,7 +416,7 @@ func (s *Server) LookupUserCodeFrom(r *http.Request, userCode string) (*DeviceRe
 	}
 	req, err := s.LookupUserCode(ctx, userCode)
 	if errors.Is(err, ErrNotFound) {
-		if e := s.failed(ctx, st); e != nil {
+		if e := s.failed(ctx, &st); e != nil {
 			return nil, e
 		}
 	}
