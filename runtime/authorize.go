@@ -3,7 +3,6 @@ package runtime
 import (
 	"context"
 	"errors"
-	"mime"
 	"net"
 	"net/http"
 	"net/url"
@@ -87,7 +86,7 @@ func (s *Server) ValidateAuthorizationRequest(r *http.Request) (*AuthorizationRe
 	if s.cfg.AuthorizationCode == nil && s.cfg.Implicit == nil {
 		return nil, NewError(UnsupportedResponseType, "neither the authorization code nor the implicit grant is enabled")
 	}
-	raw, e := authorizeForm(r)
+	raw, e := s.authorizeForm(r)
 	if e != nil {
 		return nil, e
 	}
@@ -216,6 +215,9 @@ func (s *Server) ValidateAuthorizationRequest(r *http.Request) (*AuthorizationRe
 		}
 	}
 
+	if e := s.checkScopeLimits(params.Get("scope")); e != nil {
+		return nil, redirectErr(e.Code, e.Description)
+	}
 	requested, err := ParseScope(params.Get("scope"))
 	if err != nil {
 		return nil, redirectErr(InvalidScope, asError(err).Description)
@@ -278,7 +280,8 @@ func withoutLoopbackPort(uri string) (string, bool) {
 	// The host as written, less ":port"; compared as a string.
 	host := rest[:end]
 	if _, port, err := net.SplitHostPort(host); err == nil {
-		if strings.Trim(port, "0123456789") != "" {
+		// A port is 1–65535, digits only; "127.0.0.1:" is no port.
+		if n, err := strconv.ParseUint(port, 10, 16); err != nil || n == 0 || strings.Trim(port, "0123456789") != "" {
 			return "", false
 		}
 		host = host[:len(host)-len(port)-1]
@@ -295,24 +298,25 @@ func withoutLoopbackPort(uri string) (string, bool) {
 	return "http://" + host + rest[end:], true
 }
 
-// authorizeForm returns the parameters of a GET query or a POST form body.
-func authorizeForm(r *http.Request) (url.Values, *Error) {
+// authorizeForm returns the parameters of a GET query or a POST form
+// body, within Config.Limits (the scope parameter is checked later, once
+// errors can go to the client). A POST body is also left in r.PostForm
+// and r.Form, so the application's page reads its own fields
+// (r.PostFormValue) without parsing the body again.
+func (s *Server) authorizeForm(r *http.Request) (url.Values, *Error) {
 	switch r.Method {
 	case http.MethodGet:
-		q, err := url.ParseQuery(r.URL.RawQuery)
-		if err != nil {
-			return nil, NewError(InvalidRequest, "the query string is not valid form encoding")
-		}
-		return q, nil
+		return s.parseParams(r.URL.RawQuery, "the query string")
 	case http.MethodPost:
-		mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
-		if err != nil || mt != "application/x-www-form-urlencoded" {
-			return nil, NewError(InvalidRequest, "the content type must be application/x-www-form-urlencoded")
+		if r.PostForm != nil {
+			return r.PostForm, nil
 		}
-		if err := r.ParseForm(); err != nil {
-			return nil, NewError(InvalidRequest, "the request body is not valid form encoding")
+		form, e := s.readBody(nil, r)
+		if e != nil {
+			return nil, e
 		}
-		return r.PostForm, nil
+		r.PostForm, r.Form = form, form
+		return form, nil
 	}
 	return nil, NewError(InvalidRequest, "the method must be GET or POST")
 }
@@ -474,7 +478,7 @@ func (s *Server) redirect(w http.ResponseWriter, r *http.Request, t *redirectTar
 	}
 	u.Fragment, u.RawFragment = "", ""
 	if t.fragment {
-		s.writeRedirect(w, u.String()+"#"+params.Encode())
+		s.writeRedirect(w, r, u.String()+"#"+params.Encode())
 		return
 	}
 	if u.RawQuery != "" {
@@ -482,13 +486,21 @@ func (s *Server) redirect(w http.ResponseWriter, r *http.Request, t *redirectTar
 	} else {
 		u.RawQuery = params.Encode()
 	}
-	s.writeRedirect(w, u.String())
+	s.writeRedirect(w, r, u.String())
 }
 
-func (s *Server) writeRedirect(w http.ResponseWriter, location string) {
+// writeRedirect answers with a redirect: 302 after a GET, 303 after a
+// POST (RFC 9700 §4.12: a 307 would make the browser POST the user's
+// credentials to the client; 303 turns the request into a GET).
+func (s *Server) writeRedirect(w http.ResponseWriter, r *http.Request, location string) {
 	h := w.Header()
 	h.Set("Location", location)
 	h.Set("Cache-Control", "no-store")
 	h.Set("Pragma", "no-cache")
-	w.WriteHeader(http.StatusFound)
+	h.Set("X-Content-Type-Options", "nosniff")
+	status := http.StatusFound
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		status = http.StatusSeeOther
+	}
+	w.WriteHeader(status)
 }

@@ -60,6 +60,16 @@ type Config struct {
 	// responses (ExtensionResult.Extra); off, extra fields are dropped.
 	AllowExtraTokenAttributes bool
 
+	// Limits bound what one request may hold, so hostile input costs the
+	// server little. Zero fields take the defaults documented there.
+	Limits RequestLimits
+	// Hashing bounds the memory and concurrency of password and imported
+	// client secret verification (argon2id, bcrypt).
+	Hashing HashingConfig
+	// Throttle slows guessing: failed client authentications, password
+	// logins and user codes, per identifier and per source address.
+	Throttle ThrottleConfig
+
 	// Now is the clock; defaults to time.Now. Tests set it.
 	Now func() time.Time
 	// Logger receives server failures (never request secrets); defaults to
@@ -202,3 +212,93 @@ type Endpoints struct {
 	DeviceAuthorization string // "/device_authorization"
 	Verification        string // "/device": the page where users enter user codes
 }
+
+// RequestLimits bound the requests the engine reads. Requests beyond them
+// are refused before any other work: invalid_request ("request body too
+// large" for a body over MaxBodyBytes), or invalid_scope for the scope
+// parameter.
+type RequestLimits struct {
+	// MaxBodyBytes bounds the application/x-www-form-urlencoded body of
+	// the token, revocation, introspection and device authorization
+	// endpoints, of a POSTed authorization request and of ReadForm.
+	// Defaults to 64 KiB.
+	MaxBodyBytes int64
+	// MaxParameters bounds the number of parameters (values, repeats
+	// included) of one request. Defaults to 64.
+	MaxParameters int
+	// MaxValueBytes bounds the length of each parameter name and value,
+	// scope included. Defaults to 4 KiB.
+	MaxValueBytes int
+	// MaxScopes bounds the number of scope tokens in a scope parameter.
+	// Defaults to 64.
+	MaxScopes int
+}
+
+// Defaults of RequestLimits.
+const (
+	DefaultMaxBodyBytes  = 64 << 10
+	DefaultMaxParameters = 64
+	DefaultMaxValueBytes = 4 << 10
+	DefaultMaxScopes     = 64
+)
+
+// HashingConfig bounds password and imported client secret verification.
+// Each argon2id verification allocates its memory cost (19 MiB with
+// HashPassword's parameters), so unbounded concurrent logins could
+// exhaust memory; verifications beyond the budget wait up to MaxWait, then
+// are refused with 503 temporarily_unavailable and Retry-After.
+// SHA-256 (issued) client secrets are cheap and not counted.
+type HashingConfig struct {
+	// MemoryBytes is the memory all verifications in flight may use
+	// together, each counted at its hash's cost (at least MemoryBytes /
+	// (4 × GOMAXPROCS), so CPU-bound bcrypt is bounded too). Defaults to
+	// an eighth of the Go memory limit (GOMEMLIMIT) when one is set, else
+	// 40 MiB (two argon2id verifications at HashPassword's cost: with the
+	// garbage they leave until the next collection, about 150 MiB of
+	// heap); never less than one verification at HashPassword's cost.
+	MemoryBytes int64
+	// MaxWait is how long a verification may wait for the budget.
+	// Defaults to 2s.
+	MaxWait time.Duration
+}
+
+// ThrottleConfig configures how failed attempts are slowed. Each key
+// (a client id, a username, a source address per purpose) may fail Free
+// times in a row; after that, each further failure blocks the key for
+// BaseDelay doubled per failure beyond Free, at most MaxDelay. Blocked
+// attempts are refused without being verified: 429 with Retry-After at
+// the token endpoint, an error matching ErrTooManyAttempts (see
+// RetryAfter) for the application's pages. A success clears the
+// identifier's count (not the address's); failures older than Window are
+// forgotten. Successful requests are never delayed.
+type ThrottleConfig struct {
+	// Limiter keeps the counts. Defaults to an in-memory limiter
+	// (NewMemoryLimiter), which suits a single instance; several
+	// instances behind a load balancer need a shared one (a database
+	// table).
+	Limiter Limiter
+	// Disabled turns throttling off.
+	Disabled bool
+	// Free is the number of failures in a row allowed without delay.
+	// Defaults to 5.
+	Free int
+	// BaseDelay defaults to 1s.
+	BaseDelay time.Duration
+	// MaxDelay defaults to 5m.
+	MaxDelay time.Duration
+	// Window defaults to 1h.
+	Window time.Duration
+	// TrustedProxies are the CIDRs (or single addresses) of reverse
+	// proxies whose X-Forwarded-For header names the source address. By
+	// default none: the source address is the connection's
+	// (http.Request.RemoteAddr), and X-Forwarded-For is ignored.
+	TrustedProxies []string
+}
+
+// Defaults of ThrottleConfig.
+const (
+	DefaultThrottleFree      = 5
+	DefaultThrottleBaseDelay = time.Second
+	DefaultThrottleMaxDelay  = 5 * time.Minute
+	DefaultThrottleWindow    = time.Hour
+)

@@ -43,7 +43,7 @@ func (s *Server) deviceAuthorization(w http.ResponseWriter, r *http.Request) (*d
 		return nil, NewError(UnsupportedGrantType, "the device authorization grant is not enabled")
 	}
 	ctx := r.Context()
-	form, e := readForm(w, r)
+	form, e := s.readForm(w, r)
 	if e != nil {
 		return nil, e
 	}

@@ -42,7 +42,7 @@ func (s *Server) IntrospectionHandler() http.Handler {
 
 func (s *Server) introspect(w http.ResponseWriter, r *http.Request) (*introspection, *Error) {
 	ctx := r.Context()
-	form, e := readForm(w, r)
+	form, e := s.readForm(w, r)
 	if e != nil {
 		return nil, e
 	}

@@ -66,9 +66,12 @@ type Server struct {
 	userCodeLength  int
 	deviceInterval  time.Duration
 
-	// dummyClientHash is verified when a client does not exist, so its
-	// absence takes about as long to learn as a wrong secret.
-	dummyClientHash string
+	throttle throttle
+	hashing  *hashBudget
+	// clientHashes and userHashes are the kinds of stored hashes seen,
+	// and their dummies: an unknown identifier is verified against one,
+	// so its absence takes as long to learn as a wrong secret.
+	clientHashes, userHashes *population
 }
 
 // dummyPasswordHash is verified when a username does not exist: an
@@ -143,6 +146,35 @@ func NewServer(cfg Config, store Store) (*Server, error) {
 	if s.logger == nil {
 		s.logger = slog.Default()
 	}
+
+	// Limits, hashing and throttling.
+	for _, l := range []struct {
+		name string
+		v    *int
+		def  int
+	}{
+		{"MaxParameters", &c.Limits.MaxParameters, DefaultMaxParameters},
+		{"MaxValueBytes", &c.Limits.MaxValueBytes, DefaultMaxValueBytes},
+		{"MaxScopes", &c.Limits.MaxScopes, DefaultMaxScopes},
+	} {
+		switch {
+		case *l.v < 0:
+			bad("Limits.%s is negative (%d)", l.name, *l.v)
+		case *l.v == 0:
+			*l.v = l.def
+		}
+	}
+	switch {
+	case c.Limits.MaxBodyBytes < 0:
+		bad("Limits.MaxBodyBytes is negative (%d)", c.Limits.MaxBodyBytes)
+	case c.Limits.MaxBodyBytes == 0:
+		c.Limits.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	s.hashing = newHashBudget(c.Hashing)
+	var throttleProblems []error
+	s.throttle, throttleProblems = newThrottle(c.Throttle)
+	problems = append(problems, throttleProblems...)
+	s.clientHashes, s.userHashes = newPopulation(kindSHA256, s.hashing), newPopulation(kindArgon2id, s.hashing)
 
 	// Issuer.
 	if c.Issuer != "" {
@@ -270,7 +302,6 @@ func NewServer(cfg Config, store Store) (*Server, error) {
 		return nil, fmt.Errorf("oauthgen: NewServer: %w", errors.Join(problems...))
 	}
 
-	_, s.dummyClientHash = NewClientSecret()
 	if s.users != nil {
 		// Made ahead, so the first unknown username takes no longer
 		// than the next ones.
@@ -376,6 +407,7 @@ func cloneConfig(c Config) Config {
 	c.RefreshToken = clonePtr(c.RefreshToken)
 	c.DeviceCode = clonePtr(c.DeviceCode)
 	c.Implicit = clonePtr(c.Implicit)
+	c.Throttle.TrustedProxies = slices.Clone(c.Throttle.TrustedProxies)
 	return c
 }
 

@@ -32,7 +32,7 @@ func (s *Server) TokenHandler() http.Handler {
 
 func (s *Server) token(w http.ResponseWriter, r *http.Request) (any, *Error) {
 	ctx := r.Context()
-	form, e := readForm(w, r)
+	form, e := s.readForm(w, r)
 	if e != nil {
 		return nil, e
 	}
@@ -53,6 +53,9 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) (any, *Error) {
 	}
 	if !client.AllowsGrant(grantType) {
 		return nil, errorf(UnauthorizedClient, "the client may not use the %s grant", grantType)
+	}
+	if grantType == GrantPassword {
+		ctx = s.withSource(r) // throttled per source address too
 	}
 	is, e := grant(ctx, client, form)
 	if e != nil {

@@ -151,11 +151,16 @@ func (f *Form) Submit(t *testing.T, fill map[string]string, button string) Page 
 	return Page{URL: f.Action, Resp: resp, Body: body}
 }
 
-// Location returns where a page redirects, failing the test unless it does.
+// Location returns where a page redirects, failing the test unless it
+// does: 302 after a GET, 303 after a POST (RFC 9700 §4.12).
 func (p Page) Location(t *testing.T) string {
 	t.Helper()
 	loc := p.Resp.Header.Get("Location")
-	if p.Resp.StatusCode != http.StatusFound || loc == "" {
+	want := http.StatusFound
+	if p.Resp.Request != nil && p.Resp.Request.Method == http.MethodPost {
+		want = http.StatusSeeOther
+	}
+	if p.Resp.StatusCode != want || loc == "" {
 		t.Fatalf("want a redirect, got %d %v:\n%s", p.Resp.StatusCode, p.Resp.Header, p.Body)
 	}
 	return loc
