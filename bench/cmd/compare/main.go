@@ -424,7 +424,13 @@ func measure(ctx context.Context, w *work, s subject) (m measurement, err error)
 			auth, "Content-Type: application/x-www-form-urlencoded"), Status: http.StatusOK}, &m.token},
 		{"bearer", load.Config{Request: load.Request("GET", addr, "/me", "", "Authorization: Bearer "+token), Status: http.StatusOK}, &m.bearer},
 	}
-	for _, p := range phases {
+	for i, p := range phases {
+		if i > 0 {
+			// Requests cut off at the end of a phase may still be running
+			// (bcrypt at cost 12 queues seconds of work): let the server
+			// finish them before the next phase starts.
+			waitIdle(cmd.Process.Pid, 30*time.Second)
+		}
 		p.cfg.Addr, p.cfg.Conns, p.cfg.Duration, p.cfg.Warmup = addr, *conns, *duration, *warmup
 		if pprofAddr != "" {
 			*p.result, err = profiled(ctx, pprofAddr, p.name, p.cfg)
@@ -550,6 +556,44 @@ func stop(cmd *exec.Cmd, exited <-chan error) {
 		cmd.Process.Kill()
 		<-exited
 	}
+}
+
+// waitIdle waits until process pid uses less than 5% of a CPU over 200 ms,
+// or for at most max.
+func waitIdle(pid int, max time.Duration) {
+	const window = 200 * time.Millisecond
+	deadline := time.Now().Add(max)
+	prev, err := cpuTicks(pid)
+	for err == nil && time.Now().Before(deadline) {
+		time.Sleep(window)
+		var now int64
+		if now, err = cpuTicks(pid); err != nil {
+			return
+		}
+		// Linux counts CPU time in ticks of 1/100 s (USER_HZ).
+		if float64(now-prev)/100 < 0.05*window.Seconds() {
+			return
+		}
+		prev = now
+	}
+}
+
+// cpuTicks is the CPU time process pid has used, user and system, in ticks.
+func cpuTicks(pid int) (int64, error) {
+	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, err
+	}
+	// The fields after the command name, which is in parentheses and may hold spaces.
+	_, rest, ok := bytes.Cut(stat, []byte(") "))
+	f := strings.Fields(string(rest))
+	if !ok || len(f) < 13 {
+		return 0, fmt.Errorf("/proc/%d/stat: unexpected format", pid)
+	}
+	var utime, stime int64
+	fmt.Sscan(f[11], &utime)
+	fmt.Sscan(f[12], &stime)
+	return utime + stime, nil
 }
 
 // vmHWM is the peak resident set size of process pid, from /proc.

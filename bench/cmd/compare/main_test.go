@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 )
 
 func TestParseVmHWM(t *testing.T) {
@@ -35,4 +36,22 @@ func TestSubjectsBuildable(t *testing.T) {
 			t.Errorf("ratio %s / %s names an unknown subject", r.of, r.floor)
 		}
 	}
+}
+
+// TestCPUTicks reads this process's CPU time, which grows as it works.
+func TestCPUTicks(t *testing.T) {
+	before, err := cpuTicks(os.Getpid())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for start := time.Now(); time.Since(start) < 5*time.Second; {
+		now, err := cpuTicks(os.Getpid())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if now > before {
+			return
+		}
+	}
+	t.Errorf("CPU ticks still %d after 5 s of work", before)
 }
