@@ -558,42 +558,44 @@ func stop(cmd *exec.Cmd, exited <-chan error) {
 	}
 }
 
-// waitIdle waits until process pid uses less than 5% of a CPU over 200 ms,
-// or for at most max.
+// waitIdle waits until no thread of process pid is running or runnable in
+// three samples in a row, 50 ms apart, or for at most max. Thread states,
+// not CPU time: on a busy machine a server starved of CPU uses little of
+// it while it still has work queued.
 func waitIdle(pid int, max time.Duration) {
-	const window = 200 * time.Millisecond
 	deadline := time.Now().Add(max)
-	prev, err := cpuTicks(pid)
-	for err == nil && time.Now().Before(deadline) {
-		time.Sleep(window)
-		var now int64
-		if now, err = cpuTicks(pid); err != nil {
+	for quiet := 0; quiet < 3 && time.Now().Before(deadline); {
+		time.Sleep(50 * time.Millisecond)
+		running, err := runningThreads(pid)
+		if err != nil {
 			return
 		}
-		// Linux counts CPU time in ticks of 1/100 s (USER_HZ).
-		if float64(now-prev)/100 < 0.05*window.Seconds() {
-			return
+		if running == 0 {
+			quiet++
+		} else {
+			quiet = 0
 		}
-		prev = now
 	}
 }
 
-// cpuTicks is the CPU time process pid has used, user and system, in ticks.
-func cpuTicks(pid int) (int64, error) {
-	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+// runningThreads counts the threads of process pid in state R.
+func runningThreads(pid int) (int, error) {
+	tasks, err := os.ReadDir(fmt.Sprintf("/proc/%d/task", pid))
 	if err != nil {
 		return 0, err
 	}
-	// The fields after the command name, which is in parentheses and may hold spaces.
-	_, rest, ok := bytes.Cut(stat, []byte(") "))
-	f := strings.Fields(string(rest))
-	if !ok || len(f) < 13 {
-		return 0, fmt.Errorf("/proc/%d/stat: unexpected format", pid)
+	n := 0
+	for _, t := range tasks {
+		stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%s/stat", pid, t.Name()))
+		if err != nil {
+			continue // the thread ended
+		}
+		// The state follows the command name, in parentheses that may hold spaces.
+		if _, rest, ok := bytes.Cut(stat, []byte(") ")); ok && len(rest) > 0 && rest[0] == 'R' {
+			n++
+		}
 	}
-	var utime, stime int64
-	fmt.Sscan(f[11], &utime)
-	fmt.Sscan(f[12], &stime)
-	return utime + stime, nil
+	return n, nil
 }
 
 // vmHWM is the peak resident set size of process pid, from /proc.
