@@ -62,6 +62,7 @@ func runtimeConfig(d *schema.Declaration) RuntimeConfig {
 	}
 	if r := g.RefreshToken; r.On() {
 		rc.Rotation = r.Rotation
+		rc.ReuseInterval = r.ReuseInterval.Duration
 	}
 	if dc := g.DeviceCode; dc.On() {
 		rc.DeviceInterval = dc.Interval.Duration

@@ -203,6 +203,7 @@ type RuntimeConfig struct {
 	Password          bool
 	RefreshToken      bool
 	Rotation          bool
+	ReuseInterval     time.Duration
 	DeviceCode        bool
 	DeviceInterval    time.Duration
 	UserCodeCharset   string

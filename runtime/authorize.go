@@ -129,10 +129,11 @@ func (s *Server) ValidateAuthorizationRequest(r *http.Request) (*AuthorizationRe
 	case !hasRedirectURI:
 		redirectURI = client.RedirectURIs[0]
 	}
-	if u, err := url.Parse(redirectURI); err != nil || !u.IsAbs() || u.Fragment != "" || strings.Contains(redirectURI, "#") {
-		// §3.1.2: an absolute URI without fragment. A registration that is
-		// not one cannot be redirected to.
-		return nil, &Error{Code: InvalidClient, Description: "the client's redirect URI is not an absolute URI without fragment", Status: http.StatusBadRequest}
+	if ValidateRedirectURI(redirectURI) != nil {
+		// Registered URIs may predate ValidateClient (imported data): one it
+		// refuses (javascript:, data:, relative, a fragment, …) is never
+		// redirected to, not even with an error.
+		return nil, &Error{Code: InvalidClient, Description: "the client's redirect URI is not one this server redirects to", Status: http.StatusBadRequest}
 	}
 
 	// From here on, errors redirect to the client: in the fragment for the

@@ -115,6 +115,9 @@ type RefreshToken struct {
 	Grant
 	// Rotation replaces a refresh token on every use; default true.
 	Rotation bool `json:"rotation"`
+	// ReuseInterval is how long a rotated token may be presented again by
+	// its client and still get a new pair; default 0s, strict rotation.
+	ReuseInterval Duration `json:"reuse_interval"`
 }
 
 // On reports whether the grant is declared and enabled.

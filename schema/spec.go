@@ -187,6 +187,7 @@ var declarationSpec = func() *spec {
 				opt("password", grant("Resource owner password credentials grant (RFC 6749 §4.3). Needs a users table: generated, or an existing one mapped by storage.users.")),
 				opt("refresh_token", grant("Refresh tokens (RFC 6749 §6), issued by authorization_code, password, device_code and extension grants.",
 					opt("rotation", boolean("Replace the refresh token on every use and revoke the whole family when an old one is replayed (RFC 9700 §4.14.2). Default: true.", true)),
+					opt("reuse_interval", duration("How long after a rotation the same client may present the rotated token again and get a new pair in the same family instead of having the family revoked: covers two tabs refreshing at once and a response lost after its commit. Within it a stolen, just-rotated token goes undetected (RFC 9700 §4.14.2). From 0s (strict) to 5m. Default: 0s.", "0s")),
 				)),
 				opt("device_code", grant("Device authorization grant (RFC 8628).",
 					opt("interval", duration("Minimum polling interval, whole seconds from 1s to 60s. Default: 5s.", "5s")),

@@ -176,6 +176,15 @@ func (l *loader) validateGrants(d *Declaration) {
 	if dc := g.DeviceCode; dc != nil && l.ok("grants.device_code") {
 		l.validateDeviceCode(d, dc)
 	}
+	if rt := g.RefreshToken; rt != nil && l.ok("grants.refresh_token.reuse_interval") {
+		const p = "grants.refresh_token.reuse_interval"
+		switch iv := rt.ReuseInterval; {
+		case iv.Duration < 0 || iv.Duration > 5*time.Minute:
+			l.errorf(p, "want from 0s to 5m, got %s: longer only widens the window in which a stolen token goes unnoticed", iv)
+		case iv.Duration > 0 && !rt.Rotation:
+			l.errorf(p, "a reuse interval needs rotation: true (without rotation a confidential client's token is never consumed)")
+		}
+	}
 }
 
 // checkExtension returns what is wrong with an extension grant type.

@@ -4,9 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/url"
 	"os"
-	"slices"
 	"strings"
 
 	"github.com/urfave/cli/v2"
@@ -25,6 +23,9 @@ func App(name, usage string, dbFlags []cli.Flag, open Open) *cli.App {
 		Usage:           usage,
 		Flags:           dbFlags,
 		HideHelpCommand: true,
+		// Repeated flags, each value whole: a redirect URI may hold commas
+		// (https://a.example/cb?a=1,2), and splitting it would register two.
+		DisableSliceFlagSeparator: true,
 		Commands: []*cli.Command{
 			{
 				Name:  "serve",
@@ -56,9 +57,9 @@ func App(name, usage string, dbFlags []cli.Flag, open Open) *cli.App {
 						&cli.StringFlag{Name: "id", Required: true, Usage: "client identifier"},
 						&cli.StringFlag{Name: "secret", Usage: "secret to use (default: a generated one, printed once)"},
 						&cli.BoolFlag{Name: "public", Usage: "a public client: no secret, PKCE required"},
-						&cli.StringSliceFlag{Name: "grant", Required: true, Usage: "grant type the client may use (repeat); device_code is short for its URN"},
-						&cli.StringSliceFlag{Name: "scope", Usage: "scope the client may be granted (repeat; none: any the server knows)"},
-						&cli.StringSliceFlag{Name: "redirect-uri", Usage: "registered redirect URI (repeat)"},
+						&cli.StringSliceFlag{KeepSpace: true, Name: "grant", Required: true, Usage: "grant type the client may use (repeat); device_code is short for its URN"},
+						&cli.StringSliceFlag{KeepSpace: true, Name: "scope", Usage: "scope the client may be granted (repeat; none: any the server knows)"},
+						&cli.StringSliceFlag{KeepSpace: true, Name: "redirect-uri", Usage: "registered redirect URI (repeat)"},
 						&cli.StringFlag{Name: "name", Usage: "name shown on the consent page"},
 					},
 					Action: func(c *cli.Context) error {
@@ -122,64 +123,30 @@ func App(name, usage string, dbFlags []cli.Flag, open Open) *cli.App {
 // grantAliases are short names accepted by --grant.
 var grantAliases = map[string]string{"device_code": runtime.GrantDeviceCode}
 
-// checkClient refuses a client the server could never serve, with a
-// message that says what to change, rather than registering it for a
-// confusing failure at its first request. It expands grant aliases.
+// checkClient refuses a client the server could never serve or should
+// never store, with a message that says what to change, rather than
+// registering it for a confusing failure at its first request. The rules
+// are runtime.ValidateClient's, against the declared configuration; it
+// expands grant aliases first.
 func checkClient(nc *NewClient, cfg runtime.Config) error {
 	if nc.Public && nc.SecretHash != "" {
 		return errors.New("a public client has no secret: drop --secret or --public")
 	}
-	enabled := enabledGrants(cfg)
 	for i, g := range nc.GrantTypes {
 		if full, ok := grantAliases[g]; ok {
-			nc.GrantTypes[i], g = full, full
-		}
-		if !slices.Contains(enabled, g) {
-			return fmt.Errorf("grant %q is not enabled in oauthgen.yaml (enabled: %s)", g, strings.Join(enabled, ", "))
-		}
-		if nc.Public && g == runtime.GrantClientCredentials {
-			return errors.New("client_credentials needs a client that can authenticate: drop --public")
+			nc.GrantTypes[i] = full
 		}
 	}
-	for _, s := range nc.Scopes {
-		if len(cfg.Scopes) > 0 && !slices.Contains(cfg.Scopes, s) {
-			return fmt.Errorf("scope %q is not declared in oauthgen.yaml (known: %s)", s, strings.Join(cfg.Scopes, ", "))
-		}
+	c := runtime.Client{ID: nc.ID, Name: nc.Name, SecretHash: nc.SecretHash,
+		GrantTypes: nc.GrantTypes, Scopes: nc.Scopes, RedirectURIs: nc.RedirectURIs}
+	if !nc.Public && c.SecretHash == "" {
+		c.SecretHash = "generated" // the Store draws the secret; only "confidential" matters here
 	}
-	for _, u := range nc.RedirectURIs {
-		if p, err := url.Parse(u); err != nil || !p.IsAbs() || p.Host == "" || strings.Contains(u, "#") {
-			return fmt.Errorf("redirect URI %q: want an absolute URL without fragment", u)
-		}
-	}
-	if slices.Contains(nc.GrantTypes, runtime.GrantAuthorizationCode) && len(nc.RedirectURIs) == 0 {
-		return errors.New("authorization_code needs a --redirect-uri")
+	if err := runtime.ValidateClient(&c, &cfg); err != nil {
+		return fmt.Errorf("invalid client (grants and scopes are declared in oauthgen.yaml):\n  %s",
+			strings.ReplaceAll(err.Error(), "\n", "\n  "))
 	}
 	return nil
-}
-
-// enabledGrants lists the grant types cfg enables, as grant_type values.
-func enabledGrants(cfg runtime.Config) []string {
-	var gs []string
-	for _, g := range []struct {
-		on   bool
-		name string
-	}{
-		{cfg.AuthorizationCode != nil, runtime.GrantAuthorizationCode},
-		{cfg.ClientCredentials != nil, runtime.GrantClientCredentials},
-		{cfg.Password != nil, runtime.GrantPassword},
-		{cfg.RefreshToken != nil, runtime.GrantRefreshToken},
-		{cfg.DeviceCode != nil, runtime.GrantDeviceCode},
-		{cfg.Implicit != nil, runtime.GrantImplicit},
-	} {
-		if g.on {
-			gs = append(gs, g.name)
-		}
-	}
-	for uri := range cfg.Extensions {
-		gs = append(gs, uri)
-	}
-	slices.Sort(gs[len(gs)-len(cfg.Extensions):])
-	return gs
 }
 
 // withBackend opens and migrates the database, runs fn, and closes it.

@@ -4,6 +4,8 @@ import (
 	"embed"
 	"errors"
 	"html/template"
+	"io"
+	"mime"
 	"net/http"
 	"net/url"
 
@@ -75,9 +77,15 @@ func (p *pages) consent(req *runtime.AuthorizationRequest, username, errMsg stri
 // consent page; POST, the page's form, checks the request again, signs
 // the user in and records the decision.
 func (p *pages) authorize(w http.ResponseWriter, r *http.Request) {
-	if r.Method == http.MethodPost {
-		r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
+	var form url.Values
+	if r.Method == http.MethodPost && isURLEncoded(r) {
+		var ok bool
+		if form, ok = p.readForm(w, r); !ok {
+			return
+		}
 	}
+	// Another content type: the runtime refuses it (invalid_request)
+	// without reading the body.
 	req, err := p.srv.ValidateAuthorizationRequest(r)
 	if err != nil {
 		p.srv.WriteAuthorizationError(w, r, err)
@@ -87,8 +95,8 @@ func (p *pages) authorize(w http.ResponseWriter, r *http.Request) {
 		p.render(w, http.StatusOK, "consent", p.consent(req, "", ""))
 		return
 	}
-	username := r.PostFormValue("username")
-	switch r.PostFormValue("decision") {
+	username := form.Get("username")
+	switch form.Get("decision") {
 	case "deny": // no sign-in needed to say no
 		p.srv.DenyAuthorization(w, r, req)
 		return
@@ -97,7 +105,7 @@ func (p *pages) authorize(w http.ResponseWriter, r *http.Request) {
 		p.render(w, http.StatusUnprocessableEntity, "consent", p.consent(req, username, "Choose Allow or Deny."))
 		return
 	}
-	user, err := p.srv.AuthenticateUser(r.Context(), username, r.PostFormValue("password"))
+	user, err := p.signIn(r, username, form.Get("password"))
 	if errors.Is(err, runtime.ErrInvalidCredentials) {
 		p.render(w, http.StatusUnprocessableEntity, "consent", p.consent(req, username, "Wrong username or password."))
 		return
@@ -111,52 +119,98 @@ func (p *pages) authorize(w http.ResponseWriter, r *http.Request) {
 	p.srv.CompleteAuthorization(w, r, req, user.ID, nil)
 }
 
+// signIn checks a username and password; empty ones are refused before
+// any lookup.
+func (p *pages) signIn(r *http.Request, username, password string) (*runtime.User, error) {
+	if username == "" || password == "" {
+		return nil, runtime.ErrInvalidCredentials
+	}
+	return p.srv.AuthenticateUser(r.Context(), username, password)
+}
+
+// isURLEncoded reports whether the request body is declared
+// application/x-www-form-urlencoded.
+func isURLEncoded(r *http.Request) bool {
+	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	return err == nil && mt == "application/x-www-form-urlencoded"
+}
+
+// readForm reads a page's POST body: application/x-www-form-urlencoded
+// only, at most maxFormBytes. Never Request.ParseMultipartForm (nor
+// FormValue and PostFormValue, which call it): a multipart body is
+// spooled to temporary files, and anyone may post to these pages. On
+// failure it has answered, and returns false. The parsed form is left in
+// r.PostForm, where ValidateAuthorizationRequest finds it.
+func (p *pages) readForm(w http.ResponseWriter, r *http.Request) (url.Values, bool) {
+	if !isURLEncoded(r) {
+		p.render(w, http.StatusUnsupportedMediaType, "message", message("Unsupported form", "This page takes forms sent as application/x-www-form-urlencoded, as browsers send them."))
+		return nil, false
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxFormBytes))
+	if _, tooLarge := errors.AsType[*http.MaxBytesError](err); tooLarge {
+		p.render(w, http.StatusRequestEntityTooLarge, "message", message("Form too large", "The form sent is larger than this page accepts."))
+		return nil, false
+	}
+	if err != nil {
+		p.render(w, http.StatusBadRequest, "message", message("Form not received", "The form could not be read. Try again."))
+		return nil, false
+	}
+	form, err := url.ParseQuery(string(body))
+	if err != nil {
+		p.render(w, http.StatusBadRequest, "message", message("Form not understood", "The form sent is not valid form encoding."))
+		return nil, false
+	}
+	r.Body, r.PostForm = http.NoBody, form
+	return form, true
+}
+
 // devicePage is the device verification page's data.
 type devicePage struct {
 	Action   string
 	UserCode string
 	Username string
-	Request  *runtime.DeviceRequest
 	Error    string
 }
 
-// deviceForm asks for a user code, prefilled from ?user_code= (the
-// verification_uri_complete the device showed), and then says which
-// client asks for what.
+// deviceForm asks for the user code, prefilled from ?user_code= (the
+// verification_uri_complete the device showed), and a sign-in. It looks
+// nothing up: whether a code exists, and which client it is for, is told
+// only to a signed-in user (deviceDecision), so the page is no oracle for
+// guessed codes.
 func (p *pages) deviceForm(w http.ResponseWriter, r *http.Request) {
-	page := p.device(r.URL.Query().Get("user_code"), "")
-	if page.UserCode == "" {
-		p.render(w, http.StatusOK, "device", page)
-		return
-	}
-	req, err := p.srv.LookupUserCode(r.Context(), page.UserCode)
-	switch {
-	case errors.Is(err, runtime.ErrConsumed):
-		p.render(w, http.StatusOK, "message", message("Already answered", "This device request was already allowed or denied."))
-		return
-	case errors.Is(err, runtime.ErrNotFound):
-		page.Error = "That code is unknown or has expired. Check the code on your device."
-	case err != nil:
-		p.render(w, http.StatusInternalServerError, "message", message("Something went wrong", "Try again later."))
-		return
-	}
-	page.Request = req
-	p.render(w, http.StatusOK, "device", page)
+	p.render(w, http.StatusOK, "device", p.device(r.URL.Query().Get("user_code"), ""))
 }
 
-// deviceDecision signs the user in and allows or denies the device.
+// deviceDecision signs the user in, then looks up the user code and
+// allows or denies the device. The order matters: before sign-in, every
+// code gets the same answer, known or not.
 func (p *pages) deviceDecision(w http.ResponseWriter, r *http.Request) {
-	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
-	page := p.device(r.PostFormValue("user_code"), r.PostFormValue("username"))
-	decision := r.PostFormValue("decision")
+	form, ok := p.readForm(w, r)
+	if !ok {
+		return
+	}
+	page := p.device(form.Get("user_code"), form.Get("username"))
+	decision := form.Get("decision")
 	if decision != "approve" && decision != "deny" {
 		page.Error = "Choose Allow or Deny."
 		p.render(w, http.StatusUnprocessableEntity, "device", page)
 		return
 	}
+	// Denying needs a sign-in too: user codes are short, and anyone could
+	// otherwise refuse devices by guessing them.
+	user, err := p.signIn(r, page.Username, form.Get("password"))
+	if errors.Is(err, runtime.ErrInvalidCredentials) {
+		page.Error = "Wrong username or password."
+		p.render(w, http.StatusUnprocessableEntity, "device", page)
+		return
+	}
+	if err != nil {
+		p.render(w, http.StatusInternalServerError, "message", message("Something went wrong", "Try again later."))
+		return
+	}
 	req, err := p.srv.LookupUserCode(r.Context(), page.UserCode)
 	switch {
-	case errors.Is(err, runtime.ErrNotFound):
+	case errors.Is(err, runtime.ErrNotFound): // unknown and expired alike
 		page.Error = "That code is unknown or has expired. Check the code on your device."
 		p.render(w, http.StatusUnprocessableEntity, "device", page)
 		return
@@ -167,23 +221,14 @@ func (p *pages) deviceDecision(w http.ResponseWriter, r *http.Request) {
 		p.render(w, http.StatusInternalServerError, "message", message("Something went wrong", "Try again later."))
 		return
 	}
-	page.Request = req
-	// Denying needs a sign-in too: user codes are short, and anyone could
-	// otherwise refuse devices by guessing them.
-	user, err := p.srv.AuthenticateUser(r.Context(), page.Username, r.PostFormValue("password"))
-	if errors.Is(err, runtime.ErrInvalidCredentials) {
-		page.Error = "Wrong username or password."
-		p.render(w, http.StatusUnprocessableEntity, "device", page)
-		return
-	}
-	if err != nil {
-		p.render(w, http.StatusInternalServerError, "message", message("Something went wrong", "Try again later."))
-		return
-	}
 	if decision == "approve" {
 		err = p.srv.ApproveDevice(r.Context(), page.UserCode, user.ID, nil)
 	} else {
 		err = p.srv.DenyDevice(r.Context(), page.UserCode)
+	}
+	client := req.Client.Name
+	if client == "" {
+		client = req.Client.ID
 	}
 	switch {
 	case errors.Is(err, runtime.ErrConsumed), errors.Is(err, runtime.ErrNotFound): // decided or expired meanwhile
@@ -191,9 +236,13 @@ func (p *pages) deviceDecision(w http.ResponseWriter, r *http.Request) {
 	case err != nil:
 		p.render(w, http.StatusInternalServerError, "message", message("Something went wrong", "Try again later."))
 	case decision == "approve":
-		p.render(w, http.StatusOK, "message", message("Device connected", "You can return to your device."))
+		what := "."
+		if len(req.Scopes) > 0 {
+			what = ": " + runtime.FormatScope(req.Scopes) + "."
+		}
+		p.render(w, http.StatusOK, "message", message("Device connected", client+" now has access"+what+" You can return to your device."))
 	default:
-		p.render(w, http.StatusOK, "message", message("Device denied", "The device will not get access."))
+		p.render(w, http.StatusOK, "message", message("Device denied", client+" will not get access."))
 	}
 }
 
