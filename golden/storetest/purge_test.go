@@ -114,15 +114,21 @@ var purgeCases = []struct {
 }{
 	{"sqlite", func(t *testing.T) (purger, func(context.Context, *runtime.Client) error) {
 		s := openSQLite(t, sqlitestore.Open, "")
-		return s, func(ctx context.Context, c *runtime.Client) error { return s.ImportClient(ctx, &sqlitestore.Client{Client: *c}) }
+		return s, func(ctx context.Context, c *runtime.Client) error {
+			return s.ImportClient(ctx, &sqlitestore.Client{Client: *c})
+		}
 	}},
 	{"postgres", func(t *testing.T) (purger, func(context.Context, *runtime.Client) error) {
 		s, _ := openPostgres(t, pgstore.New, (*pgstore.Store).Migrate, "")
-		return s, func(ctx context.Context, c *runtime.Client) error { return s.ImportClient(ctx, &pgstore.Client{Client: *c}) }
+		return s, func(ctx context.Context, c *runtime.Client) error {
+			return s.ImportClient(ctx, &pgstore.Client{Client: *c})
+		}
 	}},
 	{"mysql", func(t *testing.T) (purger, func(context.Context, *runtime.Client) error) {
 		s, _ := openMySQL(t, mysqlstore.Open, (*mysqlstore.Store).Migrate, (*mysqlstore.Store).Close)
-		return s, func(ctx context.Context, c *runtime.Client) error { return s.ImportClient(ctx, &mysqlstore.Client{Client: *c}) }
+		return s, func(ctx context.Context, c *runtime.Client) error {
+			return s.ImportClient(ctx, &mysqlstore.Client{Client: *c})
+		}
 	}},
 }
 

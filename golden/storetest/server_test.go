@@ -72,7 +72,7 @@ func serverUser() runtime.User {
 
 func newServer(t *testing.T, cfg runtime.Config, configure func(*runtime.Config), s runtime.Store) *runtime.Server {
 	t.Helper()
-	cfg.Extensions = nil // every_grant's extension grant needs a handler this test has no use for
+	cfg.Extensions = nil                       // every_grant's extension grant needs a handler this test has no use for
 	cfg.Logger = slog.New(slog.DiscardHandler) // the injected failures are expected
 	if cfg.Issuer == "" {
 		cfg.Issuer = "https://as.example" // the device grant builds its verification URI from it
