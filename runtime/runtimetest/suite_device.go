@@ -372,6 +372,7 @@ func (e *env) newDeviceCode(clientID string) *runtime.DeviceCode {
 // deviceCode stores a pending device authorization and returns it.
 func (e *env) deviceCode(clientID string) *runtime.DeviceCode {
 	e.t.Helper()
+	need[runtime.DeviceCodeStore](e)
 	dc := e.newDeviceCode(clientID)
 	must(e.t, "CreateDeviceCode", e.create(&runtime.Issuance{DeviceCode: dc}))
 	return dc
@@ -381,6 +382,7 @@ func (e *env) deviceCode(clientID string) *runtime.DeviceCode {
 // returns it as it now reads.
 func (e *env) approvedDeviceCode(clientID, userID string) *runtime.DeviceCode {
 	e.t.Helper()
+	need[runtime.DeviceCodeStore](e)
 	dc := e.deviceCode(clientID)
 	d := runtime.DeviceDecision{Status: runtime.DeviceApproved, UserID: userID, Scopes: []string{"read"}, At: at(30 * time.Second)}
 	must(e.t, "DecideDeviceCode", need[runtime.DeviceCodeStore](e).DecideDeviceCode(e.ctx, dc.Hash, d))
