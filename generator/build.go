@@ -24,6 +24,7 @@ func BuildPlan(d *schema.Declaration, importPath string) (*Plan, error) {
 		// stores (two prefixes) or the application's own goose can share a
 		// database.
 		VersionTable: d.Storage.TablePrefix + "goose_db_version",
+		PurgeBatch:   1000,
 	}
 	if d.Storage.TablePrefix == "" {
 		p.VersionTable = "oauthgen_goose_db_version"

@@ -32,6 +32,10 @@ type Plan struct {
 	Runtime RuntimeConfig
 	// VersionTable is the table goose records applied migrations in.
 	VersionTable string
+	// PurgeBatch is the most rows one purge statement deletes: small
+	// enough that a purge never holds a lock long, large enough that
+	// purging stays a few statements a day.
+	PurgeBatch int
 }
 
 // Interfaces lists the runtime store interfaces the Store implements.

@@ -48,6 +48,12 @@ var sqlFuncs = template.FuncMap{
 	},
 	"userDelete": userDeleteQuery,
 	"tokenQuery": func(t, families *Table) map[string]*Table { return map[string]*Table{"T": t, "Families": families} },
+	"noMembers": func(members []*Table, ref string) map[string]any {
+		return map[string]any{"Members": members, "Ref": ref}
+	},
+	"purgeQuery": func(t *Table, d queryData) map[string]any {
+		return map[string]any{"T": t, "Dialect": d.Dialect, "Batch": d.PurgeBatch}
+	},
 	// temp is the rebuilt table under its temporary name.
 	"temp": func(t *TableState) *TableState {
 		c := *t
@@ -133,11 +139,15 @@ type queryData struct {
 	// UserRecords are the tables DeleteUser empties of the user's rows, in
 	// the order it does: no foreign key cascades from the users table.
 	UserRecords []*Table
+	// Dialect, for the few queries whose text differs (purges).
+	Dialect schema.Dialect
+	// PurgeBatch is how many rows a purge statement deletes at most.
+	PurgeBatch int
 }
 
 var (
 	queryHeader = regexp.MustCompile(`(?m)^-- name: (\w+) (:\w+)\s*$`)
-	queryArg    = regexp.MustCompile(`sqlc\.arg\((\w+)\)`)
+	queryArg    = regexp.MustCompile(`sqlc\.(?:arg|slice)\((\w+)\)`)
 )
 
 // buildQueries renders queries.sql.tmpl for the plan and splits it into
@@ -152,6 +162,8 @@ func buildQueries(p *Plan) ([]*Query, error) {
 		AuthorizationCodes: p.Table(schema.TableAuthorizationCodes),
 		DeviceCodes:        p.Table(schema.TableDeviceCodes),
 		Users:              p.Users,
+		Dialect:            p.Dialect,
+		PurgeBatch:         p.PurgeBatch,
 	}
 	for _, t := range []*Table{data.AccessTokens, data.RefreshTokens, data.AuthorizationCodes, data.DeviceCodes} {
 		if t != nil && data.Families != nil {

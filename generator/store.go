@@ -61,6 +61,7 @@ var storeParts = []storePart{
 	{"refresh tokens", hasTable(schema.TableRefreshTokens), (*storeGen).emitRefreshTokens},
 	{"authorization codes", hasTable(schema.TableAuthorizationCodes), (*storeGen).emitAuthorizationCodes},
 	{"device codes", hasTable(schema.TableDeviceCodes), (*storeGen).emitDeviceCodes},
+	{"issue", always, (*storeGen).emitIssue},
 	{"purge", always, (*storeGen).emitPurge},
 	{"helpers", always, (*storeGen).emitHelpers},
 }
