@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"go/format"
 	"io/fs"
+	"os"
 	"path"
+	"path/filepath"
 	"slices"
 	"strings"
 	"text/template"
@@ -175,4 +177,60 @@ func goGrants(on map[string]bool, order ...string) string {
 		}
 	}
 	return strings.Join(out, ", ")
+}
+
+// ExistError is WriteServer's refusal: files it would have written exist.
+type ExistError struct{ Paths []string }
+
+func (e *ExistError) Error() string {
+	return "not overwriting what exists: " + strings.Join(e.Paths, ", ") + "; nothing written (scaffold into a new folder with --config DIR/oauthgen.yaml)"
+}
+
+// WriteServer scaffolds the server package into the folder of config (the
+// declaration's path), finding its import path from the nearest go.mod,
+// and returns the paths it wrote. It never overwrites a file: if any of
+// them exists, it writes nothing and returns an *ExistError naming them.
+func WriteServer(config string, opts ServerOptions) ([]string, error) {
+	dir := filepath.Dir(config)
+	importPath, err := importPathOf(dir)
+	if err != nil {
+		return nil, err
+	}
+	opts.ImportPath, opts.Config = importPath, filepath.Base(config)
+	files, err := ScaffoldServer(opts)
+	if err != nil {
+		return nil, err
+	}
+	var exist, written []string
+	for _, f := range files {
+		p := filepath.Join(dir, filepath.FromSlash(f.Path))
+		if _, err := os.Lstat(p); err == nil {
+			exist = append(exist, p)
+		} else if !errors.Is(err, fs.ErrNotExist) {
+			return nil, err
+		}
+	}
+	if len(exist) > 0 {
+		return nil, &ExistError{Paths: exist}
+	}
+	for _, f := range files {
+		p := filepath.Join(dir, filepath.FromSlash(f.Path))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			return written, err
+		}
+		// O_EXCL: a file created since the check above is not overwritten either.
+		w, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+		if err != nil {
+			return written, err
+		}
+		_, err = w.Write(f.Data)
+		if cerr := w.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			return written, err
+		}
+		written = append(written, p)
+	}
+	return written, nil
 }
