@@ -70,3 +70,5 @@ require (
 	golang.org/x/oauth2 v0.37.0
 	golang.org/x/sys v0.49.0 // indirect
 )
+
+tool github.com/oauthgen/oauthgen/cmd/oauthgen

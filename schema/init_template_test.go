@@ -47,7 +47,8 @@ func TestInitTemplate(t *testing.T) {
 				data := struct {
 					Dialect string
 					Grants  []string
-				}{string(dialect), grants}
+					Server  bool // half the sets as init --server renders them: scopes declared
+				}{string(dialect), grants, len(grants)%2 == 1}
 				if err := tmpl.Execute(&buf, data); err != nil {
 					t.Fatal(err)
 				}
@@ -89,7 +90,8 @@ func TestInitTemplate(t *testing.T) {
 		if err := tmpl.Execute(&buf, struct {
 			Dialect string
 			Grants  []string
-		}{"postgres", GrantKeys()}); err != nil {
+			Server  bool
+		}{"postgres", GrantKeys(), false}); err != nil {
 			t.Fatal(err)
 		}
 		commented, err := Parse("oauthgen.yaml", buf.Bytes())
@@ -129,7 +131,8 @@ func TestInitTemplate(t *testing.T) {
 	if err := tmpl.Execute(&buf, struct {
 		Dialect string
 		Grants  []string
-	}{"sqlite", nil}); err != nil {
+		Server  bool
+	}{"sqlite", nil, false}); err != nil {
 		t.Fatal(err)
 	}
 	for _, key := range specKeys(declarationSpec) {

@@ -76,21 +76,30 @@ func newApp(stdout, stderr io.Writer, code *int) *cli.App {
 		Commands: []*cli.Command{
 			{
 				Name:  "init",
-				Usage: "write a commented oauthgen.yaml to start from",
-				UsageText: `oauthgen init [--dialect sqlite|postgres|mysql] [--grant GRANT]... [--config FILE]
+				Usage: "write a commented oauthgen.yaml to start from, or a whole server with --server",
+				UsageText: `oauthgen init [--server] [--dialect sqlite|postgres|mysql] [--grant GRANT]... [--config FILE]
 
 Examples:
    oauthgen init
-   oauthgen init --dialect postgres --grant authorization_code --grant refresh_token`,
-				Description: "Writes a declaration with every key shown and explained. It never overwrites a file.\nGrants: " +
-					fmt.Sprint(schema.GrantKeys()) + " (default: client_credentials).",
+   oauthgen init --dialect postgres --grant authorization_code --grant refresh_token
+   oauthgen init --server                     # the quickstart's server, in this folder
+   oauthgen init --server --dialect postgres --config cmd/authserver/oauthgen.yaml`,
+				Description: "Writes a declaration with every key shown and explained. With --server, also a server\n" +
+					"package you own beside it (main.go: serve, client create, user create; the login, consent\n" +
+					"and device pages; demo seeding), in the module of the nearest go.mod. It never overwrites\n" +
+					"a file.\nGrants: " + fmt.Sprint(schema.GrantKeys()) + " (default: client_credentials; with --server,\n" +
+					"every grant but implicit).",
 				Flags: []cli.Flag{
 					configFlag,
 					&cli.StringFlag{Name: "dialect", Aliases: []string{"d"}, Value: "sqlite", Usage: "SQL dialect: sqlite, postgres or mysql"},
 					&cli.StringSliceFlag{Name: "grant", Aliases: []string{"g"}, Usage: "enable `GRANT` (repeat the flag for more)"},
+					&cli.BoolFlag{Name: "server", Usage: "also scaffold a server package beside the declaration"},
 				},
 				Action: func(c *cli.Context) error {
 					path := c.String("config")
+					if c.Bool("server") {
+						return initServer(c, path)
+					}
 					out, err := generator.Scaffold(schema.Dialect(c.String("dialect")), c.StringSlice("grant"))
 					if err != nil {
 						return cli.Exit("oauthgen init: "+err.Error(), exitUsage)
@@ -279,4 +288,27 @@ func version() string {
 		return info.Main.Version
 	}
 	return "(devel)"
+}
+
+// initServer is `init --server`: the declaration and a server package in
+// its folder.
+func initServer(c *cli.Context, config string) error {
+	written, err := generator.WriteServer(config, generator.ServerOptions{
+		Dialect: schema.Dialect(c.String("dialect")), Grants: c.StringSlice("grant"),
+	})
+	if _, exist := errors.AsType[*generator.ExistError](err); exist || (err != nil && written == nil) {
+		return cli.Exit("oauthgen init: "+err.Error(), exitUsage)
+	}
+	for _, p := range written {
+		fmt.Fprintf(c.App.Writer, "oauthgen: wrote %s\n", p)
+	}
+	if err != nil {
+		return cli.Exit("oauthgen init: "+err.Error(), exitStale)
+	}
+	pkg := "./" + filepath.ToSlash(filepath.Dir(config))
+	if pkg == "./." {
+		pkg = "."
+	}
+	fmt.Fprintf(c.App.Writer, "next: go generate %s && go mod tidy && go run %s serve\n", pkg, pkg)
+	return nil
 }

@@ -21,7 +21,7 @@ func TestPostgres(t *testing.T) {
 	lb := e2e.NewBalancer(t)
 	issuer := []string{"--issuer", lb.URL} // every instance has the public URL as issuer
 
-	a := e2e.Start(t, bin, []string{"--dsn", dsn}, issuer)
+	a := e2e.Start(t, bin, []string{"--db", dsn}, issuer)
 	t.Setenv("DATABASE_URL", dsn) // b reads the DSN from the environment
 	b := e2e.Start(t, bin, nil, issuer)
 	a.Ready(t)
@@ -33,7 +33,7 @@ func TestPostgres(t *testing.T) {
 	}
 	e2e.CheckDemo(t, a.Output+b.Output)
 
-	appSecret := e2e.Setup(t, bin, "--dsn", dsn)
+	appSecret := e2e.Setup(t, bin, "--db", dsn)
 	e2e.Flows(t, lb.URL, appSecret)
 	e2e.AcrossInstances(t, a.URL, b.URL, appSecret)
 	a.Stop(t)

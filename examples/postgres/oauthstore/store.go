@@ -172,16 +172,9 @@ func NewServer(s *Store, configure ...func(*runtime.Config)) (*runtime.Server, e
 	return runtime.NewServer(cfg, s)
 }
 
-// ClientExtra holds the extra columns oauthgen.yaml declares for clients.
-type ClientExtra struct {
-	// DisplayName is the column display_name.
-	DisplayName *string
-}
-
-// Client is a registered client with its extra columns.
+// Client is a registered client.
 type Client struct {
 	runtime.Client
-	ClientExtra
 }
 
 // NewClient describes a client to register with CreateClient.
@@ -201,7 +194,6 @@ type NewClient struct {
 	// AccessTokenLifetime and RefreshTokenLifetime override the server's when
 	// not zero.
 	AccessTokenLifetime, RefreshTokenLifetime time.Duration
-	ClientExtra
 }
 
 // CreateClient registers a client. It returns the client and, for a
@@ -218,7 +210,6 @@ func (s *Store) CreateClient(ctx context.Context, nc NewClient) (*Client, string
 			RefreshTokenLifetime: nc.RefreshTokenLifetime,
 			CreatedAt:            time.Now().UTC(),
 		},
-		ClientExtra: nc.ClientExtra,
 	}
 	if c.ID == "" {
 		c.ID = runtime.NewID()
@@ -247,7 +238,6 @@ func (s *Store) ImportClient(ctx context.Context, c *Client) error {
 		AccessTokenLifetimeSeconds:  seconds(c.AccessTokenLifetime),
 		RefreshTokenLifetimeSeconds: seconds(c.RefreshTokenLifetime),
 		CreatedAt:                   c.CreatedAt.UTC(),
-		DisplayName:                 c.DisplayName,
 	}))
 }
 
@@ -293,7 +283,6 @@ func (s *Store) UpdateClient(ctx context.Context, c *Client) error {
 		Scopes:                      joinList(c.Scopes),
 		AccessTokenLifetimeSeconds:  seconds(c.AccessTokenLifetime),
 		RefreshTokenLifetimeSeconds: seconds(c.RefreshTokenLifetime),
-		DisplayName:                 c.DisplayName,
 		ID:                          c.ID,
 	})
 	if err != nil {
@@ -348,9 +337,6 @@ func clientFromRow(row sqlcdb.Client) *Client {
 			AccessTokenLifetime:  duration(row.AccessTokenLifetimeSeconds),
 			RefreshTokenLifetime: duration(row.RefreshTokenLifetimeSeconds),
 			CreatedAt:            row.CreatedAt.UTC(),
-		},
-		ClientExtra: ClientExtra{
-			DisplayName: row.DisplayName,
 		},
 	}
 }

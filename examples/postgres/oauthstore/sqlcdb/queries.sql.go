@@ -168,8 +168,8 @@ func (q *Queries) CreateAuthorizationCode(ctx context.Context, arg CreateAuthori
 }
 
 const createClient = `-- name: CreateClient :exec
-INSERT INTO oauth_clients (id, secret_hash, name, redirect_uris, grant_types, scopes, access_token_lifetime_seconds, refresh_token_lifetime_seconds, created_at, display_name)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+INSERT INTO oauth_clients (id, secret_hash, name, redirect_uris, grant_types, scopes, access_token_lifetime_seconds, refresh_token_lifetime_seconds, created_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
 `
 
 type CreateClientParams struct {
@@ -182,7 +182,6 @@ type CreateClientParams struct {
 	AccessTokenLifetimeSeconds  int64
 	RefreshTokenLifetimeSeconds int64
 	CreatedAt                   time.Time
-	DisplayName                 *string
 }
 
 func (q *Queries) CreateClient(ctx context.Context, arg CreateClientParams) error {
@@ -196,7 +195,6 @@ func (q *Queries) CreateClient(ctx context.Context, arg CreateClientParams) erro
 		arg.AccessTokenLifetimeSeconds,
 		arg.RefreshTokenLifetimeSeconds,
 		arg.CreatedAt,
-		arg.DisplayName,
 	)
 	return err
 }
@@ -510,7 +508,7 @@ func (q *Queries) GetAuthorizationCode(ctx context.Context, hash string) (Author
 
 const getClient = `-- name: GetClient :one
 
-SELECT id, secret_hash, name, redirect_uris, grant_types, scopes, access_token_lifetime_seconds, refresh_token_lifetime_seconds, created_at, display_name
+SELECT id, secret_hash, name, redirect_uris, grant_types, scopes, access_token_lifetime_seconds, refresh_token_lifetime_seconds, created_at
 FROM oauth_clients
 WHERE id = $1
 `
@@ -529,7 +527,6 @@ func (q *Queries) GetClient(ctx context.Context, id string) (Client, error) {
 		&i.AccessTokenLifetimeSeconds,
 		&i.RefreshTokenLifetimeSeconds,
 		&i.CreatedAt,
-		&i.DisplayName,
 	)
 	return i, err
 }
@@ -663,7 +660,7 @@ func (q *Queries) GetUserByUsername(ctx context.Context, username string) (User,
 }
 
 const listClients = `-- name: ListClients :many
-SELECT id, secret_hash, name, redirect_uris, grant_types, scopes, access_token_lifetime_seconds, refresh_token_lifetime_seconds, created_at, display_name
+SELECT id, secret_hash, name, redirect_uris, grant_types, scopes, access_token_lifetime_seconds, refresh_token_lifetime_seconds, created_at
 FROM oauth_clients
 ORDER BY id
 `
@@ -687,7 +684,6 @@ func (q *Queries) ListClients(ctx context.Context) ([]Client, error) {
 			&i.AccessTokenLifetimeSeconds,
 			&i.RefreshTokenLifetimeSeconds,
 			&i.CreatedAt,
-			&i.DisplayName,
 		); err != nil {
 			return nil, err
 		}
@@ -997,8 +993,8 @@ func (q *Queries) SetUserPasswordHash(ctx context.Context, arg SetUserPasswordHa
 
 const updateClient = `-- name: UpdateClient :execrows
 UPDATE oauth_clients
-SET name = $1, redirect_uris = $2, grant_types = $3, scopes = $4, access_token_lifetime_seconds = $5, refresh_token_lifetime_seconds = $6, display_name = $7
-WHERE id = $8
+SET name = $1, redirect_uris = $2, grant_types = $3, scopes = $4, access_token_lifetime_seconds = $5, refresh_token_lifetime_seconds = $6
+WHERE id = $7
 `
 
 type UpdateClientParams struct {
@@ -1008,7 +1004,6 @@ type UpdateClientParams struct {
 	Scopes                      string
 	AccessTokenLifetimeSeconds  int64
 	RefreshTokenLifetimeSeconds int64
-	DisplayName                 *string
 	ID                          string
 }
 
@@ -1020,7 +1015,6 @@ func (q *Queries) UpdateClient(ctx context.Context, arg UpdateClientParams) (int
 		arg.Scopes,
 		arg.AccessTokenLifetimeSeconds,
 		arg.RefreshTokenLifetimeSeconds,
-		arg.DisplayName,
 		arg.ID,
 	)
 	if err != nil {

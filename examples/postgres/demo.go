@@ -1,4 +1,4 @@
-package oauthserver
+package main
 
 import (
 	"context"
@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"strings"
 
+	"github.com/oauthgen/oauthgen/examples/postgres/oauthstore"
 	"github.com/oauthgen/oauthgen/runtime"
 )
 
@@ -17,23 +18,22 @@ const (
 	demoClient       = "demo"
 	demoPublicClient = "demo-public"
 	demoUser         = "alice"
-	// CallbackPath is the demo clients' redirect URI, relative to the
+	// callbackPath is the demo clients' redirect URI, relative to the
 	// issuer: a page that shows the code, standing in for a real client.
-	CallbackPath = "/callback"
+	callbackPath = "/callback"
 )
 
-// seedDemo creates a demo client, a public client and a user on a
-// database without clients, and prints how to try every grant with them:
-// each curl line works as printed once the shell variable its comment
-// names is set.
+// seedDemo creates demo clients and a user on a database without
+// clients, and prints how to try every grant with them: each curl line
+// works as printed once the shell variable its comment names is set.
 //
 // Instances starting together on one new database may all find it
 // without clients; the first to insert the demo user wins and the others
 // skip the demo. So does a database where the user exists already: its
 // password is not known here.
-func seedDemo(ctx context.Context, b Backend, issuer string, out io.Writer, logger *slog.Logger) error {
+func seedDemo(ctx context.Context, store *oauthstore.Store, issuer string, out io.Writer, logger *slog.Logger) error {
 	password := demoPassword()
-	_, err := b.CreateUser(ctx, demoUser, password)
+	_, err := store.CreateUser(ctx, oauthstore.NewUser{Username: demoUser, Password: password})
 	if errors.Is(err, runtime.ErrDuplicate) {
 		logger.Info("no demo: user " + demoUser + " exists already")
 		return nil
@@ -41,22 +41,22 @@ func seedDemo(ctx context.Context, b Backend, issuer string, out io.Writer, logg
 	if err != nil {
 		return err
 	}
-	callback := issuer + CallbackPath
-	secret, err := b.CreateClient(ctx, NewClient{
+	callback := issuer + callbackPath
+	secret, err := registerClient(ctx, store, runtime.Client{
 		ID: demoClient, Name: "Demo confidential client",
 		GrantTypes:   []string{runtime.GrantClientCredentials, runtime.GrantPassword, runtime.GrantAuthorizationCode, runtime.GrantRefreshToken},
 		Scopes:       []string{"read", "write"},
 		RedirectURIs: []string{callback},
-	})
+	}, false)
 	if err != nil {
 		return fmt.Errorf("demo client: %w", err)
 	}
-	if _, err := b.CreateClient(ctx, NewClient{
-		ID: demoPublicClient, Name: "Demo app", Public: true,
+	if _, err := registerClient(ctx, store, runtime.Client{
+		ID: demoPublicClient, Name: "Demo app",
 		GrantTypes:   []string{runtime.GrantAuthorizationCode, runtime.GrantRefreshToken, runtime.GrantDeviceCode},
 		Scopes:       []string{"read", "write"},
 		RedirectURIs: []string{callback},
-	}); err != nil {
+	}, true); err != nil {
 		return fmt.Errorf("demo client: %w", err)
 	}
 
@@ -70,10 +70,13 @@ func seedDemo(ctx context.Context, b Backend, issuer string, out io.Writer, logg
 	token := issuer + "/token"
 	ccToken := fmt.Sprintf("curl -s %s -d grant_type=client_credentials -d scope=read %s", basic, token)
 	r := strings.NewReplacer(
-		"$ISSUER", issuer, "$TOKEN_URL", token, "$BASIC", basic, "$CC_TOKEN", ccToken,
-		"$CLIENT", demoClient, "$SECRET", secret, "$PUBLIC", demoPublicClient,
-		"$USER", demoUser, "$PASSWORD", password, "$AUTHORIZE", authorize,
-		"$CALLBACK", callback, "$VERIFIER", verifier, "$DEVICE_GRANT", runtime.GrantDeviceCode,
+		"$ISSUER", issuer, "$TOKEN_URL", token, "$BASIC", basic,
+		"$CLIENT", demoClient, "$SECRET", secret,
+		"$CC_TOKEN", ccToken,
+		"$PUBLIC", demoPublicClient,
+		"$USER", demoUser, "$PASSWORD", password,
+		"$AUTHORIZE", authorize, "$CALLBACK", callback, "$VERIFIER", verifier,
+		"$DEVICE_GRANT", runtime.GrantDeviceCode,
 	)
 	_, err = r.WriteString(out, demoText)
 	return err

@@ -1,4 +1,4 @@
-package oauthserver
+package main
 
 import (
 	"encoding/json"
@@ -71,7 +71,7 @@ func newPagesFixture(t *testing.T) *pagesFixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h, err := Routes(srv)
+	h, err := routes(srv)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -260,5 +260,36 @@ func TestAuthorizePageReadsURLEncodedForm(t *testing.T) {
 	form.Set("password", "")
 	if rec := f.do(formPost("/authorize", form)); rec.Code != http.StatusUnprocessableEntity || !strings.Contains(rec.Body.String(), "Wrong username or password") {
 		t.Errorf("empty password: %d\n%s", rec.Code, rec.Body)
+	}
+}
+
+// TestPagesRefuseCrossOriginPosts: a form another site posts to the
+// consent or the device page (Sec-Fetch-Site: cross-site, or an Origin
+// other than the page's) is refused before anyone is signed in.
+func TestPagesRefuseCrossOriginPosts(t *testing.T) {
+	f := newPagesFixture(t)
+	code := f.startDevice()
+	for _, c := range []struct {
+		path string
+		form url.Values
+	}{
+		{"/device", url.Values{"user_code": {code}, "username": {bob}, "password": {bobPass}, "decision": {"approve"}}},
+		{"/authorize", url.Values{"client_id": {appID}, "response_type": {"code"}, "redirect_uri": {appCB},
+			"code_challenge": {runtime.S256Challenge(verifier)}, "code_challenge_method": {"S256"},
+			"username": {bob}, "password": {bobPass}, "decision": {"approve"}}},
+	} {
+		for _, h := range []struct{ key, value string }{{"Sec-Fetch-Site", "cross-site"}, {"Origin", "https://evil.example"}} {
+			r := formPost(c.path, c.form)
+			r.Header.Set(h.key, h.value)
+			rec := f.do(r)
+			if rec.Code != http.StatusForbidden || rec.Header().Get("Location") != "" || !strings.Contains(rec.Body.String(), "another site") {
+				t.Errorf("%s with %s: %s: %d %v\n%s", c.path, h.key, h.value, rec.Code, rec.Header(), rec.Body)
+			}
+		}
+		r := formPost(c.path, c.form)
+		r.Header.Set("Sec-Fetch-Site", "same-origin")
+		if rec := f.do(r); rec.Code == http.StatusForbidden {
+			t.Errorf("%s, same origin: %d\n%s", c.path, rec.Code, rec.Body)
+		}
 	}
 }
