@@ -42,7 +42,7 @@ type Request struct {
 
 // ok says whether the request did what it asked.
 func (r Request) ok() bool {
-	if r.Step == "authorize" && r.Status == http.StatusFound {
+	if r.Step == "authorize" && isRedirect(r.Status) {
 		return r.Err == nil && r.RedirectError == ""
 	}
 	return r.Err == nil && r.Status == http.StatusOK
@@ -243,7 +243,7 @@ func (l *Load) consent(authorizeURL string) (string, bool) {
 	fields.Set("username", user)
 	fields.Set("password", password)
 	fields.Set("decision", "approve")
-	if status, _, loc = l.do("authorize", http.MethodPost, action, fields, nil); status != http.StatusFound {
+	if status, _, loc = l.do("authorize", http.MethodPost, action, fields, nil); !isRedirect(status) {
 		return "", false
 	}
 	u, err := url.Parse(loc) // do recorded an error or a redirect without a code
@@ -363,7 +363,7 @@ func (l *Load) do(step, method, u string, form url.Values, header http.Header) (
 		return 0, "", ""
 	}
 	r.Status = resp.StatusCode
-	if step == "authorize" && r.Status == http.StatusFound {
+	if step == "authorize" && isRedirect(r.Status) {
 		u, err := url.Parse(resp.Header.Get("Location"))
 		switch {
 		case err != nil:
@@ -389,4 +389,10 @@ func clip(s string) string {
 		return s[:200] + "…"
 	}
 	return s
+}
+
+// isRedirect: the authorization response is a 302 after a GET and a 303
+// after the consent form's POST (RFC 9700 §4.12).
+func isRedirect(status int) bool {
+	return status == http.StatusFound || status == http.StatusSeeOther
 }
