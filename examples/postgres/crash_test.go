@@ -26,9 +26,9 @@ import (
 func TestPostgresCrash(t *testing.T) {
 	pg := e2e.StartPostgres(t)
 	bin := e2e.Build(t, ".")
-	appSecret := e2e.Setup(t, bin, "--dsn", pg.DSN)
+	appSecret := e2e.Setup(t, bin, "--db", pg.DSN)
 
-	s := e2e.Serve(t, bin, []string{"--dsn", pg.DSN}, nil)
+	s := e2e.Serve(t, bin, []string{"--db", pg.DSN}, nil)
 	load := e2e.StartLoad(s.URL, appSecret, 8)
 	load.Busy(t, 3*time.Second)
 	down := time.Now()
