@@ -3,6 +3,7 @@ module github.com/oauthgen/oauthgen
 go 1.26.8
 
 require (
+	github.com/coreos/go-oidc/v3 v3.21.0
 	github.com/dave/jennifer v1.7.1
 	github.com/go-jose/go-jose/v4 v4.1.9
 	github.com/sqlc-dev/sqlc v1.31.1
