@@ -702,3 +702,70 @@ func TestJWTAccessTokens(t *testing.T) {
 		t.Error("offline verification accepted an expired JWT")
 	}
 }
+
+// TestNewServerSigningConfig: NewServer refuses OpenID Connect or JWT
+// access tokens it could not run safely, and takes the key-encryption key
+// from the environment.
+func TestNewServerSigningConfig(t *testing.T) {
+	base := func() runtime.Config {
+		return runtime.Config{
+			Issuer:            "https://as.example",
+			AuthorizationCode: &runtime.AuthorizationCodeGrant{},
+			OpenID:            &runtime.OpenIDConfig{},
+			SigningKeys:       runtime.SigningKeysConfig{KeyEncryptionKey: testKEK},
+		}
+	}
+	store := runtimetest.NewMemoryStore()
+	t.Setenv(runtime.KeyEncryptionKeyEnv, "")
+	for _, tc := range []struct {
+		name, want string
+		mutate     func(*runtime.Config)
+	}{
+		{"no KEK", "no key-encryption key", func(c *runtime.Config) { c.SigningKeys.KeyEncryptionKey = nil }},
+		{"short KEK", "want 32", func(c *runtime.Config) { c.SigningKeys.KeyEncryptionKey = testKEK[:16] }},
+		{"jwt without KEK", "AccessTokenFormat jwt is enabled: no key-encryption key", func(c *runtime.Config) {
+			c.OpenID, c.SigningKeys.KeyEncryptionKey, c.AccessTokenFormat = nil, nil, runtime.AccessTokenJWT
+		}},
+		{"no issuer", "Issuer is empty", func(c *runtime.Config) { c.Issuer = "" }},
+		{"algorithm", "want ES256, RS256 or EdDSA", func(c *runtime.Config) { c.SigningKeys.Algorithm = "HS256" }},
+		{"retire before access tokens expire", "shorter than AccessTokenLifetime", func(c *runtime.Config) {
+			c.AccessTokenFormat, c.SigningKeys.RetireAfter, c.AccessTokenLifetime = runtime.AccessTokenJWT, time.Hour, 2*time.Hour
+		}},
+		{"retire before ID tokens expire", "shorter than OpenID.IDTokenLifetime", func(c *runtime.Config) {
+			c.SigningKeys.RetireAfter, c.OpenID.IDTokenLifetime = time.Hour, 2*time.Hour
+		}},
+		{"propagation under cache", "must exceed RefreshEvery plus JWKSMaxAge", func(c *runtime.Config) { c.SigningKeys.PropagationDelay = 5 * time.Minute }},
+		{"rotation under propagation", "must exceed PropagationDelay", func(c *runtime.Config) { c.SigningKeys.RotateEvery = time.Hour }},
+		{"format", "AccessTokenFormat", func(c *runtime.Config) { c.AccessTokenFormat = "paseto" }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := base()
+			tc.mutate(&cfg)
+			_, err := runtime.NewServer(cfg, store)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("NewServer error %v, want one saying %q", err, tc.want)
+			}
+		})
+	}
+	t.Run("store without SigningKeyStore", func(t *testing.T) {
+		_, err := runtime.NewServer(base(), struct{ runtime.Store }{store})
+		if err == nil || !strings.Contains(err.Error(), "runtime.SigningKeyStore") {
+			t.Fatalf("NewServer error %v", err)
+		}
+	})
+	t.Run("KEK from the environment", func(t *testing.T) {
+		t.Setenv(runtime.KeyEncryptionKeyEnv, base64.StdEncoding.EncodeToString(testKEK))
+		cfg := base()
+		cfg.SigningKeys.KeyEncryptionKey = nil
+		srv, err := runtime.NewServer(cfg, store)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := srv.Config().SigningKeys.KeyEncryptionKey; string(got) != string(testKEK) {
+			t.Errorf("KEK = %x", got)
+		}
+		if got := srv.Config().Scopes; got != nil {
+			t.Errorf("Scopes = %v: openid is added only to a server that lists its scopes", got)
+		}
+	})
+}
