@@ -769,3 +769,49 @@ func TestNewServerSigningConfig(t *testing.T) {
 		}
 	})
 }
+
+// TestUserInfoRefusals: POST works like GET; a token without openid is
+// insufficient_scope, one without a user invalid_token.
+func TestUserInfoRefusals(t *testing.T) {
+	f := newOIDCFixture(t)
+	f.signedIn(f.clock.Now())
+	call := func(method, token string) (int, string, map[string]any) {
+		req, _ := http.NewRequest(method, f.http.URL+"/userinfo", nil)
+		req.Header.Set("Authorization", "Bearer "+token)
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		var body map[string]any
+		json.NewDecoder(res.Body).Decode(&body)
+		return res.StatusCode, res.Header.Get("WWW-Authenticate"), body
+	}
+	pkce := oauth2.GenerateVerifier()
+	token := func(scopes ...string) string {
+		cfg := f.oauth2Config(scopes...)
+		_, q, _ := f.visit(t, cfg.AuthCodeURL("st", oauth2.S256ChallengeOption(pkce)))
+		tok, err := cfg.Exchange(f.ctx, q.Get("code"), oauth2.VerifierOption(pkce))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tok.AccessToken
+	}
+	if status, _, body := call(http.MethodPost, token("openid", "email")); status != http.StatusOK || body["sub"] != "u-alice" || body["email"] != "alice@example.com" || body["name"] != nil {
+		t.Errorf("POST: %d %v (want sub and email only)", status, body)
+	}
+	if status, challenge, _ := call(http.MethodGet, token("profile")); status != http.StatusForbidden || !strings.Contains(challenge, `error="insufficient_scope"`) || !strings.Contains(challenge, `scope="openid"`) {
+		t.Errorf("without openid: %d %q", status, challenge)
+	}
+	cc := clientcredentials.Config{ClientID: "rp", ClientSecret: otherSecret, TokenURL: f.http.URL + "/token", Scopes: []string{"openid"}}
+	ctok, err := cc.Token(f.ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if status, challenge, _ := call(http.MethodGet, ctok.AccessToken); status != http.StatusUnauthorized || !strings.Contains(challenge, `error="invalid_token"`) {
+		t.Errorf("client_credentials token: %d %q", status, challenge)
+	}
+	if status, challenge, _ := call(http.MethodGet, "not-a-token"); status != http.StatusUnauthorized || !strings.Contains(challenge, `error="invalid_token"`) {
+		t.Errorf("unknown token: %d %q", status, challenge)
+	}
+}
