@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // AuthorizationRequest is a validated authorization request (RFC 6749
@@ -36,6 +37,23 @@ type AuthorizationRequest struct {
 	// 7636); empty without PKCE.
 	CodeChallenge, CodeChallengeMethod string
 
+	// OpenID is set for an OpenID Connect request: response_type code
+	// with openid granted, on a server with Config.OpenID. The fields
+	// below are only read then.
+	OpenID bool
+	// Nonce is the request's nonce, echoed in the ID token.
+	Nonce string
+	// Prompt are the prompt values understood (none, login, consent,
+	// select_account); Interaction acts on them.
+	Prompt []string
+	// MaxAge is max_age: the longest time since the user's sign-in the
+	// client accepts; nil when not sent.
+	MaxAge *time.Duration
+	// AuthTime is when the user authenticated, the ID token's auth_time.
+	// Interaction sets it from the Session; the application may too.
+	// Zero at CompleteAuthorization means the completion time.
+	AuthTime time.Time
+
 	// params are the protocol parameters as sent, for Params.
 	params url.Values
 	// redirectURIParam is redirect_uri as sent; empty when it was left out.
@@ -51,7 +69,7 @@ type AuthorizationRequest struct {
 func (a *AuthorizationRequest) Params() url.Values { return cloneForm(a.params) }
 
 // authorizeParams are the parameters Params carries.
-var authorizeParams = []string{"client_id", "response_type", "response_mode", "redirect_uri", "scope", "state", "code_challenge", "code_challenge_method"}
+var authorizeParams = []string{"client_id", "response_type", "response_mode", "redirect_uri", "scope", "state", "code_challenge", "code_challenge_method", "nonce", "prompt", "max_age"}
 
 // redirectTarget is a trusted redirect URI and how to answer on it.
 type redirectTarget struct {
@@ -228,6 +246,9 @@ func (s *Server) ValidateAuthorizationRequest(r *http.Request) (*AuthorizationRe
 		return nil, e
 	}
 	req.Scopes = scopes
+	if e := s.openIDRequest(req, params); e != nil {
+		return nil, redirectErr(e.Code, e.Description)
+	}
 
 	if responseType == "code" {
 		if e := s.checkChallenge(client, params); e != nil {
@@ -384,7 +405,10 @@ func (s *Server) completeAuthorization(ctx context.Context, req *AuthorizationRe
 	now := s.now()
 	client := req.Client
 	if req.ResponseType == "token" {
-		access, lifetime := s.newAccessToken(client, userID, granted, "", now)
+		access, lifetime, e := s.newAccessToken(ctx, client, userID, granted, "", now)
+		if e != nil {
+			return nil, e
+		}
 		if err := s.store.Issue(ctx, &Issuance{AccessToken: access.record}); err != nil {
 			return nil, s.fail(ctx, "issue access token", err)
 		}
@@ -411,6 +435,12 @@ func (s *Server) completeAuthorization(ctx context.Context, req *AuthorizationRe
 		FamilyID:            family.ID,
 		IssuedAt:            now,
 		ExpiresAt:           now.Add(s.cfg.AuthorizationCodeLifetime),
+	}
+	if req.OpenID && slices.Contains(granted, ScopeOpenID) {
+		ac.Nonce, ac.AuthTime = req.Nonce, req.AuthTime
+		if ac.AuthTime.IsZero() {
+			ac.AuthTime = now
+		}
 	}
 	if err := s.store.Issue(ctx, &Issuance{Family: family, AuthorizationCode: ac}); err != nil {
 		return nil, s.fail(ctx, "issue authorization code", err)

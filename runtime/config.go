@@ -69,6 +69,20 @@ type Config struct {
 	// Throttle slows guessing: failed client authentications, password
 	// logins and user codes, per identifier and per source address.
 	Throttle ThrottleConfig
+	// OpenID enables OpenID Connect: scope=openid on the authorization
+	// code and device grants gets an ID token (and a new one on refresh),
+	// UserInfo and discovery are served. It needs signing keys
+	// (SigningKeys, a SigningKeyStore) and an Issuer.
+	OpenID *OpenIDConfig
+	// AccessTokenFormat is AccessTokenOpaque (the default) or
+	// AccessTokenJWT (RFC 9068), which needs signing keys like OpenID.
+	AccessTokenFormat AccessTokenFormat
+	// AccessTokenAudience is the aud of JWT access tokens: the identifier
+	// resource servers check for. Defaults to Issuer.
+	AccessTokenAudience string
+	// SigningKeys configures the keys that sign ID tokens and JWT access
+	// tokens; used when OpenID is set or AccessTokenFormat is JWT.
+	SigningKeys SigningKeysConfig
 
 	// Now is the clock; defaults to time.Now. Tests set it.
 	Now func() time.Time
@@ -211,6 +225,67 @@ type Endpoints struct {
 	Introspection       string // "/introspect"
 	DeviceAuthorization string // "/device_authorization"
 	Verification        string // "/device": the page where users enter user codes
+	UserInfo            string // "/userinfo" (OpenID Connect)
+	JWKS                string // "/jwks": the signing keys (OpenID Connect, JWT access tokens)
+}
+
+// OpenIDConfig configures OpenID Connect (OpenID Connect Core 1.0).
+type OpenIDConfig struct {
+	// IDTokenLifetime defaults to 1h.
+	IDTokenLifetime time.Duration
+}
+
+// AccessTokenFormat is the form of issued access tokens.
+type AccessTokenFormat string
+
+// Access token formats.
+const (
+	// AccessTokenOpaque: random strings, meaningful only to the store
+	// (introspection or RequireToken). The default ("" means it too).
+	AccessTokenOpaque AccessTokenFormat = "opaque"
+	// AccessTokenJWT: signed JWTs per RFC 9068 (typ at+jwt; iss, exp,
+	// iat, aud, sub, client_id, jti, scope) that resource servers verify
+	// offline with the JWKS. They are still stored by HashToken, so
+	// RequireToken and introspection refuse a revoked one at once; a
+	// resource server that only verifies signatures accepts a revoked
+	// token until it expires: keep AccessTokenLifetime short.
+	AccessTokenJWT AccessTokenFormat = "jwt"
+)
+
+// SigningKeysConfig configures signing keys, their rotation and their
+// encryption at rest. Keys live in the store (SigningKeyStore), shared by
+// every instance: the first instance that needs a key creates it; each
+// key signs for RotateEvery; its successor is created PropagationDelay
+// before it becomes active, so every instance and every verifier's JWKS
+// cache has it first; a key stays in the JWKS for RetireAfter after its
+// successor became active, so every token it signed expires before it
+// leaves.
+type SigningKeysConfig struct {
+	// Algorithm is "ES256" (the default), "RS256" or "EdDSA" (Ed25519).
+	Algorithm string
+	// RotateEvery is how long a key signs; defaults to 720h.
+	RotateEvery time.Duration
+	// RetireAfter is how long a key stays published after it stopped
+	// signing; defaults to 168h, and must be at least the longest token
+	// lifetime it covers (AccessTokenLifetime for JWT access tokens,
+	// IDTokenLifetime). JWT access tokens of clients whose own lifetime
+	// is longer are cut to RetireAfter.
+	RetireAfter time.Duration
+	// RefreshEvery is how often an instance rereads the keys from the
+	// store; defaults to 1m.
+	RefreshEvery time.Duration
+	// JWKSMaxAge is the Cache-Control max-age of the JWKS; defaults to 5m.
+	JWKSMaxAge time.Duration
+	// PropagationDelay is how long before it signs a new key is created
+	// and published; defaults to 1h and must exceed RefreshEvery plus
+	// JWKSMaxAge, and be under RotateEvery.
+	PropagationDelay time.Duration
+	// KeyEncryptionKey is the 32-byte AES-256-GCM key that seals private
+	// keys before they reach the store. When nil, the base64 of 32 bytes
+	// in the environment variable OAUTHGEN_KEY_ENCRYPTION_KEY is used;
+	// NewServer fails without either. Keep it out of the database: with
+	// it, the stored keys sign anything.
+	KeyEncryptionKey []byte
 }
 
 // RequestLimits bound the requests the engine reads. Requests beyond them

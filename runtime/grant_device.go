@@ -55,6 +55,7 @@ func (s *Server) grantDeviceCode(ctx context.Context, client *Client, form url.V
 			consume:  &Consumption{Kind: ConsumeDeviceCode, Hash: hash},
 			replayed: func(ctx context.Context, now time.Time) *Error { return s.replayed(ctx, d.FamilyID, now) },
 			refresh:  s.issuesRefresh(client),
+			idToken:  s.idTokenFor(d.Scopes, "", d.DecidedAt),
 		}, nil
 	}
 

@@ -84,6 +84,9 @@ func (s *Server) grantRefreshToken(ctx context.Context, client *Client, form url
 		familyID:      t.FamilyID,
 		refresh:       rotate,
 		refreshScopes: original, // a new refresh token keeps the original scope (§6)
+		// OpenID Connect Core §12.2: a new ID token, without the original
+		// auth_time, which refresh tokens do not keep.
+		idToken: s.idTokenFor(scopes, "", time.Time{}),
 	}
 	if rotate {
 		is.consume = &Consumption{Kind: ConsumeRefreshToken, Hash: hash, ReuseSince: reuseSince}

@@ -68,6 +68,9 @@ type Metadata struct {
 	// and Config.AppPages.Verification says the verification page is
 	// served.
 	DeviceAuthorizationEndpoint string `json:"device_authorization_endpoint,omitempty"`
+	// JWKSURI is the JWKS endpoint, set when tokens are signed (OpenID
+	// Connect, JWT access tokens).
+	JWKSURI string `json:"jwks_uri,omitempty"`
 	// AuthorizationResponseIssParameterSupported says authorization
 	// responses carry iss (RFC 9207), which they do whenever Issuer is set.
 	AuthorizationResponseIssParameterSupported bool `json:"authorization_response_iss_parameter_supported,omitempty"`
@@ -131,6 +134,9 @@ func (s *Server) Metadata() Metadata {
 		if s.cfg.AppPages.Verification {
 			m.DeviceAuthorizationEndpoint = s.url(e.DeviceAuthorization)
 		}
+	}
+	if s.keys != nil {
+		m.JWKSURI = s.url(e.JWKS)
 	}
 	var ext []string
 	for gt := range s.cfg.Extensions {

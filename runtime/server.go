@@ -62,6 +62,10 @@ type Server struct {
 	codes    AuthorizationCodeStore // nil without one
 	devices  DeviceCodeStore        // nil without one
 
+	// keys signs ID tokens and JWT access tokens; nil when neither is on.
+	keys       *keyring
+	userClaims UserClaimsStore // nil without one
+
 	userCodeCharset string
 	userCodeLength  int
 	deviceInterval  time.Duration
@@ -196,7 +200,7 @@ func NewServer(cfg Config, store Store) (*Server, error) {
 
 	// Endpoints.
 	e := &c.Endpoints
-	seen := map[string]string{MetadataPath: "metadata"}
+	seen := map[string]string{MetadataPath: "metadata", OpenIDConfigurationPath: "OpenID configuration"}
 	for _, p := range []struct {
 		name string
 		path *string
@@ -208,6 +212,8 @@ func NewServer(cfg Config, store Store) (*Server, error) {
 		{"Introspection", &e.Introspection, "/introspect"},
 		{"DeviceAuthorization", &e.DeviceAuthorization, "/device_authorization"},
 		{"Verification", &e.Verification, "/device"},
+		{"UserInfo", &e.UserInfo, "/userinfo"},
+		{"JWKS", &e.JWKS, "/jwks"},
 	} {
 		if *p.path == "" {
 			*p.path = p.def
@@ -297,6 +303,7 @@ func NewServer(cfg Config, store Store) (*Server, error) {
 			bad("Extensions with RefreshToken: the store does not implement runtime.FamilyStore")
 		}
 	}
+	s.configureSigning(store, bad)
 
 	if len(problems) > 0 {
 		return nil, fmt.Errorf("oauthgen: NewServer: %w", errors.Join(problems...))
@@ -368,8 +375,9 @@ func checkUserCodeCharset(charset string, length int) error {
 
 // Handler returns a handler serving every enabled endpoint at its
 // Config.Endpoints path: token, revocation, introspection, device
-// authorization (when DeviceCode is enabled) and, when Issuer is set, the
-// metadata at MetadataPath. The authorization and verification pages are
+// authorization (when DeviceCode is enabled), JWKS (when tokens are
+// signed), UserInfo and discovery at OpenIDConfigurationPath (when OpenID
+// is enabled) and, when Issuer is set, the metadata at MetadataPath. The authorization and verification pages are
 // the application's (see ValidateAuthorizationRequest and LookupUserCode).
 //
 // For an issuer with a path, mount Handler under that path
@@ -385,6 +393,13 @@ func (s *Server) Handler() http.Handler {
 	}
 	if s.cfg.Issuer != "" {
 		mux.Handle(MetadataPath, s.MetadataHandler())
+	}
+	if s.keys != nil {
+		mux.Handle(e.JWKS, s.JWKSHandler())
+	}
+	if s.cfg.OpenID != nil {
+		mux.Handle(OpenIDConfigurationPath, s.OpenIDConfigurationHandler())
+		mux.Handle(e.UserInfo, s.UserInfoHandler())
 	}
 	return mux
 }
@@ -408,6 +423,8 @@ func cloneConfig(c Config) Config {
 	c.DeviceCode = clonePtr(c.DeviceCode)
 	c.Implicit = clonePtr(c.Implicit)
 	c.Throttle.TrustedProxies = slices.Clone(c.Throttle.TrustedProxies)
+	c.OpenID = clonePtr(c.OpenID)
+	c.SigningKeys.KeyEncryptionKey = slices.Clone(c.SigningKeys.KeyEncryptionKey)
 	return c
 }
 

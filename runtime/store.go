@@ -277,6 +277,13 @@ type AuthorizationCode struct {
 	IssuedAt, ExpiresAt time.Time
 	// ConsumedAt is when the code was redeemed; zero while it is not.
 	ConsumedAt time.Time
+	// Nonce is the OpenID Connect nonce of the authorization request, for
+	// the ID token; empty without one. Only stores for servers with
+	// Config.OpenID need to keep it (and AuthTime).
+	Nonce string
+	// AuthTime is when the user authenticated (OpenID Connect auth_time);
+	// zero when the code is not for an OpenID Connect request.
+	AuthTime time.Time
 }
 
 // DeviceStatus is the state of a device authorization.
@@ -338,4 +345,55 @@ type DeviceDecision struct {
 	Scopes []string
 	// At is when the decision was made.
 	At time.Time
+}
+
+// SigningKeyStore keeps the keys that sign ID tokens and JWT access
+// tokens (Config.OpenID, Config.AccessTokenFormat). Several servers share
+// one store: the store's uniqueness decides which of two instances that
+// rotate at once creates the next key, the others read it back.
+//
+// Private keys reach the store sealed (AES-256-GCM under
+// SigningKeysConfig.KeyEncryptionKey, which the store never sees): the
+// store keeps SealedPrivateKey as opaque bytes.
+type SigningKeyStore interface {
+	// SigningKeys returns every stored key, in any order.
+	SigningKeys(ctx context.Context) ([]*SigningKey, error)
+	// AddSigningKey stores k. ErrDuplicate when a key with the same ID or
+	// the same Generation exists: the instance that loses a rotation race
+	// gets it, and nothing is written.
+	AddSigningKey(ctx context.Context, k *SigningKey) error
+}
+
+// SigningKey is a stored signing key. Every field round-trips as is.
+type SigningKey struct {
+	// ID is the key id, the "kid" of the JWK and of the tokens it signs.
+	ID string
+	// Generation numbers keys from 1 in creation order; unique.
+	Generation int64
+	// Algorithm is the JWS algorithm: "ES256", "RS256" or "EdDSA".
+	Algorithm string
+	// PublicJWK is the public key as a JSON Web Key (RFC 7517), as
+	// published in the JWKS.
+	PublicJWK []byte
+	// SealedPrivateKey is the private key sealed by the engine; opaque
+	// bytes to the store (keep them as a BLOB/bytea, not text).
+	SealedPrivateKey []byte
+	// CreatedAt is when the key was made.
+	CreatedAt time.Time
+	// ActiveFrom is when the key starts signing: after CreatedAt by the
+	// propagation delay, so that every instance, and every verifier
+	// caching the JWKS, has it before a token signed with it exists.
+	ActiveFrom time.Time
+}
+
+// UserClaimsStore gives the OpenID Connect claims of users, for the
+// UserInfo endpoint (OpenID Connect Core §5.3).
+type UserClaimsStore interface {
+	// UserClaims returns the standard claims the store keeps for the user,
+	// by their OpenID Connect Core §5.1 names ("name", "email",
+	// "email_verified", "preferred_username", …), with JSON-compatible
+	// values (string, bool, numbers; "address" a map). Claims the user has
+	// no value for are left out; "sub" is ignored (the engine sets it).
+	// ErrNotFound for an unknown user.
+	UserClaims(ctx context.Context, userID string) (map[string]any, error)
 }

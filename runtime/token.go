@@ -118,6 +118,8 @@ type issue struct {
 	refreshScopes []string
 	// extra are extension grant fields for the response.
 	extra map[string]any
+	// idToken asks for an ID token (OpenID Connect); nil for none.
+	idToken *idTokenInfo
 }
 
 // tokenResponse is a successful token response (RFC 6749 §5.1).
@@ -127,6 +129,7 @@ type tokenResponse struct {
 	ExpiresIn    int64  `json:"expires_in"`
 	RefreshToken string `json:"refresh_token,omitempty"`
 	Scope        string `json:"scope,omitempty"`
+	IDToken      string `json:"id_token,omitempty"`
 }
 
 // issuesRefresh reports whether a grant to client comes with a refresh
@@ -148,7 +151,10 @@ func (s *Server) issueTokens(ctx context.Context, is *issue) (any, *Error) {
 		in.Family = &Family{ID: NewID(), ClientID: is.client.ID, UserID: is.userID, CreatedAt: now}
 		is.familyID = in.Family.ID
 	}
-	access, lifetime := s.newAccessToken(is.client, is.userID, is.scopes, is.familyID, now)
+	access, lifetime, e := s.newAccessToken(ctx, is.client, is.userID, is.scopes, is.familyID, now)
+	if e != nil {
+		return nil, e
+	}
 	in.AccessToken = access.record
 	resp := tokenResponse{
 		AccessToken: access.value,
@@ -164,6 +170,11 @@ func (s *Server) issueTokens(ctx context.Context, is *issue) (any, *Error) {
 		refresh := s.newRefreshToken(is.client, is.userID, scopes, is.familyID, now)
 		in.RefreshToken = refresh.record
 		resp.RefreshToken = refresh.value
+	}
+	if is.idToken != nil && is.userID != "" {
+		if resp.IDToken, e = s.newIDToken(ctx, is.client, is.userID, is.idToken, access.value, now); e != nil {
+			return nil, e
+		}
 	}
 	switch err := s.store.Issue(ctx, in); {
 	case err == nil:
@@ -186,8 +197,11 @@ func (s *Server) issueTokens(ctx context.Context, is *issue) (any, *Error) {
 	out["access_token"] = resp.AccessToken
 	out["token_type"] = resp.TokenType
 	out["expires_in"] = resp.ExpiresIn
-	for _, k := range []string{"refresh_token", "scope"} {
+	for _, k := range []string{"refresh_token", "scope", "id_token"} {
 		delete(out, k)
+	}
+	if resp.IDToken != "" {
+		out["id_token"] = resp.IDToken
 	}
 	if resp.RefreshToken != "" {
 		out["refresh_token"] = resp.RefreshToken
@@ -218,10 +232,19 @@ type newToken[T any] struct {
 	record *T
 }
 
-// newAccessToken makes an access token and returns it with its lifetime.
-func (s *Server) newAccessToken(client *Client, userID string, scopes []string, familyID string, now time.Time) (newToken[AccessToken], time.Duration) {
+// newAccessToken makes an access token and returns it with its lifetime:
+// a random string, or a signed JWT (Config.AccessTokenFormat), stored by
+// its hash either way.
+func (s *Server) newAccessToken(ctx context.Context, client *Client, userID string, scopes []string, familyID string, now time.Time) (newToken[AccessToken], time.Duration, *Error) {
 	value := NewToken()
 	lifetime := s.accessLifetime(client)
+	if s.cfg.AccessTokenFormat == AccessTokenJWT {
+		lifetime = s.jwtLifetime(lifetime)
+		var err error
+		if value, err = s.jwtAccessToken(ctx, client, userID, scopes, now, now.Add(lifetime)); err != nil {
+			return newToken[AccessToken]{}, 0, s.fail(ctx, "sign access token", err)
+		}
+	}
 	return newToken[AccessToken]{value, &AccessToken{
 		Hash:      HashToken(value),
 		ClientID:  client.ID,
@@ -230,7 +253,7 @@ func (s *Server) newAccessToken(client *Client, userID string, scopes []string, 
 		FamilyID:  familyID,
 		IssuedAt:  now,
 		ExpiresAt: now.Add(lifetime),
-	}}, lifetime
+	}}, lifetime, nil
 }
 
 // newRefreshToken makes a refresh token.

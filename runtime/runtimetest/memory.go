@@ -24,6 +24,8 @@ var (
 	_ runtime.AuthorizationCodeStore = (*MemoryStore)(nil)
 	_ runtime.DeviceCodeStore        = (*MemoryStore)(nil)
 	_ runtime.IssuanceStore          = (*MemoryStore)(nil)
+	_ runtime.SigningKeyStore        = (*MemoryStore)(nil)
+	_ runtime.UserClaimsStore        = (*MemoryStore)(nil)
 	_ FailFunc                       = (*MemoryStore)(nil).Fail
 )
 
@@ -57,6 +59,9 @@ type MemoryStore struct {
 	devices   map[string]*runtime.DeviceCode        // by Hash
 	userCodes map[string]string                     // UserCodeHash → Hash
 	faults    map[Fault]bool                        // writes that fail (Fail)
+
+	signingKeys []*runtime.SigningKey     // memory_oidc.go
+	claims      map[string]map[string]any // user ID → claims; memory_oidc.go
 }
 
 // NewMemoryStore returns an empty MemoryStore.

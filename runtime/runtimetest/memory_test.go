@@ -20,7 +20,11 @@ func memoryHarness(s runtime.Store, m *MemoryStore) Harness {
 			id := runtime.NewID()
 			return id, m.AddUser(&runtime.User{ID: id, Username: username, PasswordHash: passwordHash})
 		},
-		Fail: m.Fail,
+		Fail:   m.Fail,
+		OpenID: true,
+		SetUserClaims: func(_ context.Context, userID string, claims map[string]any) error {
+			return m.SetUserClaims(userID, claims)
+		},
 	}
 }
 

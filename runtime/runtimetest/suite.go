@@ -31,6 +31,13 @@ type Harness struct {
 	// Fail injects faults into the store's writes. Nil skips the
 	// fault-injection subtests with a message.
 	Fail FailFunc
+	// OpenID says the store keeps AuthorizationCode.Nonce and AuthTime
+	// (a store generated with OpenID Connect); false skips their subtest.
+	OpenID bool
+	// SetUserClaims sets a user's OpenID Connect claims (standard names),
+	// for the runtime.UserClaimsStore subtests; nil skips them. A
+	// generated store writes the mapped user columns.
+	SetUserClaims func(ctx context.Context, userID string, claims map[string]any) error
 }
 
 // TestStore is the conformance suite of the store interfaces in
@@ -79,6 +86,8 @@ func TestStore(t *testing.T, newHarness func(t *testing.T) Harness) {
 		{"AuthorizationCode", authorizationCodeTests()},
 		{"DeviceCode", deviceCodeTests()},
 		{"Issue", issueTests()},
+		{"SigningKey", signingKeyTests()},
+		{"OpenID", openIDTests()},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {
