@@ -76,7 +76,7 @@ func TestAbuseScopeFlood(t *testing.T) {
 		if len(got) != n {
 			t.Fatalf("got %d scopes", len(got))
 		}
-		if ratio > 40 {
+		if ratio > 40 && !raceEnabled {
 			t.Errorf("10× the scopes cost ×%.1f, want about linear (< ×40)", ratio)
 		}
 	})
@@ -89,7 +89,7 @@ func TestAbuseScopeFlood(t *testing.T) {
 		var err error
 		d := timed(func() { _, err = f.srv.ValidateAuthorizationRequest(req) })
 		t.Logf("ValidateAuthorizationRequest, %d scopes (%d bytes of query): %v", n, len(req.URL.RawQuery), d)
-		if d > bound {
+		if d > bound && !raceEnabled {
 			t.Errorf("took %v, want < %v", d, bound)
 		}
 		rec := httptest.NewRecorder()
@@ -114,7 +114,7 @@ func TestAbuseScopeFlood(t *testing.T) {
 		if res.Status != 400 || res.str("error") != runtime.InvalidRequest || !strings.Contains(res.str("error_description"), "request body too large") {
 			t.Errorf("got %d %s, want invalid_request: request body too large", res.Status, res.Raw)
 		}
-		if d > bound {
+		if d > bound && !raceEnabled {
 			t.Errorf("took %v, want < %v", d, bound)
 		}
 	})
@@ -129,7 +129,7 @@ func TestAbuseScopeFlood(t *testing.T) {
 		if res.Status != 400 || res.str("error") != runtime.InvalidScope {
 			t.Errorf("got %d %s, want invalid_scope", res.Status, res.Raw)
 		}
-		if d > bound {
+		if d > bound && !raceEnabled {
 			t.Errorf("took %v, want < %v", d, bound)
 		}
 	})
@@ -141,7 +141,7 @@ func TestAbuseScopeFlood(t *testing.T) {
 			res = f.post("/device_authorization", "public", "", url.Values{"scope": {manyScopes(13_000)}})
 		})
 		t.Logf("device authorization, 13k scopes: %v: %d %s", d, res.Status, res.Raw)
-		if res.str("error") != runtime.InvalidScope || d > bound {
+		if res.str("error") != runtime.InvalidScope || d > bound && !raceEnabled {
 			t.Errorf("got %d %s in %v, want invalid_scope in < %v", res.Status, res.Raw, d, bound)
 		}
 	})

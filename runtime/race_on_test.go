@@ -2,6 +2,7 @@
 
 package runtime_test
 
-// raceEnabled: the race detector multiplies memory, so RSS figures are
-// asserted only without it (.ci/run runs the abuse tests both ways).
+// raceEnabled: the race detector multiplies memory and time, so the abuse
+// tests assert their RSS and time figures only without it (.ci/run runs
+// them both ways).
 const raceEnabled = true
