@@ -21,8 +21,13 @@ func TestPostgres(t *testing.T) {
 	lb := e2e.NewBalancer(t)
 	issuer := []string{"--issuer", lb.URL} // every instance has the public URL as issuer
 
-	a := e2e.Start(t, bin, []string{"--db", dsn}, issuer)
+	// Every instance has the same page secret, so that one accepts the
+	// device page tickets of the other: a from the flag, b from the
+	// environment.
+	const pageSecret = "the instances' shared page secret, 32 bytes or more"
+	a := e2e.Start(t, bin, []string{"--db", dsn}, append(issuer, "--page-secret", pageSecret))
 	t.Setenv("DATABASE_URL", dsn) // b reads the DSN from the environment
+	t.Setenv("OAUTHGEN_PAGE_SECRET", pageSecret)
 	b := e2e.Start(t, bin, nil, issuer)
 	a.Ready(t)
 	b.Ready(t)

@@ -43,6 +43,10 @@ type serveOptions struct {
 	// Out receives the demo, on a new database, then the line
 	// "listening on http://HOST:PORT (issuer URL)".
 	Out io.Writer
+	// PageSecret signs the device page's tickets; every instance behind
+	// a load balancer needs the same (see deviceTicketKey). Empty: a
+	// random key for this process only.
+	PageSecret string
 }
 
 // serve serves the authorization server until SIGINT or SIGTERM, then
@@ -74,7 +78,14 @@ func serve(ctx context.Context, store *oauthstore.Store, opts serveOptions) erro
 	if err != nil {
 		return err
 	}
-	handler, err := routes(srv)
+	ticketKey, random, err := deviceTicketKey(opts.PageSecret)
+	if err != nil {
+		return err
+	}
+	if random {
+		logger.Warn("no page secret: device page tickets are signed with a key of this process only; give every instance behind a load balancer the same --page-secret (or " + pageSecretEnv + ")")
+	}
+	handler, err := routes(srv, ticketKey)
 	if err != nil {
 		return err
 	}
@@ -163,8 +174,9 @@ func purgeExpired(ctx context.Context, store *oauthstore.Store, logger *slog.Log
 // under that path, and the metadata is also where RFC 8414 §3.1 puts it
 // (/.well-known/oauth-authorization-server/oauth). The OAuth endpoints
 // check their own methods, so that a wrong one gets the RFC's JSON error
-// rather than the mux's 405.
-func routes(srv *runtime.Server) (http.Handler, error) {
+// rather than the mux's 405. ticketKey signs the device page's
+// tickets.
+func routes(srv *runtime.Server, ticketKey []byte) (http.Handler, error) {
 	cfg := srv.Config()
 	issuer, err := url.Parse(cfg.Issuer)
 	if err != nil {
@@ -172,7 +184,7 @@ func routes(srv *runtime.Server) (http.Handler, error) {
 	}
 	prefix := strings.TrimSuffix(issuer.Path, "/")
 	e := cfg.Endpoints
-	p := newPages(srv, prefix)
+	p := newPages(srv, prefix, ticketKey)
 
 	mux := http.NewServeMux()
 	mux.Handle(runtime.MetadataPath, srv.MetadataHandler())
@@ -181,7 +193,7 @@ func routes(srv *runtime.Server) (http.Handler, error) {
 	mux.Handle(e.Introspection, srv.IntrospectionHandler())
 	mux.Handle(e.DeviceAuthorization, srv.DeviceAuthorizationHandler())
 	mux.Handle("GET "+e.Verification, p.handler(p.deviceForm))
-	mux.Handle("POST "+e.Verification, p.handler(p.deviceDecision))
+	mux.Handle("POST "+e.Verification, p.handler(p.devicePost))
 	mux.Handle("GET "+e.Authorization, p.handler(p.authorize))
 	mux.Handle("POST "+e.Authorization, p.handler(p.authorize))
 	mux.Handle("GET "+callbackPath, p.handler(p.callback))

@@ -65,10 +65,12 @@ func newApp() *cli.App {
 					&cli.StringFlag{Name: "addr", Value: "127.0.0.1:8080", Usage: "listen `ADDRESS` (port 0 picks a free one)"},
 					&cli.StringFlag{Name: "issuer", Usage: "public `URL` of the server, as clients reach it (default: http://ADDRESS)"},
 					dbFlag(),
+					// From the environment, it stays out of ps.
+					&cli.StringFlag{Name: "page-secret", EnvVars: []string{pageSecretEnv}, Usage: "`SECRET` (at least 32 bytes) signing the device page's tickets; the same on every instance behind a load balancer (default: a random one per process)"},
 				},
 				Action: func(c *cli.Context) error {
 					return withStore(c, func(store *oauthstore.Store) error {
-						return serve(c.Context, store, serveOptions{Addr: c.String("addr"), Issuer: c.String("issuer"), Out: c.App.Writer})
+						return serve(c.Context, store, serveOptions{Addr: c.String("addr"), Issuer: c.String("issuer"), Out: c.App.Writer, PageSecret: c.String("page-secret")})
 					})
 				},
 			},

@@ -318,7 +318,7 @@ func Flows(t *testing.T, base, appSecret string) {
 		if page.Resp.StatusCode != 200 || form.Fields.Get("user_code") != da.UserCode || strings.Contains(page.Body, "tv") {
 			t.Fatalf("device page: %d %v\n%s", page.Resp.StatusCode, form.Fields, page.Body)
 		}
-		again := form.Submit(t, map[string]string{"username": user, "password": "wrong"}, "decision=approve")
+		again := form.Submit(t, map[string]string{"username": user, "password": "wrong"}, "")
 		if again.Resp.StatusCode != 422 || !strings.Contains(again.Body, "Wrong username or password") {
 			t.Errorf("wrong password: %d\n%s", again.Resp.StatusCode, again.Body)
 		}
@@ -326,11 +326,19 @@ func Flows(t *testing.T, base, appSecret string) {
 		if form.Fields.Get("user_code") != da.UserCode || form.Fields.Get("username") != user {
 			t.Errorf("the page shown again lost its fields: %v", form.Fields)
 		}
-		done := form.Submit(t, map[string]string{"password": password}, "decision=approve")
+		// Signed in, the user sees who asks for what, and decides.
+		step := form.Submit(t, map[string]string{"password": password}, "")
+		CheckPageHeaders(t, step)
+		decision := step.Form(t)
+		if step.Resp.StatusCode != 200 || !strings.Contains(step.Body, "Connect tv?") || !strings.Contains(step.Body, "<code>read</code>") ||
+			decision.Fields.Get("ticket") == "" || decision.Fields.Has("password") {
+			t.Fatalf("decision step: %d %v\n%s", step.Resp.StatusCode, decision.Fields, step.Body)
+		}
+		done := decision.Submit(t, nil, "decision=approve")
 		if done.Resp.StatusCode != 200 || !strings.Contains(done.Body, "Device connected") || !strings.Contains(done.Body, "tv now has access: read.") {
 			t.Fatalf("approve: %d\n%s", done.Resp.StatusCode, done.Body)
 		}
-		if p := form.Submit(t, map[string]string{"password": password}, "decision=approve"); p.Resp.StatusCode != 409 || !strings.Contains(p.Body, "Already answered") {
+		if p := decision.Submit(t, nil, "decision=approve"); p.Resp.StatusCode != 409 || !strings.Contains(p.Body, "Already answered") {
 			t.Errorf("approve again: %d\n%s", p.Resp.StatusCode, p.Body)
 		}
 		tok, err := tv.DeviceAccessToken(ctx, fastPoll(da))
@@ -346,9 +354,9 @@ func Flows(t *testing.T, base, appSecret string) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		form = Get(t, base+"/device").Form(t)
 		typed := strings.ToLower(strings.ReplaceAll(da.UserCode, "-", ""))
-		if p := form.Submit(t, map[string]string{"user_code": typed, "username": user, "password": password}, "decision=deny"); !strings.Contains(p.Body, "Device denied") {
+		fill := map[string]string{"user_code": typed, "username": user, "password": password}
+		if p := DecideDevice(t, Get(t, base+"/device"), fill, "tv", "deny"); !strings.Contains(p.Body, "Device denied") {
 			t.Fatalf("deny: %d\n%s", p.Resp.StatusCode, p.Body)
 		}
 		_, err = tv.DeviceAccessToken(ctx, fastPoll(da))
@@ -359,7 +367,7 @@ func Flows(t *testing.T, base, appSecret string) {
 		if unknown.Resp.StatusCode != 200 || strings.Contains(unknown.Body, "unknown") {
 			t.Errorf("unknown user code, before sign-in: %d\n%s", unknown.Resp.StatusCode, unknown.Body)
 		}
-		if p := unknown.Form(t).Submit(t, map[string]string{"username": user, "password": password}, "decision=approve"); p.Resp.StatusCode != 422 || !strings.Contains(p.Body, "unknown or has expired") {
+		if p := DeviceSignIn(t, unknown, map[string]string{"username": user, "password": password}); p.Resp.StatusCode != 422 || !strings.Contains(p.Body, "unknown or has expired") {
 			t.Errorf("unknown user code, signed in: %d\n%s", p.Resp.StatusCode, p.Body)
 		}
 	})

@@ -66,8 +66,8 @@ func (b *Balancer) pick() *url.URL {
 // issued at b is introspected and revoked at a, and then refused at b; a
 // code replayed at a revokes, at b, what it gave; a refresh token issued
 // at a rotates at b, and within the reuse interval a continues the family
-// from the rotated one; a device started at a is allowed on b's page and
-// polled at a.
+// from the rotated one; a device started at a is signed in to on b's page,
+// allowed on a's (b's ticket) and polled at a.
 // The clients and user are Setup's.
 func AcrossInstances(t *testing.T, a, b, appSecret string) {
 	ctx := context.WithValue(context.Background(), oauth2.HTTPClient, noRedirect)
@@ -133,9 +133,16 @@ func AcrossInstances(t *testing.T, a, b, appSecret string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	page := Get(t, b+"/device?user_code="+url.QueryEscape(da.UserCode))
-	if p := page.Form(t).Submit(t, map[string]string{"username": user, "password": password}, "decision=approve"); !strings.Contains(p.Body, "Device connected") {
-		t.Fatalf("a's device on b's page: %d\n%s", p.Resp.StatusCode, p.Body)
+	// Signed in at b, decided at a: the instances share the page secret,
+	// so a accepts b's ticket.
+	step := DeviceSignIn(t, Get(t, b+"/device?user_code="+url.QueryEscape(da.UserCode)), map[string]string{"username": user, "password": password})
+	decision := step.Form(t)
+	if step.Resp.StatusCode != 200 || decision.Fields.Get("ticket") == "" {
+		t.Fatalf("a's device on b's page: %d\n%s", step.Resp.StatusCode, step.Body)
+	}
+	decision.Action = strings.Replace(decision.Action, b, a, 1)
+	if p := decision.Submit(t, nil, "decision=approve"); !strings.Contains(p.Body, "Device connected") {
+		t.Fatalf("b's ticket at a: %d\n%s", p.Resp.StatusCode, p.Body)
 	}
 	if _, err := tv.DeviceAccessToken(ctx, fastPoll(da)); err != nil {
 		t.Errorf("a's device, allowed at b, polled at a: %v", err)
