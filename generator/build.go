@@ -29,10 +29,13 @@ func BuildPlan(d *schema.Declaration, importPath string) (*Plan, error) {
 	if d.Storage.TablePrefix == "" {
 		p.VersionTable = "oauthgen_goose_db_version"
 	}
+	p.Claims = buildClaims(d, users)
+	openIDRuntime(d, &p.Runtime)
 	p.Schema = stateOf(tables)
 	if p.Queries, err = buildQueries(p); err != nil {
 		return nil, err
 	}
+	p.Queries = append(p.Queries, openIDQueries(p)...)
 	return p, nil
 }
 

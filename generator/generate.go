@@ -190,6 +190,12 @@ func migrationSlug(prev *Lock, d *schema.Declaration) string {
 			parts = append(parts, "disable_"+g)
 		}
 	}
+	if d.OpenID() && !was.OpenID() {
+		parts = append(parts, "enable_openid_connect")
+	}
+	if d.JWTAccessTokens() && !was.JWTAccessTokens() {
+		parts = append(parts, "enable_jwt_access_tokens")
+	}
 	for _, kind := range schema.TableKinds() {
 		if was.TableName(kind) != d.TableName(kind) && d.Storage.Tables[kind].RenamedFrom != "" {
 			parts = append(parts, "rename_"+kind)

@@ -61,6 +61,8 @@ var storeParts = []storePart{
 	{"refresh tokens", hasTable(schema.TableRefreshTokens), (*storeGen).emitRefreshTokens},
 	{"authorization codes", hasTable(schema.TableAuthorizationCodes), (*storeGen).emitAuthorizationCodes},
 	{"device codes", hasTable(schema.TableDeviceCodes), (*storeGen).emitDeviceCodes},
+	{"signing keys", hasTable(schema.TableSigningKeys), (*storeGen).emitSigningKeys},
+	{"user claims", func(p *Plan) bool { return len(p.Claims) > 0 }, (*storeGen).emitUserClaims},
 	{"issue", always, (*storeGen).emitIssue},
 	{"purge", always, (*storeGen).emitPurge},
 	{"helpers", always, (*storeGen).emitHelpers},

@@ -86,6 +86,7 @@ func (g *storeGen) emitConfig() {
 		}
 		set("Bearer", rt("BearerConfig").Values(opts...))
 	}
+	fields = append(fields, g.openIDConfig()...)
 	fields = append(fields, jen.Line())
 
 	f.Comment("Config returns the runtime configuration declared in oauthgen.yaml.")

@@ -151,6 +151,9 @@ func buildTables(d *schema.Declaration) ([]*Table, *Users, error) {
 			b.col("expires_at", TypeTime, false),
 			b.col("consumed_at", TypeTime, true),
 		)
+		if d.OpenID() {
+			b.openIDCodeColumns(b.tables[len(b.tables)-1])
+		}
 	}
 	if n.device {
 		t := token(schema.TableDeviceCodes,
@@ -169,6 +172,12 @@ func buildTables(d *schema.Declaration) ([]*Table, *Users, error) {
 			b.col("consumed_at", TypeTime, true),
 		)
 		b.unique(t, "user_code_hash")
+	}
+	if d.SignsTokens() {
+		b.signingKeysTable()
+	}
+	if usersTable != nil && usersTable.External {
+		b.mappedClaimColumns(usersTable)
 	}
 	if err := b.addExtras(); err != nil {
 		return nil, nil, err

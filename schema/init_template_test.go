@@ -48,7 +48,10 @@ func TestInitTemplate(t *testing.T) {
 					Dialect string
 					Grants  []string
 					Server  bool // half the sets as init --server renders them: scopes declared
-				}{string(dialect), grants, len(grants)%2 == 1}
+					OpenID  bool // init --server --openid, where authorization_code is on
+					JWT     bool // init --server --access-tokens jwt
+				}{string(dialect), grants, len(grants)%2 == 1,
+					len(grants)%2 == 1 && slices.Contains(grants, GrantAuthorizationCode), len(grants)%4 == 1}
 				if err := tmpl.Execute(&buf, data); err != nil {
 					t.Fatal(err)
 				}
@@ -91,7 +94,9 @@ func TestInitTemplate(t *testing.T) {
 			Dialect string
 			Grants  []string
 			Server  bool
-		}{"postgres", GrantKeys(), false}); err != nil {
+			OpenID  bool
+			JWT     bool
+		}{"postgres", GrantKeys(), false, false, false}); err != nil {
 			t.Fatal(err)
 		}
 		commented, err := Parse("oauthgen.yaml", buf.Bytes())
@@ -132,7 +137,9 @@ func TestInitTemplate(t *testing.T) {
 		Dialect string
 		Grants  []string
 		Server  bool
-	}{"sqlite", nil, false}); err != nil {
+		OpenID  bool
+		JWT     bool
+	}{"sqlite", nil, false, false, false}); err != nil {
 		t.Fatal(err)
 	}
 	for _, key := range specKeys(declarationSpec) {

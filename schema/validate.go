@@ -25,6 +25,7 @@ func (l *loader) validate(d *Declaration) {
 	l.validateScopes(d)
 	l.validateBearer(d)
 	l.validateStorage(d)
+	l.validateOpenID(d)
 }
 
 // grantsKnown reports whether which grants are declared and enabled is
