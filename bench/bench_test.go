@@ -27,8 +27,8 @@
 //     constant time. go-oauth2 compares the stored plaintext secret with ==.
 //     fosite defaults to bcrypt at cost 12, which would make the token
 //     benchmark a bcrypt benchmark (195 ms per comparison on the machine
-//     measured); here it is given sha256Hasher, which does what oauthgen
-//     does.
+//     measured); here it is given peers.SHA256Hasher, which does what
+//     oauthgen does.
 //   - Scope. oauthgen's RequireToken("read") and fosite's
 //     IntrospectToken(…, "read") check the token's scope; go-oauth2's
 //     ValidationBearerToken does not, so its protected handler checks it.
@@ -43,36 +43,19 @@ package bench
 
 import (
 	"context"
-	"crypto/rand"
-	"crypto/rsa"
-	"crypto/sha256"
-	"crypto/subtle"
 	"encoding/base64"
 	"encoding/json"
-	"errors"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"path/filepath"
-	"reflect"
-	"slices"
 	"strings"
-	"sync"
 	"testing"
-	"time"
-	"unsafe"
 
-	"github.com/go-oauth2/oauth2/v4"
-	"github.com/go-oauth2/oauth2/v4/manage"
-	"github.com/go-oauth2/oauth2/v4/models"
-	"github.com/go-oauth2/oauth2/v4/server"
-	"github.com/go-oauth2/oauth2/v4/store"
-	"github.com/ory/fosite"
-	"github.com/ory/fosite/compose"
-	"github.com/ory/fosite/storage"
-	"github.com/tidwall/buntdb"
-
+	"github.com/oauthgen/oauthgen/bench/internal/peers"
+	pgstore "github.com/oauthgen/oauthgen/golden/every_grant_postgres"
 	oauthstore "github.com/oauthgen/oauthgen/golden/every_grant_sqlite"
+	"github.com/oauthgen/oauthgen/internal/testdb"
 	"github.com/oauthgen/oauthgen/runtime"
 	"github.com/oauthgen/oauthgen/runtime/runtimetest"
 )
@@ -135,129 +118,48 @@ func oauthgenSQLite(tb testing.TB) subject {
 	return oauthgenSubject(tb, s, secret)
 }
 
-// goOAuth2 is go-oauth2/oauth2 v4: the default manager and server, its
-// in-memory (buntdb) token store and map client store, client_secret_basic.
+// oauthgenPostgres is the runtime over golden/every_grant_postgres's
+// generated Store (pgx pool) in a fresh schema on the server
+// OAUTHGEN_TEST_POSTGRES names; it skips without the variable.
+func oauthgenPostgres(tb testing.TB) subject {
+	ctx := context.Background()
+	s, err := pgstore.Open(ctx, testdb.Postgres(tb))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { s.Close() })
+	if err := s.Migrate(ctx); err != nil {
+		tb.Fatal(err)
+	}
+	_, secret, err := s.CreateClient(ctx, pgstore.NewClient{ID: clientID, GrantTypes: []string{"client_credentials"}, Scopes: []string{scope}})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return oauthgenSubject(tb, s, secret)
+}
+
+// goOAuth2 is go-oauth2/oauth2 v4 as peers.GoOAuth2 sets it up.
 func goOAuth2(tb testing.TB) subject {
-	manager := manage.NewDefaultManager()
-	tokens, err := store.NewMemoryTokenStore()
+	h, err := peers.GoOAuth2(clientID, peerSecret, ok)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	tb.Cleanup(func() { closeBuntDB(tb, tokens) })
-	manager.MapTokenStorage(tokens)
-	clients := store.NewClientStore()
-	if err := clients.Set(clientID, &models.Client{ID: clientID, Secret: peerSecret}); err != nil {
-		tb.Fatal(err)
-	}
-	manager.MapClientStorage(clients)
-	srv := server.NewDefaultServer(manager)
-	srv.SetClientInfoHandler(server.ClientBasicHandler)
-	return subject{
-		token: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if err := srv.HandleTokenRequest(w, r); err != nil {
-				http.Error(w, err.Error(), http.StatusInternalServerError)
-			}
-		}),
-		protected: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			ti, err := srv.ValidationBearerToken(r)
-			if err != nil {
-				http.Error(w, err.Error(), http.StatusUnauthorized)
-				return
-			}
-			// ValidationBearerToken checks no scope; the others do.
-			if !slices.Contains(strings.Fields(ti.GetScope()), scope) {
-				http.Error(w, "insufficient_scope", http.StatusForbidden)
-				return
-			}
-			ok(w, r)
-		}),
-		secret: peerSecret,
-	}
+	tb.Cleanup(func() {
+		if err := h.Close(); err != nil {
+			tb.Error(err)
+		}
+	})
+	return subject{token: h.Token, protected: h.Protected, secret: peerSecret}
 }
 
-// closeBuntDB closes the buntdb database behind go-oauth2's memory token
-// store, which has no Close of its own. Left open, buntdb's background
-// goroutine keeps the database, and every token a benchmark stored in it,
-// alive to the end of the process: hundreds of megabytes by the end of a
-// run, which slow the garbage collector, and so every benchmark after it.
-func closeBuntDB(tb testing.TB, ts oauth2.TokenStore) {
-	v := reflect.ValueOf(ts).Elem().FieldByName("db")
-	db, ok := reflect.NewAt(v.Type(), unsafe.Pointer(v.UnsafeAddr())).Elem().Interface().(*buntdb.DB)
-	if !ok {
-		tb.Fatalf("go-oauth2's token store is a %T without a *buntdb.DB in db", ts)
-	}
-	if err := db.Close(); err != nil {
-		tb.Error(err)
-	}
-}
-
-// sha256Hasher checks client secrets as oauthgen does (SHA-256, constant
-// time), in place of fosite's default bcrypt.
-type sha256Hasher struct{}
-
-func (sha256Hasher) Compare(_ context.Context, hash, data []byte) error {
-	sum := sha256.Sum256(data)
-	if subtle.ConstantTimeCompare(hash, sum[:]) != 1 {
-		return errors.New("secret mismatch")
-	}
-	return nil
-}
-
-func (sha256Hasher) Hash(_ context.Context, data []byte) ([]byte, error) {
-	sum := sha256.Sum256(data)
-	return sum[:], nil
-}
-
-// rsaKey is the key ComposeAllEnabled wants for OpenID Connect; made once,
-// since benchmarks run their setup several times.
-var rsaKey = sync.OnceValues(func() (*rsa.PrivateKey, error) { return rsa.GenerateKey(rand.Reader, 2048) })
-
-// fositeSubject is ory/fosite: compose.ComposeAllEnabled over its
-// in-memory store, HMAC-SHA512/256 opaque tokens, client secrets checked
-// by sha256Hasher; the token endpoint is written as fosite's examples write
-// it, the protected resource validates with IntrospectToken.
+// fositeSubject is ory/fosite as peers.Fosite sets it up, client secrets
+// checked with SHA-256 as oauthgen does (see the package comment).
 func fositeSubject(tb testing.TB) subject {
-	key, err := rsaKey()
+	h, err := peers.Fosite(clientID, peerSecret, peers.FositeHasher{SHA256: true}, ok)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	config := &fosite.Config{
-		AccessTokenLifespan: time.Hour,
-		GlobalSecret:        []byte("a-global-secret-of-32-bytes-long"),
-		ClientSecretsHasher: sha256Hasher{},
-	}
-	hash, _ := sha256Hasher{}.Hash(context.Background(), []byte(peerSecret))
-	st := storage.NewMemoryStore()
-	st.Clients[clientID] = &fosite.DefaultClient{ID: clientID, Secret: hash, GrantTypes: []string{"client_credentials"}, Scopes: []string{scope}}
-	provider := compose.ComposeAllEnabled(config, st, key)
-	return subject{
-		token: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			ctx := r.Context()
-			ar, err := provider.NewAccessRequest(ctx, r, new(fosite.DefaultSession))
-			if err != nil {
-				provider.WriteAccessError(ctx, w, ar, err)
-				return
-			}
-			for _, s := range ar.GetRequestedScopes() {
-				ar.GrantScope(s)
-			}
-			resp, err := provider.NewAccessResponse(ctx, ar)
-			if err != nil {
-				provider.WriteAccessError(ctx, w, ar, err)
-				return
-			}
-			provider.WriteAccessResponse(ctx, w, ar, resp)
-		}),
-		protected: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			token := fosite.AccessTokenFromRequest(r)
-			if _, _, err := provider.IntrospectToken(r.Context(), token, fosite.AccessToken, new(fosite.DefaultSession), scope); err != nil {
-				http.Error(w, err.Error(), http.StatusUnauthorized)
-				return
-			}
-			ok(w, r)
-		}),
-		secret: peerSecret,
-	}
+	return subject{token: h.Token, protected: h.Protected, secret: peerSecret}
 }
 
 // harnessFloor does no OAuth at all: a canned token response and a
@@ -285,6 +187,7 @@ var subjects = []struct {
 	{"go-oauth2-memory", goOAuth2},
 	{"fosite-memory", fositeSubject},
 	{"oauthgen-sqlite", oauthgenSQLite},
+	{"oauthgen-postgres", oauthgenPostgres},
 	{"harness-floor", harnessFloor},
 }
 

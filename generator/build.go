@@ -24,14 +24,18 @@ func BuildPlan(d *schema.Declaration, importPath string) (*Plan, error) {
 		// stores (two prefixes) or the application's own goose can share a
 		// database.
 		VersionTable: d.Storage.TablePrefix + "goose_db_version",
+		PurgeBatch:   1000,
 	}
 	if d.Storage.TablePrefix == "" {
 		p.VersionTable = "oauthgen_goose_db_version"
 	}
+	p.Claims = buildClaims(d, users)
+	openIDRuntime(d, &p.Runtime)
 	p.Schema = stateOf(tables)
 	if p.Queries, err = buildQueries(p); err != nil {
 		return nil, err
 	}
+	p.Queries = append(p.Queries, openIDQueries(p)...)
 	return p, nil
 }
 
@@ -61,6 +65,7 @@ func runtimeConfig(d *schema.Declaration) RuntimeConfig {
 	}
 	if r := g.RefreshToken; r.On() {
 		rc.Rotation = r.Rotation
+		rc.ReuseInterval = r.ReuseInterval.Duration
 	}
 	if dc := g.DeviceCode; dc.On() {
 		rc.DeviceInterval = dc.Interval.Duration

@@ -24,6 +24,9 @@ type Output struct {
 	Remove []string
 	// Migration is the name of the migration this run adds, "" for none.
 	Migration string
+	// Declaration is the path of the declaration the output is for; it
+	// may sit inside Dir (out: .) and is not a stray file there.
+	Declaration string
 }
 
 // Options adjust Generate.
@@ -75,7 +78,7 @@ func GenerateFrom(d *schema.Declaration, opts Options) (*Output, error) {
 	}
 	p.Schema = df.state
 
-	out := &Output{Dir: outDir, Files: map[string][]byte{}}
+	out := &Output{Dir: outDir, Files: map[string][]byte{}, Declaration: d.File}
 	next := &Lock{Version: lockVersion, Dialect: d.Dialect, Grants: grantNames(d), Schema: df.state, Declaration: d}
 	if lock != nil {
 		next.Migrations = slices.Clone(lock.Migrations)
@@ -186,6 +189,12 @@ func migrationSlug(prev *Lock, d *schema.Declaration) string {
 		case !now.On() && before.On():
 			parts = append(parts, "disable_"+g)
 		}
+	}
+	if d.OpenID() && !was.OpenID() {
+		parts = append(parts, "enable_openid_connect")
+	}
+	if d.JWTAccessTokens() && !was.JWTAccessTokens() {
+		parts = append(parts, "enable_jwt_access_tokens")
 	}
 	for _, kind := range schema.TableKinds() {
 		if was.TableName(kind) != d.TableName(kind) && d.Storage.Tables[kind].RenamedFrom != "" {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -90,4 +91,51 @@ func (o *Output) Check() (string, error) {
 		}
 	}
 	return b.String(), nil
+}
+
+// Strays returns the files in the output folder that oauthgen did not
+// write, slash-separated and relative to Dir, sorted: a hand-written file
+// there is compiled into the generated package (or, under migrations/,
+// embedded and run) and is lost when the folder is regenerated from
+// scratch. It looks at the folders oauthgen writes into (Dir, migrations/,
+// sqlcdb/), not at other subfolders, and ignores dot files (editors',
+// version control's) and the declaration itself when out is ".".
+func (o *Output) Strays() ([]string, error) {
+	ours := map[string]bool{}
+	dirs := map[string]bool{".": true}
+	for name := range o.Files {
+		ours[name] = true
+		dirs[path.Dir(name)] = true
+	}
+	for _, name := range o.Remove {
+		ours[name] = true // reported by Check as a file to delete
+	}
+	decl := ""
+	if o.Declaration != "" {
+		if abs, err := filepath.Abs(o.Declaration); err == nil {
+			decl = abs
+		}
+	}
+	var strays []string
+	for dir := range dirs {
+		entries, err := os.ReadDir(filepath.Join(o.Dir, filepath.FromSlash(dir)))
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		for _, e := range entries {
+			name := path.Join(dir, e.Name())
+			if e.IsDir() || strings.HasPrefix(e.Name(), ".") || ours[name] {
+				continue
+			}
+			if abs, err := filepath.Abs(filepath.Join(o.Dir, filepath.FromSlash(name))); err == nil && abs == decl {
+				continue
+			}
+			strays = append(strays, name)
+		}
+	}
+	slices.Sort(strays)
+	return strays, nil
 }

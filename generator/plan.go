@@ -26,12 +26,19 @@ type Plan struct {
 	Schema *SchemaState
 	// Users describes the users table, nil when no enabled grant has users.
 	Users *Users
+	// Claims are the OpenID Connect claims the users table backs, by
+	// claim name order; empty without OpenID Connect or users.
+	Claims []Claim
 	// Queries, in the order they are written to queries.sql.
 	Queries []*Query
 	// Runtime holds the values of the generated Config().
 	Runtime RuntimeConfig
 	// VersionTable is the table goose records applied migrations in.
 	VersionTable string
+	// PurgeBatch is the most rows one purge statement deletes: small
+	// enough that a purge never holds a lock long, large enough that
+	// purging stays a few statements a day.
+	PurgeBatch int
 }
 
 // Interfaces lists the runtime store interfaces the Store implements.
@@ -45,10 +52,14 @@ func (p *Plan) Interfaces() []string {
 		{schema.TableRefreshTokens, "RefreshTokenStore"},
 		{schema.TableAuthorizationCodes, "AuthorizationCodeStore"},
 		{schema.TableDeviceCodes, "DeviceCodeStore"},
+		{schema.TableSigningKeys, "SigningKeyStore"},
 	} {
 		if p.Has(x.kind) {
 			out = append(out, x.iface)
 		}
+	}
+	if len(p.Claims) > 0 {
+		out = append(out, "UserClaimsStore")
 	}
 	return out
 }
@@ -63,6 +74,7 @@ var recordNames = map[string]string{
 	schema.TableRefreshTokens:      "RefreshToken",
 	schema.TableAuthorizationCodes: "AuthorizationCode",
 	schema.TableDeviceCodes:        "DeviceCode",
+	schema.TableSigningKeys:        "SigningKey",
 }
 
 func recordName(kind string) string { return recordNames[kind] }
@@ -199,6 +211,7 @@ type RuntimeConfig struct {
 	Password          bool
 	RefreshToken      bool
 	Rotation          bool
+	ReuseInterval     time.Duration
 	DeviceCode        bool
 	DeviceInterval    time.Duration
 	UserCodeCharset   string
@@ -217,6 +230,16 @@ type RuntimeConfig struct {
 	BearerRealm      string
 	BearerAllowForm  bool
 	BearerAllowQuery bool
+
+	// OpenID enables OpenID Connect, with IDTokenLifetime.
+	OpenID          bool
+	IDTokenLifetime time.Duration
+	// JWTAccessTokens issues RFC 9068 access tokens.
+	JWTAccessTokens bool
+	// Signing keys, when OpenID or JWTAccessTokens.
+	SigningAlgorithm string
+	RotateEvery      time.Duration
+	RetireAfter      time.Duration
 }
 
 // Query is one sqlc query.

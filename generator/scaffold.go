@@ -14,6 +14,12 @@ import (
 // a dialect and the grant keys to enable (none: client_credentials). The
 // result is parsed before it is returned, so it always loads.
 func Scaffold(dialect schema.Dialect, grants []string) ([]byte, error) {
+	return scaffoldDeclaration(dialect, grants, false)
+}
+
+// scaffoldDeclaration renders init/oauthgen.yaml.tmpl; server declares the
+// scopes the scaffolded server's pages and demo use.
+func scaffoldDeclaration(dialect schema.Dialect, grants []string, server bool) ([]byte, error) {
 	if !slices.Contains(schema.Dialects(), dialect) {
 		return nil, fmt.Errorf("unknown dialect %q: want one of %v", dialect, schema.Dialects())
 	}
@@ -27,7 +33,7 @@ func Scaffold(dialect schema.Dialect, grants []string) ([]byte, error) {
 		return nil, err
 	}
 	var buf bytes.Buffer
-	if err := t.Execute(&buf, map[string]any{"Dialect": string(dialect), "Grants": grants}); err != nil {
+	if err := t.Execute(&buf, map[string]any{"Dialect": string(dialect), "Grants": grants, "Server": server}); err != nil {
 		return nil, err
 	}
 	if _, err := schema.Parse("oauthgen.yaml", buf.Bytes()); err != nil {

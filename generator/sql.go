@@ -46,7 +46,14 @@ var sqlFuncs = template.FuncMap{
 		}
 		return strings.Join(out, ", ")
 	},
+	"userDelete": userDeleteQuery,
 	"tokenQuery": func(t, families *Table) map[string]*Table { return map[string]*Table{"T": t, "Families": families} },
+	"noMembers": func(members []*Table, ref string) map[string]any {
+		return map[string]any{"Members": members, "Ref": ref}
+	},
+	"purgeQuery": func(t *Table, d queryData) map[string]any {
+		return map[string]any{"T": t, "Dialect": d.Dialect, "Batch": d.PurgeBatch}
+	},
 	// temp is the rebuilt table under its temporary name.
 	"temp": func(t *TableState) *TableState {
 		c := *t
@@ -68,6 +75,9 @@ var sqlFuncs = template.FuncMap{
 		return map[string]any{"Columns": cols, "Text": text}
 	},
 }
+
+// userDeleteQuery names the query that deletes a user's rows of t.
+func userDeleteQuery(t *Table) string { return "DeleteUser" + goName(t.Kind) }
 
 func columnNames(t *Table) []string {
 	out := make([]string, len(t.Columns))
@@ -126,11 +136,18 @@ type queryData struct {
 	Users                                                                           *Users
 	// FamilyMembers are the tables whose rows belong to a family.
 	FamilyMembers []*Table
+	// UserRecords are the tables DeleteUser empties of the user's rows, in
+	// the order it does: no foreign key cascades from the users table.
+	UserRecords []*Table
+	// Dialect, for the few queries whose text differs (purges).
+	Dialect schema.Dialect
+	// PurgeBatch is how many rows a purge statement deletes at most.
+	PurgeBatch int
 }
 
 var (
 	queryHeader = regexp.MustCompile(`(?m)^-- name: (\w+) (:\w+)\s*$`)
-	queryArg    = regexp.MustCompile(`sqlc\.arg\((\w+)\)`)
+	queryArg    = regexp.MustCompile(`sqlc\.(?:arg|slice)\((\w+)\)`)
 )
 
 // buildQueries renders queries.sql.tmpl for the plan and splits it into
@@ -145,10 +162,19 @@ func buildQueries(p *Plan) ([]*Query, error) {
 		AuthorizationCodes: p.Table(schema.TableAuthorizationCodes),
 		DeviceCodes:        p.Table(schema.TableDeviceCodes),
 		Users:              p.Users,
+		Dialect:            p.Dialect,
+		PurgeBatch:         p.PurgeBatch,
 	}
 	for _, t := range []*Table{data.AccessTokens, data.RefreshTokens, data.AuthorizationCodes, data.DeviceCodes} {
 		if t != nil && data.Families != nil {
 			data.FamilyMembers = append(data.FamilyMembers, t)
+		}
+	}
+	if p.Users != nil && p.Users.Generated {
+		for _, t := range []*Table{data.AccessTokens, data.RefreshTokens, data.AuthorizationCodes, data.DeviceCodes, data.Families} {
+			if t != nil {
+				data.UserRecords = append(data.UserRecords, t)
+			}
 		}
 	}
 	text, err := execTemplate(p.Dialect, "queries.sql.tmpl", data)
@@ -211,10 +237,20 @@ func migrationFile(d schema.Dialect, ops []op) ([]byte, error) {
 		// runs its own.
 		b.WriteString("-- +goose NO TRANSACTION\n")
 	}
+	var check string
+	if noTx {
+		// With foreign keys off nothing checks them: the migration does,
+		// before it commits, and rolls back if rows lost their referent.
+		var err error
+		if check, err = execTemplate(d, "foreign_key_check", nil); err != nil {
+			return nil, err
+		}
+	}
 	section := func(name string, stmts []string) {
 		b.WriteString("\n-- +goose " + name + "\n")
 		if noTx {
 			b.WriteString("PRAGMA foreign_keys = OFF;\nBEGIN;\n")
+			stmts = append(slices.Clone(stmts), check)
 		}
 		b.WriteString(strings.Join(stmts, "\n\n"))
 		b.WriteString("\n")

@@ -61,6 +61,9 @@ var storeParts = []storePart{
 	{"refresh tokens", hasTable(schema.TableRefreshTokens), (*storeGen).emitRefreshTokens},
 	{"authorization codes", hasTable(schema.TableAuthorizationCodes), (*storeGen).emitAuthorizationCodes},
 	{"device codes", hasTable(schema.TableDeviceCodes), (*storeGen).emitDeviceCodes},
+	{"signing keys", hasTable(schema.TableSigningKeys), (*storeGen).emitSigningKeys},
+	{"user claims", func(p *Plan) bool { return len(p.Claims) > 0 }, (*storeGen).emitUserClaims},
+	{"issue", always, (*storeGen).emitIssue},
 	{"purge", always, (*storeGen).emitPurge},
 	{"helpers", always, (*storeGen).emitHelpers},
 }
@@ -121,7 +124,13 @@ func (g *storeGen) call(name string, args ...arg) *jen.Statement {
 	if qry.Write {
 		conn = "write"
 	}
-	target := jen.Id("s").Dot(conn).Dot(name)
+	return g.callOn(jen.Id("s").Dot(conn), name, args...)
+}
+
+// callOn is call on the given *Queries (one bound to a transaction).
+func (g *storeGen) callOn(queries *jen.Statement, name string, args ...arg) *jen.Statement {
+	qry := g.p.Query(name)
+	target := queries.Clone().Dot(name)
 	switch len(qry.Params) {
 	case 0:
 		return target.Call(jen.Id("ctx"))

@@ -41,6 +41,9 @@ func (g *storeGen) emitConfig() {
 		if !rc.Rotation {
 			opts = append(opts, jen.Id("DisableRotation").Op(":").True())
 		}
+		if rc.ReuseInterval > 0 {
+			opts = append(opts, jen.Id("ReuseInterval").Op(":").Add(duration(rc.ReuseInterval)))
+		}
 		set("RefreshToken", jen.Op("&").Add(rt("RefreshTokenGrant")).Values(opts...))
 	}
 	if rc.DeviceCode {
@@ -83,6 +86,7 @@ func (g *storeGen) emitConfig() {
 		}
 		set("Bearer", rt("BearerConfig").Values(opts...))
 	}
+	fields = append(fields, g.openIDConfig()...)
 	fields = append(fields, jen.Line())
 
 	f.Comment("Config returns the runtime configuration declared in oauthgen.yaml.")

@@ -160,7 +160,9 @@ func (g *storeGen) emitSQLiteOpen() {
 	)
 	f.Line()
 	f.Comment("New returns a Store using db, opened with the mattn/go-sqlite3 driver, for")
-	f.Comment("everything. Open foreign keys on (_foreign_keys=on): cascades depend on them.")
+	f.Comment("everything. Open foreign keys on (_foreign_keys=on): cascades depend on them;")
+	f.Comment("and transactions immediate (_txlock=immediate), as Issue's must take the")
+	f.Comment("write lock when they begin.")
 	f.Func().Id("New").Params(jen.Id("db").Op("*").Qual(sqlPkg, "DB")).Op("*").Id("Store").Block(
 		jen.Id("q").Op(":=").Qual(g.db, "New").Call(jen.Id("db")),
 		jen.Return(jen.Op("&").Id("Store").Values(jen.Id("db").Op(":").Id("db"), jen.Id("write").Op(":").Id("q"), jen.Id("read").Op(":").Id("q"))),
@@ -205,13 +207,16 @@ func (g *storeGen) emitPostgresOpen() {
 func (g *storeGen) emitMySQLOpen() {
 	f := g.f
 	f.Comment("Open opens the MySQL or MariaDB database at dsn (go-sql-driver/mysql")
-	f.Comment("syntax). It sets what the Store relies on: parseTime, UTC times. Call")
-	f.Comment("Migrate before first use.")
+	f.Comment("syntax). It sets what the Store relies on: parseTime, UTC times, and")
+	f.Comment("clientFoundRows, so that an UPDATE counts the rows it matched even when it")
+	f.Comment("changed nothing (a poll that repeats the last one). Call Migrate before")
+	f.Comment("first use.")
 	f.Func().Id("Open").Params(jen.Id("dsn").String()).Params(jen.Op("*").Id("Store"), jen.Error()).Block(
 		jen.List(jen.Id("cfg"), jen.Err()).Op(":=").Qual(mysqlPkg, "ParseDSN").Call(jen.Id("dsn")),
 		jen.If(jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Nil(), jen.Err())),
 		jen.Id("cfg").Dot("ParseTime").Op("=").True(),
 		jen.Id("cfg").Dot("Loc").Op("=").Qual(timePkg, "UTC"),
+		jen.Id("cfg").Dot("ClientFoundRows").Op("=").True(),
 		jen.List(jen.Id("connector"), jen.Err()).Op(":=").Qual(mysqlPkg, "NewConnector").Call(jen.Id("cfg")),
 		jen.If(jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Nil(), jen.Err())),
 		jen.Id("db").Op(":=").Qual(sqlPkg, "OpenDB").Call(jen.Id("connector")),
@@ -225,7 +230,7 @@ func (g *storeGen) emitMySQLOpen() {
 	)
 	f.Line()
 	f.Comment("New returns a Store using db, opened with go-sql-driver/mysql and")
-	f.Comment("parseTime=true&loc=UTC.")
+	f.Comment("parseTime=true&loc=UTC&clientFoundRows=true.")
 	f.Func().Id("New").Params(jen.Id("db").Op("*").Qual(sqlPkg, "DB")).Op("*").Id("Store").Block(
 		jen.Id("q").Op(":=").Qual(g.db, "New").Call(jen.Id("db")),
 		jen.Return(jen.Op("&").Id("Store").Values(jen.Id("db").Op(":").Id("db"), jen.Id("write").Op(":").Id("q"), jen.Id("read").Op(":").Id("q"))),

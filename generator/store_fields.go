@@ -18,6 +18,7 @@ const (
 	convNullString             // string, "" for NULL ↔ *string
 	convUserID                 // user id string ↔ the users table's id type
 	convStatus                 // runtime.DeviceStatus ↔ string
+	convBytes                  // []byte ↔ string (a JSON document in a text column)
 )
 
 // where says which struct of a Store record holds a field.
@@ -92,6 +93,15 @@ func (g *storeGen) bindings(t *Table) []binding {
 			b("family_id", "FamilyID", convPlain), b("issued_at", "IssuedAt", convTime), b("expires_at", "ExpiresAt", convTime),
 			b("consumed_at", "ConsumedAt", convNullTime),
 		}
+		if t.Column("nonce") != nil {
+			out = append(out, b("nonce", "Nonce", convNullString), b("auth_time", "AuthTime", convNullTime))
+		}
+	case schema.TableSigningKeys:
+		out = []binding{
+			b("id", "ID", convPlain), b("generation", "Generation", convPlain), b("algorithm", "Algorithm", convPlain),
+			b("public_jwk", "PublicJWK", convBytes), b("sealed_private_key", "SealedPrivateKey", convPlain),
+			b("created_at", "CreatedAt", convTime), b("active_from", "ActiveFrom", convTime),
+		}
 	case schema.TableDeviceCodes:
 		out = []binding{
 			b("hash", "Hash", convPlain), b("user_code_hash", "UserCodeHash", convPlain), b("client_id", "ClientID", convPlain),
@@ -127,6 +137,8 @@ func (g *storeGen) toColumn(b binding, src *jen.Statement, errReturn []jen.Code)
 	case convNullString:
 		return nil, g.use("nullString", src)
 	case convStatus:
+		return nil, jen.String().Call(src)
+	case convBytes:
 		return nil, jen.String().Call(src)
 	case convUserID:
 		if !g.userIDInt() {
@@ -164,6 +176,8 @@ func (g *storeGen) fromColumn(b binding, src *jen.Statement) jen.Code {
 		return g.use("stringOf", src)
 	case convStatus:
 		return rt("DeviceStatus").Call(src)
+	case convBytes:
+		return jen.Index().Byte().Call(src)
 	case convUserID:
 		switch {
 		case g.userIDInt() && b.nullable:

@@ -6,15 +6,15 @@ import (
 	"github.com/oauthgen/oauthgen/schema"
 )
 
-// emitCreate writes a runtime Create method storing a record as one row.
-// hook names a Store field giving the row's extra columns, or "".
-func (g *storeGen) emitCreate(kind, method, rec string) {
+// emitCreate writes the unexported method Issue stores a record of kind
+// with: one INSERT through q, the transaction's queries. The record's
+// extra columns come from the Store's New<Record>Extra hook, if any.
+func (g *storeGen) emitCreate(kind, rec string) {
 	t := g.p.Table(kind)
 	recType := recordName(kind)
 	var pre []jen.Code
 	var args []arg
-	hasExtra := len(t.Extras()) > 0
-	if hasExtra {
+	if len(t.Extras()) > 0 {
 		pre = append(pre,
 			jen.Var().Id("extra").Id(recType+"Extra"),
 			jen.If(jen.Id("s").Dot("New"+recType+"Extra").Op("!=").Nil()).Block(
@@ -31,9 +31,10 @@ func (g *storeGen) emitCreate(kind, method, rec string) {
 		pre = append(pre, p...)
 		args = append(args, arg{b.column, v})
 	}
-	g.f.Comment(method + " stores " + rec + "; runtime.ErrDuplicate if its key exists.")
-	g.f.Func().Params(recv()).Id(method).Params(ctxParam(), jen.Id(rec).Op("*").Add(rt(recType))).Error().Block(
-		append(pre, jen.Return(g.use("duplicate", g.call(method, args...))))...,
+	method := "create" + recType
+	g.f.Comment(method + " stores " + rec + " through q; runtime.ErrDuplicate if a key exists.")
+	g.f.Func().Params(recv()).Id(method).Params(ctxParam(), jen.Id("q").Op("*").Qual(g.db, "Queries"), jen.Id(rec).Op("*").Add(rt(recType))).Error().Block(
+		append(pre, jen.Return(g.use("duplicate", g.callOn(jen.Id("q"), "Create"+recType, args...))))...,
 	)
 	g.f.Line()
 }
@@ -89,7 +90,7 @@ func (g *storeGen) emitMark(method, column, exists string, ifDone jen.Code, comm
 
 // emitFamilies writes the runtime.FamilyStore methods.
 func (g *storeGen) emitFamilies() {
-	g.emitCreate(schema.TableFamilies, "CreateFamily", "f")
+	g.emitCreate(schema.TableFamilies, "f")
 	g.f.Comment("RevokeFamily marks the family revoked; its tokens read back revoked.")
 	g.f.Comment("Revoking again keeps the first time. runtime.ErrNotFound if unknown.")
 	g.f.Func().Params(recv()).Id("RevokeFamily").Params(ctxParam(), jen.Id("id").String(), jen.Id("at").Qual(timePkg, "Time")).Error().Block(
@@ -125,7 +126,7 @@ func (g *storeGen) emitTokenRecord(kind, getQuery string) {
 // emitAccessTokens writes the runtime.AccessTokenStore methods.
 func (g *storeGen) emitAccessTokens() {
 	g.emitTokenRecord(schema.TableAccessTokens, "GetAccessToken")
-	g.emitCreate(schema.TableAccessTokens, "CreateAccessToken", "t")
+	g.emitCreate(schema.TableAccessTokens, "t")
 	g.emitGet(schema.TableAccessTokens, "GetAccessToken", "GetAccessToken", "hash", "")
 	g.emitMark("RevokeAccessToken", "revoked_at", "AccessTokenExists", jen.Nil(),
 		"RevokeAccessToken marks the token revoked. Revoking again keeps the first",
@@ -135,12 +136,8 @@ func (g *storeGen) emitAccessTokens() {
 // emitRefreshTokens writes the runtime.RefreshTokenStore methods.
 func (g *storeGen) emitRefreshTokens() {
 	g.emitTokenRecord(schema.TableRefreshTokens, "GetRefreshToken")
-	g.emitCreate(schema.TableRefreshTokens, "CreateRefreshToken", "t")
+	g.emitCreate(schema.TableRefreshTokens, "t")
 	g.emitGet(schema.TableRefreshTokens, "GetRefreshToken", "GetRefreshToken", "hash", "")
-	g.emitMark("ConsumeRefreshToken", "consumed_at", "RefreshTokenExists", rt("ErrConsumed"),
-		"ConsumeRefreshToken marks the token rotated in one conditional UPDATE: of",
-		"any number of concurrent callers exactly one gets nil, the others",
-		"runtime.ErrConsumed. runtime.ErrNotFound if unknown.")
 	g.emitMark("RevokeRefreshToken", "revoked_at", "RefreshTokenExists", jen.Nil(),
 		"RevokeRefreshToken marks the token revoked. Revoking again keeps the first",
 		"time. runtime.ErrNotFound if unknown.")
@@ -148,18 +145,14 @@ func (g *storeGen) emitRefreshTokens() {
 
 // emitAuthorizationCodes writes the runtime.AuthorizationCodeStore methods.
 func (g *storeGen) emitAuthorizationCodes() {
-	g.emitCreate(schema.TableAuthorizationCodes, "CreateAuthorizationCode", "c")
+	g.emitCreate(schema.TableAuthorizationCodes, "c")
 	g.emitGet(schema.TableAuthorizationCodes, "GetAuthorizationCode", "GetAuthorizationCode", "hash", "")
-	g.emitMark("ConsumeAuthorizationCode", "consumed_at", "AuthorizationCodeExists", rt("ErrConsumed"),
-		"ConsumeAuthorizationCode marks the code redeemed in one conditional UPDATE:",
-		"of any number of concurrent callers exactly one gets nil, the others",
-		"runtime.ErrConsumed. runtime.ErrNotFound if unknown.")
 }
 
 // emitDeviceCodes writes the runtime.DeviceCodeStore methods.
 func (g *storeGen) emitDeviceCodes() {
 	f := g.f
-	g.emitCreate(schema.TableDeviceCodes, "CreateDeviceCode", "d")
+	g.emitCreate(schema.TableDeviceCodes, "d")
 	g.emitGet(schema.TableDeviceCodes, "GetDeviceCode", "GetDeviceCode", "hash", "deviceCodeFromRow")
 	g.emitGet(schema.TableDeviceCodes, "GetDeviceCodeByUserCode", "GetDeviceCodeByUserCode", "user_code_hash", "deviceCodeFromRow")
 	f.Func().Id("deviceCodeFromRow").Params(jen.Id("row").Qual(g.db, "DeviceCode")).Op("*").Add(rt("DeviceCode")).Block(
@@ -183,51 +176,26 @@ func (g *storeGen) emitDeviceCodes() {
 	)
 	f.Line()
 
-	f.Comment("PollDeviceCode records a poll and the interval the client must keep.")
-	f.Comment("runtime.ErrNotFound if unknown.")
-	f.Func().Params(recv()).Id("PollDeviceCode").Params(ctxParam(), jen.Id("hash").String(), jen.Id("polledAt").Qual(timePkg, "Time"), jen.Id("interval").Qual(timePkg, "Duration")).Error().Block(
-		g.changeBody(g.call("PollDeviceCode",
-			arg{"last_polled_at", g.use("nullTime", jen.Id("polledAt"))},
-			arg{"interval_seconds", g.use("seconds", jen.Id("interval"))},
-			arg{"hash", jen.Id("hash")},
-		), "DeviceCodeExists", jen.Id("hash"), jen.Nil())...,
-	)
-	f.Line()
-
-	g.emitMark("ConsumeDeviceCode", "consumed_at", "DeviceCodeExists", rt("ErrConsumed"),
-		"ConsumeDeviceCode marks an approved authorization redeemed in one",
-		"conditional UPDATE: of any number of concurrent callers exactly one gets",
-		"nil, the others runtime.ErrConsumed (also when it is not approved).",
-		"runtime.ErrNotFound if unknown.")
-}
-
-// emitPurge writes PurgeExpired.
-func (g *storeGen) emitPurge() {
-	f := g.f
-	var body []jen.Code
-	for _, x := range []struct{ kind, query string }{
-		{schema.TableAccessTokens, "PurgeAccessTokens"},
-		{schema.TableRefreshTokens, "PurgeRefreshTokens"},
-		{schema.TableAuthorizationCodes, "PurgeAuthorizationCodes"},
-		{schema.TableDeviceCodes, "PurgeDeviceCodes"},
-		{schema.TableFamilies, "PurgeFamilies"},
-	} {
-		if !g.p.Has(x.kind) {
-			continue
-		}
-		body = append(body,
-			jen.List(jen.Id("n"), jen.Err()).Op("=").Add(g.call(x.query, arg{"before", jen.Id("before").Dot("UTC").Call()})),
-			jen.Id("total").Op("+=").Id("n"),
-			jen.If(jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Id("total"), jen.Err())),
-		)
+	poll := func(query string, extra ...arg) []jen.Code {
+		args := append([]arg{
+			{"last_polled_at", g.use("nullTime", jen.Id("p").Dot("At"))},
+			{"interval_seconds", g.use("seconds", jen.Id("p").Dot("Interval"))},
+			{"hash", jen.Id("hash")},
+		}, extra...)
+		return []jen.Code{jen.List(jen.Id("n"), jen.Err()).Op("=").Add(g.call(query, args...))}
 	}
-	f.Comment("PurgeExpired deletes what expired before `before`: tokens, codes, device")
-	f.Comment("authorizations, then families left with nothing. It returns how many rows")
-	f.Comment("went. Run it now and then (a daily job); nothing expired is ever used, so")
-	f.Comment("it only saves space.")
-	f.Func().Params(recv()).Id("PurgeExpired").Params(ctxParam(), jen.Id("before").Qual(timePkg, "Time")).Params(jen.Int64(), jen.Error()).Block(
-		append([]jen.Code{jen.Var().List(jen.Id("total"), jen.Id("n")).Int64(), jen.Var().Err().Error()},
-			append(body, jen.Return(jen.Id("total"), jen.Nil()))...)...,
+	f.Comment("PollDeviceCode records a poll in one conditional UPDATE, a compare-and-set")
+	f.Comment("on the last poll time: runtime.ErrConsumed when another poll came first,")
+	f.Comment("runtime.ErrNotFound if unknown. SQL's = never matches NULL, so a first")
+	f.Comment("poll has a query of its own.")
+	f.Func().Params(recv()).Id("PollDeviceCode").Params(ctxParam(), jen.Id("hash").String(), jen.Id("p").Add(rt("DevicePoll"))).Error().Block(
+		jen.Var().Id("n").Int64(),
+		jen.Var().Err().Error(),
+		jen.If(jen.Id("p").Dot("Previous").Dot("IsZero").Call()).Block(poll("PollDeviceCodeFirst")...).
+			Else().Block(poll("PollDeviceCode", arg{"previous", g.use("nullTime", jen.Id("p").Dot("Previous"))})...),
+		jen.If(jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Err())),
+		jen.If(jen.Id("n").Op(">").Lit(0)).Block(jen.Return(jen.Nil())),
+		jen.Return(g.use("missing", jen.Id("ctx"), jen.Id("s").Dot("read").Dot("DeviceCodeExists"), jen.Id("hash"), rt("ErrConsumed"))),
 	)
 	f.Line()
 }

@@ -2,6 +2,8 @@ package generator
 
 import (
 	"github.com/dave/jennifer/jen"
+
+	"github.com/oauthgen/oauthgen/schema"
 )
 
 // userKey converts the string user id named id into the users table's key
@@ -160,11 +162,11 @@ func (g *storeGen) emitUsers() {
 	)
 	f.Line()
 
-	f.Comment("DeleteUser deletes the user and, by cascade, the tokens issued for them.")
+	f.Comment("DeleteUser deletes the user and, in the same transaction, the families,")
+	f.Comment("tokens and codes issued for them: token tables have no foreign key to")
+	f.Comment("users (their user ids may predate this table), so nothing cascades.")
 	f.Comment("runtime.ErrNotFound if there is no such user.")
-	f.Func().Params(recv()).Id("DeleteUser").Params(ctxParam(), jen.Id("id").String()).Error().Block(
-		g.deleteBody("DeleteUser", jen.Id("id"))...,
-	)
+	f.Func().Params(recv()).Id("DeleteUser").Params(ctxParam(), jen.Id("id").String()).Error().Block(g.deleteUserBody()...)
 	f.Line()
 
 	vals := g.recordValues(t, "row")
@@ -181,4 +183,43 @@ func (g *storeGen) emitUsers() {
 		})),
 	)
 	f.Line()
+}
+
+// deleteUserBody deletes the user's rows of every table that holds user
+// ids, then the user, in one transaction.
+func (g *storeGen) deleteUserBody() []jen.Code {
+	pg := g.p.Dialect == schema.Postgres
+	var begin, rollback, commit jen.Code
+	if pg {
+		begin = jen.Id("s").Dot("pool").Dot("Begin").Call(jen.Id("ctx"))
+		rollback = jen.Id("tx").Dot("Rollback").Call(jen.Id("ctx"))
+		commit = jen.Id("tx").Dot("Commit").Call(jen.Id("ctx"))
+	} else {
+		begin = jen.Id("s").Dot("db").Dot("BeginTx").Call(jen.Id("ctx"), jen.Nil())
+		rollback = jen.Id("tx").Dot("Rollback").Call()
+		commit = jen.Id("tx").Dot("Commit").Call()
+	}
+	q := jen.Id("q")
+	body := []jen.Code{
+		jen.List(jen.Id("tx"), jen.Err()).Op(":=").Add(begin),
+		jen.If(jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Err())),
+		jen.Defer().Add(rollback).Comment("a no-op after Commit"),
+		q.Clone().Op(":=").Id("s").Dot("write").Dot("WithTx").Call(jen.Id("tx")),
+	}
+	for _, t := range g.p.Tables {
+		name := userDeleteQuery(t)
+		if g.p.Query(name) == nil {
+			continue
+		}
+		col := t.Column("user_id")
+		pre, v := g.toColumn(binding{column: "user_id", field: "UserID", conv: convUserID, nullable: col.Nullable}, jen.Id("id"), []jen.Code{jen.Err()})
+		body = append(body, pre...)
+		body = append(body, jen.If(jen.Err().Op(":=").Add(g.callOn(q, name, arg{"user_id", v})), jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Err())))
+	}
+	return append(body,
+		jen.List(jen.Id("n"), jen.Err()).Op(":=").Add(g.callOn(q, "DeleteUser", arg{"id", jen.Id("id")})),
+		jen.If(jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Err())),
+		jen.If(jen.Id("n").Op("==").Lit(0)).Block(jen.Return(rt("ErrNotFound"))),
+		jen.Return(commit),
+	)
 }

@@ -46,8 +46,11 @@ func buildTables(d *schema.Declaration) ([]*Table, *Users, error) {
 	)
 	clients.PrimaryKey = []string{"id"}
 
-	// userRef is how other tables point at users: a typed, foreign-keyed
-	// user_id when there is a users table, free text otherwise.
+	// user_id is opaque to the token tables: no foreign key to a users
+	// table, generated or mapped, because ids may predate the table (issued
+	// by the application's own login) and must survive enabling password.
+	// A mapped table's typed ids keep their type, so the Store converts
+	// them where it stores them.
 	userType := TypeKey
 	var usersTable *Table
 	if n.users {
@@ -76,9 +79,11 @@ func buildTables(d *schema.Declaration) ([]*Table, *Users, error) {
 		userType = b.users.IDType
 	}
 	userCol := func(nullable bool) *Column { return b.col("user_id", userType, nullable) }
+	// Tokens are looked up by user when a user is deleted (DeleteUser
+	// removes them in its transaction), so user_id is indexed then.
 	refUser := func(t *Table) {
 		if usersTable != nil {
-			b.fk(t, "user_id", usersTable.Name, b.users.ID)
+			b.index(t, "user_id")
 		}
 	}
 
@@ -146,6 +151,9 @@ func buildTables(d *schema.Declaration) ([]*Table, *Users, error) {
 			b.col("expires_at", TypeTime, false),
 			b.col("consumed_at", TypeTime, true),
 		)
+		if d.OpenID() {
+			b.openIDCodeColumns(b.tables[len(b.tables)-1])
+		}
 	}
 	if n.device {
 		t := token(schema.TableDeviceCodes,
@@ -164,6 +172,12 @@ func buildTables(d *schema.Declaration) ([]*Table, *Users, error) {
 			b.col("consumed_at", TypeTime, true),
 		)
 		b.unique(t, "user_code_hash")
+	}
+	if d.SignsTokens() {
+		b.signingKeysTable()
+	}
+	if usersTable != nil && usersTable.External {
+		b.mappedClaimColumns(usersTable)
 	}
 	if err := b.addExtras(); err != nil {
 		return nil, nil, err

@@ -24,12 +24,13 @@ const (
 	TypeBool                    // boolean
 	TypeTime                    // instant, stored in UTC with microseconds or better
 	TypeUUID                    // UUID (a mapped users table's id)
+	TypeBytes                   // opaque bytes (sealed private keys)
 )
 
 // typeNames are the lock file's names of the types.
 var typeNames = map[Type]string{
 	TypeText: "text", TypeKey: "key", TypeHash: "hash", TypeEnum: "enum", TypeInt64: "int64",
-	TypeFloat64: "float64", TypeBool: "bool", TypeTime: "time", TypeUUID: "uuid",
+	TypeFloat64: "float64", TypeBool: "bool", TypeTime: "time", TypeUUID: "uuid", TypeBytes: "bytes",
 }
 
 func (t Type) String() string { return typeNames[t] }
@@ -39,22 +40,22 @@ func (t Type) String() string { return typeNames[t] }
 var sqlTypes = map[schema.Dialect]map[Type]string{
 	schema.SQLite: {
 		TypeText: "TEXT", TypeKey: "TEXT", TypeHash: "TEXT", TypeEnum: "TEXT", TypeInt64: "INTEGER",
-		TypeFloat64: "REAL", TypeBool: "BOOLEAN", TypeTime: "DATETIME", TypeUUID: "TEXT",
+		TypeFloat64: "REAL", TypeBool: "BOOLEAN", TypeTime: "DATETIME", TypeUUID: "TEXT", TypeBytes: "BLOB",
 	},
 	schema.Postgres: {
 		TypeText: "TEXT", TypeKey: "TEXT", TypeHash: "TEXT", TypeEnum: "TEXT", TypeInt64: "BIGINT",
-		TypeFloat64: "DOUBLE PRECISION", TypeBool: "BOOLEAN", TypeTime: "TIMESTAMPTZ", TypeUUID: "UUID",
+		TypeFloat64: "DOUBLE PRECISION", TypeBool: "BOOLEAN", TypeTime: "TIMESTAMPTZ", TypeUUID: "UUID", TypeBytes: "BYTEA",
 	},
 	schema.MySQL: {
 		TypeText: "TEXT", TypeKey: "VARCHAR(255)", TypeHash: "CHAR(64)", TypeEnum: "VARCHAR(32)", TypeInt64: "BIGINT",
-		TypeFloat64: "DOUBLE", TypeBool: "BOOLEAN", TypeTime: "DATETIME(6)", TypeUUID: "CHAR(36)",
+		TypeFloat64: "DOUBLE", TypeBool: "BOOLEAN", TypeTime: "DATETIME(6)", TypeUUID: "CHAR(36)", TypeBytes: "LONGBLOB",
 	},
 }
 
 // goTypes is the Go type sqlc gives each type (non-null form).
 var goTypes = map[Type]string{
 	TypeText: "string", TypeKey: "string", TypeHash: "string", TypeEnum: "string", TypeInt64: "int64",
-	TypeFloat64: "float64", TypeBool: "bool", TypeTime: "time.Time", TypeUUID: "string",
+	TypeFloat64: "float64", TypeBool: "bool", TypeTime: "time.Time", TypeUUID: "string", TypeBytes: "[]byte",
 }
 
 // extraTypes maps the declaration's extra column types to portable types.

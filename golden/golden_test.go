@@ -25,6 +25,9 @@ const modulePath = "github.com/oauthgen/oauthgen/golden"
 const (
 	declFile   = "oauthgen.yaml"
 	stderrFile = "stderr.txt"
+	// seedDir holds files copied into the output folder before the step
+	// generates: the lock and migrations an older oauthgen wrote.
+	seedDir = "seed"
 )
 
 // goldenCase is a folder of golden/: one declaration beside its output,
@@ -111,6 +114,9 @@ func runSteps(t *testing.T, steps []string) {
 		if err := os.WriteFile(filepath.Join(work, declFile), decl, 0o644); err != nil {
 			t.Fatal(err)
 		}
+		if _, err := os.Stat(filepath.Join(stepDir, seedDir)); err == nil {
+			writeTree(t, work, readTree(t, filepath.Join(stepDir, seedDir)))
+		}
 		t.Chdir(work) // errors name the declaration as a user running generate sees it
 		importPath := path.Join(modulePath, filepath.ToSlash(step))
 		out, err := generator.Generate(declFile, generator.Options{ImportPath: importPath})
@@ -187,7 +193,7 @@ func readTree(t *testing.T, dir string) map[string]string {
 		rel, _ := filepath.Rel(dir, p)
 		rel = filepath.ToSlash(rel)
 		if d.IsDir() {
-			if rel == "steps" {
+			if rel == "steps" || rel == seedDir {
 				return filepath.SkipDir
 			}
 			return nil

@@ -3,13 +3,13 @@ package runtime
 import (
 	"context"
 	"errors"
-	"mime"
 	"net"
 	"net/http"
 	"net/url"
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // AuthorizationRequest is a validated authorization request (RFC 6749
@@ -37,6 +37,23 @@ type AuthorizationRequest struct {
 	// 7636); empty without PKCE.
 	CodeChallenge, CodeChallengeMethod string
 
+	// OpenID is set for an OpenID Connect request: response_type code
+	// with openid granted, on a server with Config.OpenID. The fields
+	// below are only read then.
+	OpenID bool
+	// Nonce is the request's nonce, echoed in the ID token.
+	Nonce string
+	// Prompt are the prompt values understood (none, login, consent,
+	// select_account); Interaction acts on them.
+	Prompt []string
+	// MaxAge is max_age: the longest time since the user's sign-in the
+	// client accepts; nil when not sent.
+	MaxAge *time.Duration
+	// AuthTime is when the user authenticated, the ID token's auth_time.
+	// Interaction sets it from the Session; the application may too.
+	// Zero at CompleteAuthorization means the completion time.
+	AuthTime time.Time
+
 	// params are the protocol parameters as sent, for Params.
 	params url.Values
 	// redirectURIParam is redirect_uri as sent; empty when it was left out.
@@ -52,7 +69,7 @@ type AuthorizationRequest struct {
 func (a *AuthorizationRequest) Params() url.Values { return cloneForm(a.params) }
 
 // authorizeParams are the parameters Params carries.
-var authorizeParams = []string{"client_id", "response_type", "response_mode", "redirect_uri", "scope", "state", "code_challenge", "code_challenge_method"}
+var authorizeParams = []string{"client_id", "response_type", "response_mode", "redirect_uri", "scope", "state", "code_challenge", "code_challenge_method", "nonce", "prompt", "max_age"}
 
 // redirectTarget is a trusted redirect URI and how to answer on it.
 type redirectTarget struct {
@@ -87,7 +104,7 @@ func (s *Server) ValidateAuthorizationRequest(r *http.Request) (*AuthorizationRe
 	if s.cfg.AuthorizationCode == nil && s.cfg.Implicit == nil {
 		return nil, NewError(UnsupportedResponseType, "neither the authorization code nor the implicit grant is enabled")
 	}
-	raw, e := authorizeForm(r)
+	raw, e := s.authorizeForm(r)
 	if e != nil {
 		return nil, e
 	}
@@ -129,10 +146,11 @@ func (s *Server) ValidateAuthorizationRequest(r *http.Request) (*AuthorizationRe
 	case !hasRedirectURI:
 		redirectURI = client.RedirectURIs[0]
 	}
-	if u, err := url.Parse(redirectURI); err != nil || !u.IsAbs() || u.Fragment != "" || strings.Contains(redirectURI, "#") {
-		// §3.1.2: an absolute URI without fragment. A registration that is
-		// not one cannot be redirected to.
-		return nil, &Error{Code: InvalidClient, Description: "the client's redirect URI is not an absolute URI without fragment", Status: http.StatusBadRequest}
+	if ValidateRedirectURI(redirectURI) != nil {
+		// Registered URIs may predate ValidateClient (imported data): one it
+		// refuses (javascript:, data:, relative, a fragment, …) is never
+		// redirected to, not even with an error.
+		return nil, &Error{Code: InvalidClient, Description: "the client's redirect URI is not one this server redirects to", Status: http.StatusBadRequest}
 	}
 
 	// From here on, errors redirect to the client: in the fragment for the
@@ -215,6 +233,9 @@ func (s *Server) ValidateAuthorizationRequest(r *http.Request) (*AuthorizationRe
 		}
 	}
 
+	if e := s.checkScopeLimits(params.Get("scope")); e != nil {
+		return nil, redirectErr(e.Code, e.Description)
+	}
 	requested, err := ParseScope(params.Get("scope"))
 	if err != nil {
 		return nil, redirectErr(InvalidScope, asError(err).Description)
@@ -225,6 +246,9 @@ func (s *Server) ValidateAuthorizationRequest(r *http.Request) (*AuthorizationRe
 		return nil, e
 	}
 	req.Scopes = scopes
+	if e := s.openIDRequest(req, params); e != nil {
+		return nil, redirectErr(e.Code, e.Description)
+	}
 
 	if responseType == "code" {
 		if e := s.checkChallenge(client, params); e != nil {
@@ -277,7 +301,8 @@ func withoutLoopbackPort(uri string) (string, bool) {
 	// The host as written, less ":port"; compared as a string.
 	host := rest[:end]
 	if _, port, err := net.SplitHostPort(host); err == nil {
-		if strings.Trim(port, "0123456789") != "" {
+		// A port is 1–65535, digits only; "127.0.0.1:" is no port.
+		if n, err := strconv.ParseUint(port, 10, 16); err != nil || n == 0 || strings.Trim(port, "0123456789") != "" {
 			return "", false
 		}
 		host = host[:len(host)-len(port)-1]
@@ -294,24 +319,25 @@ func withoutLoopbackPort(uri string) (string, bool) {
 	return "http://" + host + rest[end:], true
 }
 
-// authorizeForm returns the parameters of a GET query or a POST form body.
-func authorizeForm(r *http.Request) (url.Values, *Error) {
+// authorizeForm returns the parameters of a GET query or a POST form
+// body, within Config.Limits (the scope parameter is checked later, once
+// errors can go to the client). A POST body is also left in r.PostForm
+// and r.Form, so the application's page reads its own fields
+// (r.PostFormValue) without parsing the body again.
+func (s *Server) authorizeForm(r *http.Request) (url.Values, *Error) {
 	switch r.Method {
 	case http.MethodGet:
-		q, err := url.ParseQuery(r.URL.RawQuery)
-		if err != nil {
-			return nil, NewError(InvalidRequest, "the query string is not valid form encoding")
-		}
-		return q, nil
+		return s.parseParams(r.URL.RawQuery, "the query string")
 	case http.MethodPost:
-		mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
-		if err != nil || mt != "application/x-www-form-urlencoded" {
-			return nil, NewError(InvalidRequest, "the content type must be application/x-www-form-urlencoded")
+		if r.PostForm != nil {
+			return r.PostForm, nil
 		}
-		if err := r.ParseForm(); err != nil {
-			return nil, NewError(InvalidRequest, "the request body is not valid form encoding")
+		form, e := s.readBody(nil, r)
+		if e != nil {
+			return nil, e
 		}
-		return r.PostForm, nil
+		r.PostForm, r.Form = form, form
+		return form, nil
 	}
 	return nil, NewError(InvalidRequest, "the method must be GET or POST")
 }
@@ -379,12 +405,15 @@ func (s *Server) completeAuthorization(ctx context.Context, req *AuthorizationRe
 	now := s.now()
 	client := req.Client
 	if req.ResponseType == "token" {
-		access, lifetime, e := s.createAccessToken(ctx, client, userID, granted, "", now)
+		access, lifetime, e := s.newAccessToken(ctx, client, userID, granted, "", now)
 		if e != nil {
 			return nil, e
 		}
+		if err := s.store.Issue(ctx, &Issuance{AccessToken: access.record}); err != nil {
+			return nil, s.fail(ctx, "issue access token", err)
+		}
 		out := url.Values{
-			"access_token": {access},
+			"access_token": {access.value},
 			"token_type":   {"Bearer"},
 			"expires_in":   {strconv.FormatInt(seconds(lifetime), 10)},
 		}
@@ -393,10 +422,7 @@ func (s *Server) completeAuthorization(ctx context.Context, req *AuthorizationRe
 		}
 		return out, nil
 	}
-	familyID, e := s.createFamily(ctx, client.ID, userID, now)
-	if e != nil {
-		return nil, e
-	}
+	family := &Family{ID: NewID(), ClientID: client.ID, UserID: userID, CreatedAt: now}
 	code := NewToken()
 	ac := &AuthorizationCode{
 		Hash:                HashToken(code),
@@ -406,12 +432,18 @@ func (s *Server) completeAuthorization(ctx context.Context, req *AuthorizationRe
 		Scopes:              granted,
 		CodeChallenge:       req.CodeChallenge,
 		CodeChallengeMethod: req.CodeChallengeMethod,
-		FamilyID:            familyID,
+		FamilyID:            family.ID,
 		IssuedAt:            now,
 		ExpiresAt:           now.Add(s.cfg.AuthorizationCodeLifetime),
 	}
-	if err := s.codes.CreateAuthorizationCode(ctx, ac); err != nil {
-		return nil, s.fail(ctx, "create authorization code", err)
+	if req.OpenID && slices.Contains(granted, ScopeOpenID) {
+		ac.Nonce, ac.AuthTime = req.Nonce, req.AuthTime
+		if ac.AuthTime.IsZero() {
+			ac.AuthTime = now
+		}
+	}
+	if err := s.store.Issue(ctx, &Issuance{Family: family, AuthorizationCode: ac}); err != nil {
+		return nil, s.fail(ctx, "issue authorization code", err)
 	}
 	return url.Values{"code": {code}}, nil
 }
@@ -476,7 +508,7 @@ func (s *Server) redirect(w http.ResponseWriter, r *http.Request, t *redirectTar
 	}
 	u.Fragment, u.RawFragment = "", ""
 	if t.fragment {
-		s.writeRedirect(w, u.String()+"#"+params.Encode())
+		s.writeRedirect(w, r, u.String()+"#"+params.Encode())
 		return
 	}
 	if u.RawQuery != "" {
@@ -484,13 +516,21 @@ func (s *Server) redirect(w http.ResponseWriter, r *http.Request, t *redirectTar
 	} else {
 		u.RawQuery = params.Encode()
 	}
-	s.writeRedirect(w, u.String())
+	s.writeRedirect(w, r, u.String())
 }
 
-func (s *Server) writeRedirect(w http.ResponseWriter, location string) {
+// writeRedirect answers with a redirect: 302 after a GET, 303 after a
+// POST (RFC 9700 §4.12: a 307 would make the browser POST the user's
+// credentials to the client; 303 turns the request into a GET).
+func (s *Server) writeRedirect(w http.ResponseWriter, r *http.Request, location string) {
 	h := w.Header()
 	h.Set("Location", location)
 	h.Set("Cache-Control", "no-store")
 	h.Set("Pragma", "no-cache")
-	w.WriteHeader(http.StatusFound)
+	h.Set("X-Content-Type-Options", "nosniff")
+	status := http.StatusFound
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		status = http.StatusSeeOther
+	}
+	w.WriteHeader(status)
 }

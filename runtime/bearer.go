@@ -219,6 +219,7 @@ func (s *Server) WriteBearerError(w http.ResponseWriter, r *http.Request, err er
 	if errors.Is(err, ErrNoToken) {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="`+s.realm+`"`)
 		w.Header().Set("Cache-Control", "no-store")
+		w.Header().Set("X-Content-Type-Options", "nosniff")
 		w.WriteHeader(http.StatusUnauthorized)
 		return
 	}

@@ -43,7 +43,7 @@ func (s *Server) deviceAuthorization(w http.ResponseWriter, r *http.Request) (*d
 		return nil, NewError(UnsupportedGrantType, "the device authorization grant is not enabled")
 	}
 	ctx := r.Context()
-	form, e := readForm(w, r)
+	form, e := s.readForm(w, r)
 	if e != nil {
 		return nil, e
 	}
@@ -64,17 +64,14 @@ func (s *Server) deviceAuthorization(w http.ResponseWriter, r *http.Request) (*d
 	}
 
 	now := s.now()
-	familyID, e := s.createFamily(ctx, client.ID, "", now)
-	if e != nil {
-		return nil, e
-	}
+	family := &Family{ID: NewID(), ClientID: client.ID, CreatedAt: now}
 	deviceCode := NewToken()
 	d := &DeviceCode{
 		Hash:      HashToken(deviceCode),
 		ClientID:  client.ID,
 		Scopes:    scopes,
 		Status:    DevicePending,
-		FamilyID:  familyID,
+		FamilyID:  family.ID,
 		Interval:  s.deviceInterval,
 		IssuedAt:  now,
 		ExpiresAt: now.Add(s.cfg.DeviceCodeLifetime),
@@ -84,7 +81,7 @@ func (s *Server) deviceAuthorization(w http.ResponseWriter, r *http.Request) (*d
 	for attempt := 0; ; attempt++ {
 		userCode = s.newUserCode()
 		d.UserCodeHash = HashToken(userCode)
-		err = s.devices.CreateDeviceCode(ctx, d)
+		err = s.store.Issue(ctx, &Issuance{Family: family, DeviceCode: d})
 		if err == nil {
 			break
 		}
@@ -163,12 +160,15 @@ type DeviceRequest struct {
 
 // LookupUserCode finds the pending device authorization of a user code,
 // typed in any case, with or without dashes and spaces. An unknown or
-// expired code is an error matching ErrNotFound (errors.Is); one already
-// approved or denied matches ErrConsumed. Store failures are a logged
-// server_error *Error.
+// expired code is one and the same error, matching ErrNotFound
+// (errors.Is); one already approved or denied matches ErrConsumed. Store
+// failures are a logged server_error *Error.
 //
-// User codes are short by design: the application should limit how often
-// one user or address may try them (RFC 8628 §5.1).
+// Call it only for a signed-in user, and show nothing about the code
+// before: a page that names the client, or answers differently, for a
+// code typed by anyone lets codes be guessed and then phished. User codes
+// are short by design: the application should also limit how often one
+// user or address may try them (RFC 8628 §5.1).
 func (s *Server) LookupUserCode(ctx context.Context, userCode string) (*DeviceRequest, error) {
 	d, client, err := s.pendingDevice(ctx, userCode)
 	if err != nil {
@@ -216,12 +216,15 @@ func (s *Server) decideDevice(ctx context.Context, d *DeviceCode, dec DeviceDeci
 	case errors.Is(err, ErrConsumed):
 		return fmt.Errorf("oauthgen: device authorization already decided: %w", ErrConsumed)
 	case errors.Is(err, ErrNotFound):
-		return fmt.Errorf("oauthgen: unknown user code: %w", ErrNotFound)
+		return errUnknownUserCode
 	case err != nil:
 		return s.fail(ctx, "decide device code", err)
 	}
 	return nil
 }
+
+// errUnknownUserCode is the one error of an unknown or expired user code.
+var errUnknownUserCode = fmt.Errorf("oauthgen: unknown or expired user code: %w", ErrNotFound)
 
 // pendingDevice returns the undecided, unexpired device authorization of
 // a user code, and its client.
@@ -231,17 +234,17 @@ func (s *Server) pendingDevice(ctx context.Context, userCode string) (*DeviceCod
 	}
 	code := NormalizeUserCode(userCode)
 	if code == "" || len(code) > 64 {
-		return nil, nil, fmt.Errorf("oauthgen: unknown user code: %w", ErrNotFound)
+		return nil, nil, errUnknownUserCode
 	}
 	d, err := s.devices.GetDeviceCodeByUserCode(ctx, HashToken(code))
 	if errors.Is(err, ErrNotFound) {
-		return nil, nil, fmt.Errorf("oauthgen: unknown user code: %w", ErrNotFound)
+		return nil, nil, errUnknownUserCode
 	}
 	if err != nil {
 		return nil, nil, s.fail(ctx, "get device code by user code", err)
 	}
 	if s.expired(s.now(), d.ExpiresAt) {
-		return nil, nil, fmt.Errorf("oauthgen: user code expired: %w", ErrNotFound)
+		return nil, nil, errUnknownUserCode // as unknown: an application printing errors tells nothing more
 	}
 	if d.Status != DevicePending || !d.ConsumedAt.IsZero() {
 		return nil, nil, fmt.Errorf("oauthgen: device authorization already decided: %w", ErrConsumed)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"time"
 )
 
 // OAuth error codes, as the RFCs spell them.
@@ -51,8 +52,12 @@ type Error struct {
 	// Status is the HTTP status; zero (or anything but 4xx and 5xx) means
 	// the default for Code (see StatusFor).
 	Status int
+	// RetryAfter, when positive, is sent as Retry-After (whole seconds)
+	// with a 429 or 503: how long the client should wait.
+	RetryAfter time.Duration
 
-	// cause is the underlying failure of a server_error, for logs only.
+	// cause is the underlying failure of a server_error, for logs only,
+	// or the sentinel (ErrTooManyAttempts, ErrBusy) an error stands for.
 	cause error
 	// redirect is set on authorization endpoint errors once the redirect
 	// URI is trusted: WriteAuthorizationError sends the error there.
@@ -130,7 +135,7 @@ func (e *Error) public() *Error {
 	}
 	p := *e
 	p.Code = strings.Map(keepQChar, e.Code)
-	p.Description = strings.Map(keepQChar, e.Description)
+	p.Description = truncate(strings.Map(keepQChar, e.Description), maxDescription)
 	p.scope = strings.Map(keepQChar, e.scope)
 	p.URI = strings.Map(func(r rune) rune {
 		if r == ' ' {
@@ -147,4 +152,29 @@ func keepQChar(r rune) rune {
 		return -1
 	}
 	return r
+}
+
+// maxDescription bounds an error_description; maxEcho bounds the part of
+// client input one may quote (clip).
+const (
+	maxDescription = 256
+	maxEcho        = 40
+)
+
+// clip returns client input to quote in an error description: at most
+// maxEcho bytes, only the characters an error attribute may hold, "..."
+// marking a cut.
+func clip(s string) string {
+	if len(s) > maxEcho {
+		s = s[:maxEcho] + "..."
+	}
+	return strings.Map(keepQChar, s)
+}
+
+// truncate cuts s to at most n bytes, "..." marking the cut.
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n-3] + "..."
 }

@@ -62,25 +62,11 @@ func (s *faultStore) GetUser(ctx context.Context, id string) (*runtime.User, err
 	return s.m.GetUser(ctx, id)
 }
 
-func (s *faultStore) CreateFamily(ctx context.Context, f *runtime.Family) error {
-	if err := s.err("CreateFamily"); err != nil {
-		return err
-	}
-	return s.m.CreateFamily(ctx, f)
-}
-
 func (s *faultStore) RevokeFamily(ctx context.Context, id string, at time.Time) error {
 	if err := s.err("RevokeFamily"); err != nil {
 		return err
 	}
 	return s.m.RevokeFamily(ctx, id, at)
-}
-
-func (s *faultStore) CreateAccessToken(ctx context.Context, t *runtime.AccessToken) error {
-	if err := s.err("CreateAccessToken"); err != nil {
-		return err
-	}
-	return s.m.CreateAccessToken(ctx, t)
 }
 
 func (s *faultStore) GetAccessToken(ctx context.Context, h string) (*runtime.AccessToken, error) {
@@ -97,25 +83,11 @@ func (s *faultStore) RevokeAccessToken(ctx context.Context, h string, at time.Ti
 	return s.m.RevokeAccessToken(ctx, h, at)
 }
 
-func (s *faultStore) CreateRefreshToken(ctx context.Context, t *runtime.RefreshToken) error {
-	if err := s.err("CreateRefreshToken"); err != nil {
-		return err
-	}
-	return s.m.CreateRefreshToken(ctx, t)
-}
-
 func (s *faultStore) GetRefreshToken(ctx context.Context, h string) (*runtime.RefreshToken, error) {
 	if err := s.err("GetRefreshToken"); err != nil {
 		return nil, err
 	}
 	return s.m.GetRefreshToken(ctx, h)
-}
-
-func (s *faultStore) ConsumeRefreshToken(ctx context.Context, h string, at time.Time) error {
-	if err := s.err("ConsumeRefreshToken"); err != nil {
-		return err
-	}
-	return s.m.ConsumeRefreshToken(ctx, h, at)
 }
 
 func (s *faultStore) RevokeRefreshToken(ctx context.Context, h string, at time.Time) error {
@@ -125,35 +97,11 @@ func (s *faultStore) RevokeRefreshToken(ctx context.Context, h string, at time.T
 	return s.m.RevokeRefreshToken(ctx, h, at)
 }
 
-func (s *faultStore) CreateAuthorizationCode(ctx context.Context, c *runtime.AuthorizationCode) error {
-	if err := s.err("CreateAuthorizationCode"); err != nil {
-		return err
-	}
-	return s.m.CreateAuthorizationCode(ctx, c)
-}
-
 func (s *faultStore) GetAuthorizationCode(ctx context.Context, h string) (*runtime.AuthorizationCode, error) {
 	if err := s.err("GetAuthorizationCode"); err != nil {
 		return nil, err
 	}
 	return s.m.GetAuthorizationCode(ctx, h)
-}
-
-func (s *faultStore) ConsumeAuthorizationCode(ctx context.Context, h string, at time.Time) error {
-	if err := s.err("ConsumeAuthorizationCode"); err != nil {
-		return err
-	}
-	return s.m.ConsumeAuthorizationCode(ctx, h, at)
-}
-
-func (s *faultStore) CreateDeviceCode(ctx context.Context, d *runtime.DeviceCode) error {
-	if err := s.err("CreateDeviceCode"); err != nil {
-		return err
-	}
-	if s.dupUserCodes.Add(-1) >= 0 {
-		return runtime.ErrDuplicate
-	}
-	return s.m.CreateDeviceCode(ctx, d)
 }
 
 func (s *faultStore) GetDeviceCode(ctx context.Context, h string) (*runtime.DeviceCode, error) {
@@ -177,18 +125,21 @@ func (s *faultStore) DecideDeviceCode(ctx context.Context, h string, d runtime.D
 	return s.m.DecideDeviceCode(ctx, h, d)
 }
 
-func (s *faultStore) PollDeviceCode(ctx context.Context, h string, at time.Time, i time.Duration) error {
+func (s *faultStore) PollDeviceCode(ctx context.Context, h string, p runtime.DevicePoll) error {
 	if err := s.err("PollDeviceCode"); err != nil {
 		return err
 	}
-	return s.m.PollDeviceCode(ctx, h, at, i)
+	return s.m.PollDeviceCode(ctx, h, p)
 }
 
-func (s *faultStore) ConsumeDeviceCode(ctx context.Context, h string, at time.Time) error {
-	if err := s.err("ConsumeDeviceCode"); err != nil {
+func (s *faultStore) Issue(ctx context.Context, is *runtime.Issuance) error {
+	if err := s.err("Issue"); err != nil {
 		return err
 	}
-	return s.m.ConsumeDeviceCode(ctx, h, at)
+	if is.DeviceCode != nil && s.dupUserCodes.Add(-1) >= 0 {
+		return runtime.ErrDuplicate
+	}
+	return s.m.Issue(ctx, is)
 }
 
 // TestServerErrors fails each store method in turn under a request that
@@ -221,12 +172,11 @@ func TestServerErrors(t *testing.T) {
 	}
 	cases := []tc{
 		{"GetClient", func(f *fixture, fs *faultStore) response { return token(f, fs, "GetClient", ccForm) }},
-		{"CreateAccessToken", func(f *fixture, fs *faultStore) response { return token(f, fs, "CreateAccessToken", ccForm) }},
-		{"CreateRefreshToken", func(f *fixture, fs *faultStore) response { return token(f, fs, "CreateRefreshToken", pwForm) }},
-		{"CreateFamily", func(f *fixture, fs *faultStore) response { return token(f, fs, "CreateFamily", pwForm) }},
+		{"Issue_client_credentials", func(f *fixture, fs *faultStore) response { return token(f, fs, "Issue", ccForm) }},
+		{"Issue_password", func(f *fixture, fs *faultStore) response { return token(f, fs, "Issue", pwForm) }},
 		{"GetUserByUsername", func(f *fixture, fs *faultStore) response { return token(f, fs, "GetUserByUsername", pwForm) }},
 		{"GetRefreshToken", func(f *fixture, fs *faultStore) response { return refresh(f, fs, "GetRefreshToken") }},
-		{"ConsumeRefreshToken", func(f *fixture, fs *faultStore) response { return refresh(f, fs, "ConsumeRefreshToken") }},
+		{"Issue_refresh", func(f *fixture, fs *faultStore) response { return refresh(f, fs, "Issue") }},
 		{"RevokeFamily", func(f *fixture, fs *faultStore) response {
 			_, rt := f.passwordTokens("read")
 			f.mustToken("conf", confSecret, vals("grant_type", "refresh_token", "refresh_token", rt))
@@ -237,20 +187,20 @@ func TestServerErrors(t *testing.T) {
 			failing(fs, "GetAuthorizationCode")
 			return f.redeem(code)
 		}},
-		{"ConsumeAuthorizationCode", func(f *fixture, fs *faultStore) response {
+		{"Issue_code_redemption", func(f *fixture, fs *faultStore) response {
 			code := f.code()
-			failing(fs, "ConsumeAuthorizationCode")
+			failing(fs, "Issue")
 			return f.redeem(code)
 		}},
-		{"CreateAuthorizationCode", func(f *fixture, fs *faultStore) response {
-			failing(fs, "CreateAuthorizationCode")
+		{"Issue_authorization", func(f *fixture, fs *faultStore) response {
+			failing(fs, "Issue")
 			return f.serve(authorizeGet(codeParams()))
 		}},
 		{"GetDeviceCode", func(f *fixture, fs *faultStore) response { return device(f, fs, "GetDeviceCode", false) }},
 		{"PollDeviceCode", func(f *fixture, fs *faultStore) response { return device(f, fs, "PollDeviceCode", false) }},
-		{"ConsumeDeviceCode", func(f *fixture, fs *faultStore) response { return device(f, fs, "ConsumeDeviceCode", true) }},
-		{"CreateDeviceCode", func(f *fixture, fs *faultStore) response {
-			failing(fs, "CreateDeviceCode")
+		{"Issue_device_redemption", func(f *fixture, fs *faultStore) response { return device(f, fs, "Issue", true) }},
+		{"Issue_device_authorization", func(f *fixture, fs *faultStore) response {
+			failing(fs, "Issue")
 			return f.post("/device_authorization", "public", "", vals())
 		}},
 		{"GetAccessToken", func(f *fixture, fs *faultStore) response {

@@ -107,6 +107,7 @@ func baseConfig() runtime.Config {
 		},
 		Scopes:        []string{"read", "write", "admin"},
 		DefaultScopes: []string{"read"},
+		AppPages:      runtime.AppPages{Authorization: true, Verification: true}, // the fixture serves both
 	}
 }
 

@@ -69,20 +69,15 @@ func (s *Server) grantAuthorizationCode(ctx context.Context, client *Client, for
 		return nil, NewError(InvalidGrant, "code_verifier does not match the code_challenge")
 	}
 
-	switch err := s.codes.ConsumeAuthorizationCode(ctx, hash, now); {
-	case errors.Is(err, ErrConsumed):
-		return nil, s.replayed(ctx, ac.FamilyID, now)
-	case errors.Is(err, ErrNotFound):
-		return nil, NewError(InvalidGrant, "unknown authorization code")
-	case err != nil:
-		return nil, s.fail(ctx, "consume authorization code", err)
-	}
 	return &issue{
 		client:   client,
 		userID:   ac.UserID,
 		scopes:   ac.Scopes,
 		familyID: ac.FamilyID,
+		consume:  &Consumption{Kind: ConsumeAuthorizationCode, Hash: hash},
+		replayed: func(ctx context.Context, now time.Time) *Error { return s.replayed(ctx, ac.FamilyID, now) },
 		refresh:  s.issuesRefresh(client),
+		idToken:  s.idTokenFor(ac.Scopes, ac.Nonce, ac.AuthTime),
 	}, nil
 }
 

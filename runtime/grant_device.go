@@ -47,20 +47,15 @@ func (s *Server) grantDeviceCode(ctx context.Context, client *Client, form url.V
 	case DeviceDenied:
 		return nil, NewError(AccessDenied, "the user denied the authorization")
 	case DeviceApproved:
-		switch err := s.devices.ConsumeDeviceCode(ctx, hash, now); {
-		case errors.Is(err, ErrConsumed):
-			return nil, s.replayed(ctx, d.FamilyID, now)
-		case errors.Is(err, ErrNotFound):
-			return nil, NewError(InvalidGrant, "unknown device_code")
-		case err != nil:
-			return nil, s.fail(ctx, "consume device code", err)
-		}
 		return &issue{
 			client:   client,
 			userID:   d.UserID,
 			scopes:   d.Scopes,
 			familyID: d.FamilyID,
+			consume:  &Consumption{Kind: ConsumeDeviceCode, Hash: hash},
+			replayed: func(ctx context.Context, now time.Time) *Error { return s.replayed(ctx, d.FamilyID, now) },
 			refresh:  s.issuesRefresh(client),
+			idToken:  s.idTokenFor(d.Scopes, "", d.DecidedAt),
 		}, nil
 	}
 
@@ -72,7 +67,11 @@ func (s *Server) grantDeviceCode(ctx context.Context, client *Client, form url.V
 	if tooSoon {
 		interval += slowDownStep
 	}
-	if err := s.devices.PollDeviceCode(ctx, hash, now, interval); err != nil && !errors.Is(err, ErrNotFound) {
+	switch err := s.devices.PollDeviceCode(ctx, hash, DevicePoll{Previous: d.LastPolledAt, At: now, Interval: interval}); {
+	case errors.Is(err, ErrConsumed):
+		// A concurrent poll came first: this one is too soon by definition.
+		return nil, NewError(SlowDown, "polling too often: wait 5 seconds more between requests")
+	case err != nil && !errors.Is(err, ErrNotFound):
 		return nil, s.fail(ctx, "poll device code", err)
 	}
 	if tooSoon {

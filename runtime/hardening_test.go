@@ -201,6 +201,7 @@ func TestConfigIsCopied(t *testing.T) {
 		Scopes:            []string{"read", "write"},
 		DefaultScopes:     []string{"read"},
 		Extensions:        map[string]runtime.ExtensionGrant{extGrant: testExtension},
+		AppPages:          runtime.AppPages{Authorization: true},
 	}
 	srv, err := runtime.NewServer(cfg, store)
 	if err != nil {
@@ -479,9 +480,9 @@ func TestBearerHardening(t *testing.T) {
 }
 
 // TestReplayRevokesTokensOfARacingFirstRedemption: the replay is seen
-// while the first redemption is still issuing its tokens. The family
-// exists since the code was issued, so the replay revokes it first and the
-// tokens are born revoked.
+// while the first redemption has committed its tokens but not yet answered.
+// The family exists since the code was issued, so the replay revokes it
+// and the tokens the first redemption is about to hand out are dead.
 func TestReplayRevokesTokensOfARacingFirstRedemption(t *testing.T) {
 	var ps *pauseStore
 	f := newFixtureStore(t, func(m *runtimetest.MemoryStore) runtime.Store {
@@ -492,7 +493,7 @@ func TestReplayRevokesTokensOfARacingFirstRedemption(t *testing.T) {
 	ps.armed.Store(true)
 	first := make(chan response)
 	go func() { first <- f.redeem(code) }()
-	<-ps.reached // the code is consumed; the tokens are not yet stored
+	<-ps.reached // the code is consumed and the tokens stored, not yet sent
 	if res := f.redeem(code); res.str("error") != "invalid_grant" {
 		t.Errorf("replay: %s", res.Raw)
 	}
@@ -513,7 +514,8 @@ func TestReplayRevokesTokensOfARacingFirstRedemption(t *testing.T) {
 	}
 }
 
-// pauseStore stops the first CreateAccessToken after armed until release.
+// pauseStore stops after the first Issue of tokens once armed, until
+// release: the redemption is committed, its response not yet sent.
 type pauseStore struct {
 	*runtimetest.MemoryStore
 	armed   atomic.Bool
@@ -522,14 +524,15 @@ type pauseStore struct {
 	release chan struct{}
 }
 
-func (s *pauseStore) CreateAccessToken(ctx context.Context, t *runtime.AccessToken) error {
-	if s.armed.Load() {
+func (s *pauseStore) Issue(ctx context.Context, is *runtime.Issuance) error {
+	err := s.MemoryStore.Issue(ctx, is)
+	if s.armed.Load() && is.AccessToken != nil {
 		s.once.Do(func() {
 			close(s.reached)
 			<-s.release
 		})
 	}
-	return s.MemoryStore.CreateAccessToken(ctx, t)
+	return err
 }
 
 // TestLogsHoldNoSecrets runs every flow, failures included, with debug

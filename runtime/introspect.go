@@ -25,7 +25,10 @@ type introspection struct {
 // active, scope, client_id, sub and username (when the store is a
 // UserStore), exp, iat, token_type "Bearer" and iss; an active refresh
 // token likewise without token_type. Anything else — unknown, expired,
-// revoked, rotated — is just {"active":false}.
+// revoked, rotated, or issued to another client — is just
+// {"active":false}: a client sees only its own tokens, unless it is a
+// resource server (Client.ResourceServer), which sees every client's
+// (RFC 7662 §2.1, §4).
 func (s *Server) IntrospectionHandler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		resp, e := s.introspect(w, r)
@@ -39,7 +42,7 @@ func (s *Server) IntrospectionHandler() http.Handler {
 
 func (s *Server) introspect(w http.ResponseWriter, r *http.Request) (*introspection, *Error) {
 	ctx := r.Context()
-	form, e := readForm(w, r)
+	form, e := s.readForm(w, r)
 	if e != nil {
 		return nil, e
 	}
@@ -66,7 +69,7 @@ func (s *Server) introspect(w http.ResponseWriter, r *http.Request) (*introspect
 			if err != nil {
 				return nil, s.fail(ctx, "get access token", err)
 			}
-			if !t.RevokedAt.IsZero() || s.expired(now, t.ExpiresAt) {
+			if !t.RevokedAt.IsZero() || s.expired(now, t.ExpiresAt) || !mayIntrospect(client, t.ClientID) {
 				return &introspection{}, nil
 			}
 			resp = &introspection{Active: true, Scope: FormatScope(t.Scopes), ClientID: t.ClientID, TokenType: "Bearer",
@@ -79,7 +82,7 @@ func (s *Server) introspect(w http.ResponseWriter, r *http.Request) (*introspect
 			if err != nil {
 				return nil, s.fail(ctx, "get refresh token", err)
 			}
-			if !t.RevokedAt.IsZero() || !t.ConsumedAt.IsZero() || s.expired(now, t.ExpiresAt) {
+			if !t.RevokedAt.IsZero() || !t.ConsumedAt.IsZero() || s.expired(now, t.ExpiresAt) || !mayIntrospect(client, t.ClientID) {
 				return &introspection{}, nil
 			}
 			resp = &introspection{Active: true, Scope: FormatScope(t.Scopes), ClientID: t.ClientID,
@@ -109,4 +112,12 @@ func (s *Server) addUsername(ctx context.Context, resp *introspection) *Error {
 	}
 	resp.Username = u.Username
 	return nil
+}
+
+// mayIntrospect reports whether caller may learn about a token issued to
+// owner: its own, or any when it is a declared resource server. Others get
+// {"active":false}, as for an unknown token, so that a client cannot even
+// tell whether another's token exists.
+func mayIntrospect(caller *Client, owner string) bool {
+	return caller.ResourceServer || caller.ID == owner
 }

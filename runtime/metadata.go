@@ -6,6 +6,26 @@ import (
 	"slices"
 )
 
+// AppPages are the endpoints the application serves with its own
+// handlers, at the paths in Config.Endpoints. Metadata (RFC 8414)
+// advertises an endpoint only when the server serves it: the engine's own
+// handlers always, these two only when declared.
+type AppPages struct {
+	// Authorization: the application serves the authorization endpoint,
+	// its login and consent page (ValidateAuthorizationRequest, then
+	// CompleteAuthorization or DenyAuthorization), at
+	// Endpoints.Authorization. Without it metadata leaves out
+	// authorization_endpoint and what only it uses: response types,
+	// response modes, PKCE methods, the iss parameter.
+	Authorization bool
+	// Verification: the application serves the device verification page
+	// (LookupUserCode, ApproveDevice, DenyDevice) at
+	// Endpoints.Verification. Without it metadata leaves out
+	// device_authorization_endpoint: a device code that no one can approve
+	// is of no use to a client.
+	Verification bool
+}
+
 // Metadata is the authorization server metadata (RFC 8414 §2) a Server
 // publishes, built from its enabled grants and endpoints. Each field is
 // the RFC 8414 (or RFC 8628 §4, RFC 9207 §3) member its JSON name says;
@@ -13,13 +33,15 @@ import (
 type Metadata struct {
 	// Issuer is Config.Issuer, exactly.
 	Issuer string `json:"issuer"`
-	// AuthorizationEndpoint is set when the code or implicit grant is enabled.
+	// AuthorizationEndpoint is set when the code or implicit grant is
+	// enabled and Config.AppPages.Authorization says the page is served.
 	AuthorizationEndpoint string `json:"authorization_endpoint,omitempty"`
 	// TokenEndpoint is always set.
 	TokenEndpoint string `json:"token_endpoint"`
 	// ScopesSupported is Config.Scopes.
 	ScopesSupported []string `json:"scopes_supported,omitempty"`
-	// ResponseTypesSupported lists "code" and "token" as enabled. Without
+	// ResponseTypesSupported lists "code" and "token" as enabled, with an
+	// authorization endpoint. Without
 	// an authorization endpoint it is empty and left out: RFC 8414 §3.2
 	// says claims with zero elements MUST be omitted (and erratum 7793
 	// makes the member required only with an authorization endpoint).
@@ -42,16 +64,23 @@ type Metadata struct {
 	IntrospectionEndpointAuthMethodsSupported []string `json:"introspection_endpoint_auth_methods_supported"`
 	// CodeChallengeMethodsSupported are S256, and plain when allowed.
 	CodeChallengeMethodsSupported []string `json:"code_challenge_methods_supported,omitempty"`
-	// DeviceAuthorizationEndpoint is set when the device grant is enabled.
+	// DeviceAuthorizationEndpoint is set when the device grant is enabled
+	// and Config.AppPages.Verification says the verification page is
+	// served.
 	DeviceAuthorizationEndpoint string `json:"device_authorization_endpoint,omitempty"`
+	// JWKSURI is the JWKS endpoint, set when tokens are signed (OpenID
+	// Connect, JWT access tokens).
+	JWKSURI string `json:"jwks_uri,omitempty"`
 	// AuthorizationResponseIssParameterSupported says authorization
 	// responses carry iss (RFC 9207), which they do whenever Issuer is set.
 	AuthorizationResponseIssParameterSupported bool `json:"authorization_response_iss_parameter_supported,omitempty"`
 }
 
 // Metadata returns the server metadata: endpoints are Issuer plus
-// Config.Endpoints paths, and the supported response types, grant types,
-// PKCE methods and scopes follow the configuration.
+// Config.Endpoints paths, the application's own pages only as
+// Config.AppPages declares them, and the supported response types, grant
+// types, PKCE methods and scopes follow the configuration. Grant types are
+// those the token endpoint accepts.
 func (s *Server) Metadata() Metadata {
 	e := s.cfg.Endpoints
 	m := Metadata{
@@ -65,24 +94,29 @@ func (s *Server) Metadata() Metadata {
 		IntrospectionEndpoint:                     s.url(e.Introspection),
 		IntrospectionEndpointAuthMethodsSupported: []string{"client_secret_basic", "client_secret_post"},
 	}
-	if s.cfg.AuthorizationCode != nil || s.cfg.Implicit != nil {
+	authorize := s.cfg.AppPages.Authorization && (s.cfg.AuthorizationCode != nil || s.cfg.Implicit != nil)
+	if authorize {
 		m.AuthorizationEndpoint = s.url(e.Authorization)
 		m.AuthorizationResponseIssParameterSupported = s.cfg.Issuer != ""
 	}
 	if g := s.cfg.AuthorizationCode; g != nil {
-		m.ResponseTypesSupported = append(m.ResponseTypesSupported, "code")
-		// response_mode=fragment is understood for code too.
-		m.ResponseModesSupported = []string{"query", "fragment"}
 		m.GrantTypesSupported = append(m.GrantTypesSupported, GrantAuthorizationCode)
-		m.CodeChallengeMethodsSupported = []string{PKCES256}
-		if g.AllowPlainPKCE {
-			m.CodeChallengeMethodsSupported = append(m.CodeChallengeMethodsSupported, PKCEPlain)
+		if authorize {
+			m.ResponseTypesSupported = append(m.ResponseTypesSupported, "code")
+			// response_mode=fragment is understood for code too.
+			m.ResponseModesSupported = []string{"query", "fragment"}
+			m.CodeChallengeMethodsSupported = []string{PKCES256}
+			if g.AllowPlainPKCE {
+				m.CodeChallengeMethodsSupported = append(m.CodeChallengeMethodsSupported, PKCEPlain)
+			}
 		}
 	}
 	if s.cfg.Implicit != nil {
-		m.ResponseTypesSupported = append(m.ResponseTypesSupported, "token")
-		if !slices.Contains(m.ResponseModesSupported, "fragment") {
-			m.ResponseModesSupported = append(m.ResponseModesSupported, "fragment")
+		if authorize {
+			m.ResponseTypesSupported = append(m.ResponseTypesSupported, "token")
+			if !slices.Contains(m.ResponseModesSupported, "fragment") {
+				m.ResponseModesSupported = append(m.ResponseModesSupported, "fragment")
+			}
 		}
 		m.GrantTypesSupported = append(m.GrantTypesSupported, GrantImplicit)
 	}
@@ -97,7 +131,12 @@ func (s *Server) Metadata() Metadata {
 	}
 	if s.cfg.DeviceCode != nil {
 		m.GrantTypesSupported = append(m.GrantTypesSupported, GrantDeviceCode)
-		m.DeviceAuthorizationEndpoint = s.url(e.DeviceAuthorization)
+		if s.cfg.AppPages.Verification {
+			m.DeviceAuthorizationEndpoint = s.url(e.DeviceAuthorization)
+		}
+	}
+	if s.keys != nil {
+		m.JWKSURI = s.url(e.JWKS)
 	}
 	var ext []string
 	for gt := range s.cfg.Extensions {
@@ -126,6 +165,7 @@ func (s *Server) MetadataHandler() http.Handler {
 		b, _ := json.Marshal(m)
 		w.Header().Set("Content-Type", "application/json")
 		w.Header().Set("Cache-Control", "public, max-age=3600")
+		w.Header().Set("X-Content-Type-Options", "nosniff")
 		w.Write(append(b, '\n'))
 	})
 }

@@ -47,7 +47,7 @@ var referenceBehaviours = []struct {
 	{item: "token: extra token attributes only when allowed",
 		tests: []string{"TestToken/extension_grant", "TestToken/extension_grant_extra_attributes"}},
 	{item: "token: non-OAuth failure → server_error",
-		tests: []string{"TestServerErrors/GetClient", "TestServerErrors/CreateAccessToken", "TestServerErrors/extension_hook_error"},
+		tests: []string{"TestServerErrors/GetClient", "TestServerErrors/Issue_client_credentials", "TestServerErrors/extension_hook_error"},
 		note:  "node answers 503 and leaks the inner message; oauthgen answers 500 and logs it"},
 
 	// password.

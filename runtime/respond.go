@@ -3,6 +3,8 @@ package runtime
 import (
 	"encoding/json"
 	"net/http"
+	"strconv"
+	"time"
 )
 
 // errorBody is the JSON of an error response (RFC 6749 §5.2).
@@ -28,8 +30,17 @@ func (s *Server) writeJSON(w http.ResponseWriter, status int, v any) {
 	h.Set("Content-Type", "application/json;charset=UTF-8")
 	h.Set("Cache-Control", "no-store")
 	h.Set("Pragma", "no-cache")
+	h.Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(status)
 	w.Write(append(b, '\n'))
+}
+
+// setRetryAfter sends an error's RetryAfter (RFC 9110 §10.2.3), in
+// whole seconds, rounded up.
+func setRetryAfter(w http.ResponseWriter, e *Error) {
+	if e.RetryAfter > 0 {
+		w.Header().Set("Retry-After", strconv.FormatInt(int64((e.RetryAfter+time.Second-1)/time.Second), 10))
+	}
 }
 
 // writeError writes e as an RFC 6749 §5.2 error response. An
@@ -41,5 +52,6 @@ func (s *Server) writeError(w http.ResponseWriter, e *Error) {
 	if e.Code == InvalidClient && status == http.StatusUnauthorized {
 		w.Header().Set("WWW-Authenticate", `Basic realm="`+s.realm+`"`)
 	}
+	setRetryAfter(w, e)
 	s.writeJSON(w, status, errorBody{e.Code, e.Description, e.URI})
 }

@@ -23,13 +23,14 @@ func (s *Server) RevocationHandler() http.Handler {
 		h := w.Header()
 		h.Set("Cache-Control", "no-store")
 		h.Set("Pragma", "no-cache")
+		h.Set("X-Content-Type-Options", "nosniff")
 		w.WriteHeader(http.StatusOK)
 	})
 }
 
 func (s *Server) revocation(w http.ResponseWriter, r *http.Request) *Error {
 	ctx := r.Context()
-	form, e := readForm(w, r)
+	form, e := s.readForm(w, r)
 	if e != nil {
 		return e
 	}

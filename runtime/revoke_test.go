@@ -152,7 +152,7 @@ func TestRevocation(t *testing.T) {
 // TestIntrospection is RFC 7662.
 func TestIntrospection(t *testing.T) {
 	introspect := func(f *fixture, kv ...string) response {
-		return f.post("/introspect", "other", otherSecret, vals(kv...))
+		return f.post("/introspect", "conf", confSecret, vals(kv...)) // its own tokens: TestIntrospectionAuthorization has the others
 	}
 
 	t.Run("active_access_token", func(t *testing.T) {
@@ -202,7 +202,7 @@ func TestIntrospection(t *testing.T) {
 			t.Fatal(err)
 		}
 		rec := httptest.NewRecorder()
-		plain.IntrospectionHandler().ServeHTTP(rec, postReq("other", otherSecret, vals("token", at)))
+		plain.IntrospectionHandler().ServeHTTP(rec, postReq("conf", confSecret, vals("token", at)))
 		if rec.Code != 200 || !strings.Contains(rec.Body.String(), `"sub":"u-alice"`) || strings.Contains(rec.Body.String(), "username") {
 			t.Errorf("%d %s", rec.Code, rec.Body)
 		}

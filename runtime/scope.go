@@ -9,20 +9,34 @@ import (
 // ParseScope splits a scope parameter (RFC 6749 §3.3): scope tokens of
 // NQCHAR separated by single spaces. Repeated tokens are kept once, in
 // their first position. An empty parameter is no scope. A malformed one is
-// an invalid_scope *Error.
+// an invalid_scope *Error. Its work is linear in the length of s; the
+// Server bounds that length and the count of tokens (Config.Limits)
+// before it gets here.
 func ParseScope(s string) ([]string, error) {
 	if s == "" {
 		return nil, nil
 	}
 	tokens := strings.Split(s, " ")
 	out := make([]string, 0, len(tokens))
+	// A scan for few tokens, a set beyond: never quadratic.
+	var seen map[string]bool
+	if len(tokens) > 16 {
+		seen = make(map[string]bool, len(tokens))
+	}
 	for _, t := range tokens {
 		if !isScopeToken(t) {
 			return nil, NewError(InvalidScope, "malformed scope: tokens are printable ASCII without spaces, quotes or backslashes, one space apart")
 		}
-		if !slices.Contains(out, t) {
-			out = append(out, t)
+		switch {
+		case seen != nil:
+			if seen[t] {
+				continue
+			}
+			seen[t] = true
+		case slices.Contains(out, t):
+			continue
 		}
+		out = append(out, t)
 	}
 	return out, nil
 }
@@ -50,7 +64,7 @@ func (s *Server) grantScopes(ctx context.Context, req ScopeRequest) ([]string, *
 		}
 		for _, sc := range scopes {
 			if !isScopeToken(sc) {
-				return nil, s.fail(ctx, "ValidateScope", errorf(ServerError, "returned malformed scope %q", sc))
+				return nil, s.fail(ctx, "ValidateScope", errorf(ServerError, "returned malformed scope %q", clip(sc)))
 			}
 		}
 		return slices.Clone(scopes), nil
@@ -78,10 +92,10 @@ func (s *Server) defaultScopes(req ScopeRequest) ([]string, *Error) {
 	}
 	for _, sc := range req.Requested {
 		if len(s.cfg.Scopes) > 0 && !slices.Contains(s.cfg.Scopes, sc) {
-			return nil, errorf(InvalidScope, "unknown scope %s", sc)
+			return nil, errorf(InvalidScope, "unknown scope %s", clip(sc))
 		}
 		if !allowed(sc) {
-			return nil, errorf(InvalidScope, "scope %s is not allowed for this client", sc)
+			return nil, errorf(InvalidScope, "scope %s is not allowed for this client", clip(sc))
 		}
 	}
 	return slices.Clone(req.Requested), nil
@@ -97,7 +111,7 @@ func narrowScopes(granted, chosen []string) ([]string, *Error) {
 	out := make([]string, 0, len(chosen))
 	for _, sc := range chosen {
 		if !slices.Contains(granted, sc) {
-			return nil, errorf(InvalidScope, "scope %s was not requested", sc)
+			return nil, errorf(InvalidScope, "scope %s was not requested", clip(sc))
 		}
 		if !slices.Contains(out, sc) {
 			out = append(out, sc)

@@ -6,6 +6,7 @@ import (
 	"crypto/subtle"
 	"encoding/base64"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -68,13 +69,37 @@ const (
 	argonSaltLen   = 16
 )
 
-// HashPassword returns an argon2id PHC string for password.
+// HashPassword returns an argon2id PHC string for password. Callers
+// storing a user's password check it first with CheckCredentials: an
+// empty password hashes like any other.
 func HashPassword(password string) string {
+	return hashArgon2id(password, argonMemoryKiB, argonTime, argonThreads, argonKeyLen)
+}
+
+func hashArgon2id(password string, m, t uint32, p uint8, keyLen uint32) string {
 	salt := make([]byte, argonSaltLen)
 	rand.Read(salt)
-	key := argon2.IDKey([]byte(password), salt, argonTime, argonMemoryKiB, argonThreads, argonKeyLen)
-	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s", argon2.Version, argonMemoryKiB, argonTime, argonThreads,
+	key := argon2.IDKey([]byte(password), salt, t, m, p, keyLen)
+	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s", argon2.Version, m, t, p,
 		base64.RawStdEncoding.EncodeToString(salt), base64.RawStdEncoding.EncodeToString(key))
+}
+
+// ErrEmptyCredentials is CheckCredentials' error for an empty username or
+// password.
+var ErrEmptyCredentials = errors.New("oauthgen: username and password must not be empty")
+
+// CheckCredentials refuses a username or password no sign-in could use:
+// empty (ErrEmptyCredentials), not valid UTF-8, or holding control
+// characters. Stores call it before creating a user or setting a
+// password; AuthenticateUser refuses the same.
+func CheckCredentials(username, password string) error {
+	if username == "" || password == "" {
+		return ErrEmptyCredentials
+	}
+	if !isUnicodeNoCRLF(username) || !isUnicodeNoCRLF(password) {
+		return errors.New("oauthgen: username and password must be UTF-8 without control characters")
+	}
+	return nil
 }
 
 // VerifyPassword reports whether password matches a bcrypt ($2a$, $2b$,
@@ -82,6 +107,9 @@ func HashPassword(password string) string {
 func VerifyPassword(hash, password string) bool {
 	switch {
 	case strings.HasPrefix(hash, "$2a$"), strings.HasPrefix(hash, "$2b$"), strings.HasPrefix(hash, "$2y$"):
+		if cost, err := bcrypt.Cost([]byte(hash)); err != nil || cost > maxBcryptCost {
+			return false
+		}
 		return bcrypt.CompareHashAndPassword([]byte(hash), []byte(password)) == nil
 	case strings.HasPrefix(hash, "$argon2id$"):
 		return verifyArgon2id(hash, password)
@@ -95,6 +123,7 @@ const (
 	maxArgonMemoryKiB = 1 << 20 // 1 GiB
 	maxArgonTime      = 64
 	maxArgonKeyLen    = 128
+	maxBcryptCost     = 16 // about 5 s on current hardware
 )
 
 func verifyArgon2id(hash, password string) bool {

@@ -55,19 +55,27 @@ type Server struct {
 
 	clients  ClientStore
 	access   AccessTokenStore
+	store    IssuanceStore
 	users    UserStore              // nil without one
 	families FamilyStore            // nil without one
 	refresh  RefreshTokenStore      // nil without one
 	codes    AuthorizationCodeStore // nil without one
 	devices  DeviceCodeStore        // nil without one
 
+	// keys signs ID tokens and JWT access tokens; nil when neither is on.
+	keys       *keyring
+	userClaims UserClaimsStore // nil without one
+
 	userCodeCharset string
 	userCodeLength  int
 	deviceInterval  time.Duration
 
-	// dummyClientHash is verified when a client does not exist, so its
-	// absence takes about as long to learn as a wrong secret.
-	dummyClientHash string
+	throttle throttle
+	hashing  *hashBudget
+	// clientHashes and userHashes are the kinds of stored hashes seen,
+	// and their dummies: an unknown identifier is verified against one,
+	// so its absence takes as long to learn as a wrong secret.
+	clientHashes, userHashes *population
 }
 
 // dummyPasswordHash is verified when a username does not exist: an
@@ -93,7 +101,7 @@ func NewServer(cfg Config, store Store) (*Server, error) {
 	}
 	// The Server keeps its own copy: the caller's slices, map and grant
 	// structs may change after this call without racing with requests.
-	s := &Server{cfg: cloneConfig(cfg), clients: store, access: store}
+	s := &Server{cfg: cloneConfig(cfg), clients: store, access: store, store: store}
 	s.users, _ = store.(UserStore)
 	s.families, _ = store.(FamilyStore)
 	s.refresh, _ = store.(RefreshTokenStore)
@@ -143,6 +151,35 @@ func NewServer(cfg Config, store Store) (*Server, error) {
 		s.logger = slog.Default()
 	}
 
+	// Limits, hashing and throttling.
+	for _, l := range []struct {
+		name string
+		v    *int
+		def  int
+	}{
+		{"MaxParameters", &c.Limits.MaxParameters, DefaultMaxParameters},
+		{"MaxValueBytes", &c.Limits.MaxValueBytes, DefaultMaxValueBytes},
+		{"MaxScopes", &c.Limits.MaxScopes, DefaultMaxScopes},
+	} {
+		switch {
+		case *l.v < 0:
+			bad("Limits.%s is negative (%d)", l.name, *l.v)
+		case *l.v == 0:
+			*l.v = l.def
+		}
+	}
+	switch {
+	case c.Limits.MaxBodyBytes < 0:
+		bad("Limits.MaxBodyBytes is negative (%d)", c.Limits.MaxBodyBytes)
+	case c.Limits.MaxBodyBytes == 0:
+		c.Limits.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	s.hashing = newHashBudget(c.Hashing)
+	var throttleProblems []error
+	s.throttle, throttleProblems = newThrottle(c.Throttle)
+	problems = append(problems, throttleProblems...)
+	s.clientHashes, s.userHashes = newPopulation(kindSHA256, s.hashing), newPopulation(kindArgon2id, s.hashing)
+
 	// Issuer.
 	if c.Issuer != "" {
 		if err := checkIssuer(c.Issuer); err != nil {
@@ -163,7 +200,7 @@ func NewServer(cfg Config, store Store) (*Server, error) {
 
 	// Endpoints.
 	e := &c.Endpoints
-	seen := map[string]string{MetadataPath: "metadata"}
+	seen := map[string]string{MetadataPath: "metadata", OpenIDConfigurationPath: "OpenID configuration"}
 	for _, p := range []struct {
 		name string
 		path *string
@@ -175,6 +212,8 @@ func NewServer(cfg Config, store Store) (*Server, error) {
 		{"Introspection", &e.Introspection, "/introspect"},
 		{"DeviceAuthorization", &e.DeviceAuthorization, "/device_authorization"},
 		{"Verification", &e.Verification, "/device"},
+		{"UserInfo", &e.UserInfo, "/userinfo"},
+		{"JWKS", &e.JWKS, "/jwks"},
 	} {
 		if *p.path == "" {
 			*p.path = p.def
@@ -264,12 +303,12 @@ func NewServer(cfg Config, store Store) (*Server, error) {
 			bad("Extensions with RefreshToken: the store does not implement runtime.FamilyStore")
 		}
 	}
+	s.configureSigning(store, bad)
 
 	if len(problems) > 0 {
 		return nil, fmt.Errorf("oauthgen: NewServer: %w", errors.Join(problems...))
 	}
 
-	_, s.dummyClientHash = NewClientSecret()
 	if s.users != nil {
 		// Made ahead, so the first unknown username takes no longer
 		// than the next ones.
@@ -336,8 +375,9 @@ func checkUserCodeCharset(charset string, length int) error {
 
 // Handler returns a handler serving every enabled endpoint at its
 // Config.Endpoints path: token, revocation, introspection, device
-// authorization (when DeviceCode is enabled) and, when Issuer is set, the
-// metadata at MetadataPath. The authorization and verification pages are
+// authorization (when DeviceCode is enabled), JWKS (when tokens are
+// signed), UserInfo and discovery at OpenIDConfigurationPath (when OpenID
+// is enabled) and, when Issuer is set, the metadata at MetadataPath. The authorization and verification pages are
 // the application's (see ValidateAuthorizationRequest and LookupUserCode).
 //
 // For an issuer with a path, mount Handler under that path
@@ -353,6 +393,13 @@ func (s *Server) Handler() http.Handler {
 	}
 	if s.cfg.Issuer != "" {
 		mux.Handle(MetadataPath, s.MetadataHandler())
+	}
+	if s.keys != nil {
+		mux.Handle(e.JWKS, s.JWKSHandler())
+	}
+	if s.cfg.OpenID != nil {
+		mux.Handle(OpenIDConfigurationPath, s.OpenIDConfigurationHandler())
+		mux.Handle(e.UserInfo, s.UserInfoHandler())
 	}
 	return mux
 }
@@ -375,6 +422,9 @@ func cloneConfig(c Config) Config {
 	c.RefreshToken = clonePtr(c.RefreshToken)
 	c.DeviceCode = clonePtr(c.DeviceCode)
 	c.Implicit = clonePtr(c.Implicit)
+	c.Throttle.TrustedProxies = slices.Clone(c.Throttle.TrustedProxies)
+	c.OpenID = clonePtr(c.OpenID)
+	c.SigningKeys.KeyEncryptionKey = slices.Clone(c.SigningKeys.KeyEncryptionKey)
 	return c
 }
 

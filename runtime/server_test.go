@@ -97,7 +97,7 @@ func TestDefaults(t *testing.T) {
 		t.Errorf("lifetimes (-want +got):\n%s", diff)
 	}
 	wantEndpoints := runtime.Endpoints{Authorization: "/authorize", Token: "/token", Revocation: "/revoke", Introspection: "/introspect",
-		DeviceAuthorization: "/device_authorization", Verification: "/device"}
+		DeviceAuthorization: "/device_authorization", Verification: "/device", UserInfo: "/userinfo", JWKS: "/jwks"}
 	if diff := cmp.Diff(wantEndpoints, c.Endpoints); diff != "" {
 		t.Errorf("endpoints (-want +got):\n%s", diff)
 	}

@@ -25,6 +25,7 @@ var (
 type Store interface {
 	ClientStore
 	AccessTokenStore
+	IssuanceStore
 }
 
 // ClientStore reads registered clients.
@@ -42,13 +43,67 @@ type UserStore interface {
 	GetUser(ctx context.Context, id string) (*User, error)
 }
 
+// IssuanceStore is how every record comes into being: the engine hands
+// each token request (and each authorization) to Issue as one Issuance,
+// and the store applies it in one transaction, so a failure or a crash
+// leaves all of it or none of it.
+type IssuanceStore interface {
+	// Issue applies is atomically: first the Consume, then the creates
+	// (the family before the records that name it). Afterwards either
+	// every write is visible or none is. Errors:
+	//   - ErrConsumed: Consume lost, to an earlier or a concurrent caller
+	//     (or the device authorization is not approved);
+	//   - ErrNotFound: the record to consume does not exist;
+	//   - ErrDuplicate: a record to create has a key that exists;
+	//   - anything else: a failure, and nothing was written.
+	Issue(ctx context.Context, is *Issuance) error
+}
+
+// Issuance is every state change of one token request or authorization.
+// Nil fields are not written.
+type Issuance struct {
+	// Consume is the single-use record the request spends, if any.
+	Consume *Consumption
+	// Family is a new token family for the records below.
+	Family *Family
+	// AuthorizationCode is a code issued by the authorization endpoint.
+	AuthorizationCode *AuthorizationCode
+	// DeviceCode is a device authorization (RFC 8628 §3.2).
+	DeviceCode *DeviceCode
+	// AccessToken and RefreshToken are the tokens of a token response.
+	AccessToken  *AccessToken
+	RefreshToken *RefreshToken
+}
+
+// ConsumableKind names the kinds of single-use records.
+type ConsumableKind int
+
+// Single-use records.
+const (
+	ConsumeAuthorizationCode ConsumableKind = iota + 1
+	ConsumeRefreshToken
+	ConsumeDeviceCode
+)
+
+// Consumption spends a single-use record.
+type Consumption struct {
+	Kind ConsumableKind
+	// Hash is the record's key.
+	Hash string
+	// At is the consumption time the record keeps.
+	At time.Time
+	// ReuseSince applies to refresh tokens only: a token already consumed
+	// at or after this instant may be presented again (the reuse interval
+	// of RFC 9700 §4.14.2), and keeps its first ConsumedAt. Zero: strict
+	// single use. A device code is consumed only when approved.
+	ReuseSince time.Time
+}
+
 // FamilyStore keeps token families: every token issued from one
 // authorization (a code, a device code, a password grant with refresh)
 // shares a family, so a replayed code or a reused refresh token revokes
 // all of them with one write.
 type FamilyStore interface {
-	// CreateFamily stores f; ErrDuplicate if its id exists.
-	CreateFamily(ctx context.Context, f *Family) error
 	// RevokeFamily marks the family revoked at `at`. Tokens of a revoked
 	// family read back with RevokedAt set. Revoking twice is not an error;
 	// an unknown id is ErrNotFound.
@@ -57,8 +112,6 @@ type FamilyStore interface {
 
 // AccessTokenStore keeps access tokens by the SHA-256 of their value.
 type AccessTokenStore interface {
-	// CreateAccessToken stores t; ErrDuplicate if its hash exists.
-	CreateAccessToken(ctx context.Context, t *AccessToken) error
 	// GetAccessToken returns the token with that hash, or ErrNotFound.
 	// RevokedAt is set when the token or its family was revoked.
 	GetAccessToken(ctx context.Context, hash string) (*AccessToken, error)
@@ -69,15 +122,9 @@ type AccessTokenStore interface {
 
 // RefreshTokenStore keeps refresh tokens by the SHA-256 of their value.
 type RefreshTokenStore interface {
-	// CreateRefreshToken stores t; ErrDuplicate if its hash exists.
-	CreateRefreshToken(ctx context.Context, t *RefreshToken) error
 	// GetRefreshToken returns the token with that hash, or ErrNotFound.
 	// RevokedAt is set when the token or its family was revoked.
 	GetRefreshToken(ctx context.Context, hash string) (*RefreshToken, error)
-	// ConsumeRefreshToken marks the token rotated in one atomic write:
-	// exactly one of any number of concurrent callers gets nil, the others
-	// ErrConsumed. An unknown hash is ErrNotFound.
-	ConsumeRefreshToken(ctx context.Context, hash string, at time.Time) error
 	// RevokeRefreshToken marks the token revoked; an unknown hash is
 	// ErrNotFound, revoking twice is not an error.
 	RevokeRefreshToken(ctx context.Context, hash string, at time.Time) error
@@ -85,21 +132,13 @@ type RefreshTokenStore interface {
 
 // AuthorizationCodeStore keeps authorization codes by the SHA-256 of their value.
 type AuthorizationCodeStore interface {
-	// CreateAuthorizationCode stores c; ErrDuplicate if its hash exists.
-	CreateAuthorizationCode(ctx context.Context, c *AuthorizationCode) error
 	// GetAuthorizationCode returns the code with that hash, or ErrNotFound.
 	GetAuthorizationCode(ctx context.Context, hash string) (*AuthorizationCode, error)
-	// ConsumeAuthorizationCode marks the code redeemed in one atomic write:
-	// exactly one of any number of concurrent callers gets nil, the others
-	// ErrConsumed. An unknown hash is ErrNotFound.
-	ConsumeAuthorizationCode(ctx context.Context, hash string, at time.Time) error
 }
 
 // DeviceCodeStore keeps device authorizations (RFC 8628) by the SHA-256 of
 // the device code, and of the normalized user code.
 type DeviceCodeStore interface {
-	// CreateDeviceCode stores d; ErrDuplicate if its hash or user code hash exists.
-	CreateDeviceCode(ctx context.Context, d *DeviceCode) error
 	// GetDeviceCode returns the device authorization with that device code
 	// hash, or ErrNotFound.
 	GetDeviceCode(ctx context.Context, hash string) (*DeviceCode, error)
@@ -110,14 +149,12 @@ type DeviceCodeStore interface {
 	// authorization in one atomic write: ErrConsumed if it was already
 	// decided, ErrNotFound if the hash is unknown.
 	DecideDeviceCode(ctx context.Context, hash string, d DeviceDecision) error
-	// PollDeviceCode records a poll at polledAt and the interval the client
-	// must keep from now on.
-	PollDeviceCode(ctx context.Context, hash string, polledAt time.Time, interval time.Duration) error
-	// ConsumeDeviceCode marks an approved authorization redeemed in one
-	// atomic write: exactly one of any number of concurrent callers gets
-	// nil, the others ErrConsumed (also when it is not approved). An
-	// unknown hash is ErrNotFound.
-	ConsumeDeviceCode(ctx context.Context, hash string, at time.Time) error
+	// PollDeviceCode records a poll in one atomic compare-and-set: only
+	// if the authorization's LastPolledAt is still p.Previous (zero: never
+	// polled) does it become p.At, with p.Interval as the interval the
+	// client must keep from now on. ErrConsumed when another poll came
+	// first, ErrNotFound if the hash is unknown.
+	PollDeviceCode(ctx context.Context, hash string, p DevicePoll) error
 }
 
 // Client is a registered OAuth client (RFC 6749 §2).
@@ -137,6 +174,9 @@ type Client struct {
 	GrantTypes []string
 	// Scopes the client may be granted; empty means any scope the server knows.
 	Scopes []string
+	// ResourceServer lets the client introspect tokens issued to other
+	// clients (RFC 7662 §4); others see only their own.
+	ResourceServer bool
 	// AccessTokenLifetime overrides the server's when non-zero.
 	AccessTokenLifetime time.Duration
 	// RefreshTokenLifetime overrides the server's when non-zero.
@@ -237,6 +277,13 @@ type AuthorizationCode struct {
 	IssuedAt, ExpiresAt time.Time
 	// ConsumedAt is when the code was redeemed; zero while it is not.
 	ConsumedAt time.Time
+	// Nonce is the OpenID Connect nonce of the authorization request, for
+	// the ID token; empty without one. Only stores for servers with
+	// Config.OpenID need to keep it (and AuthTime).
+	Nonce string
+	// AuthTime is when the user authenticated (OpenID Connect auth_time);
+	// zero when the code is not for an OpenID Connect request.
+	AuthTime time.Time
 }
 
 // DeviceStatus is the state of a device authorization.
@@ -278,6 +325,16 @@ type DeviceCode struct {
 	ConsumedAt time.Time
 }
 
+// DevicePoll is one poll of the token endpoint by a device.
+type DevicePoll struct {
+	// Previous is the LastPolledAt the poll was decided on.
+	Previous time.Time
+	// At is the poll's time, the new LastPolledAt.
+	At time.Time
+	// Interval is the polling interval from now on.
+	Interval time.Duration
+}
+
 // DeviceDecision is a user's answer to a device authorization.
 type DeviceDecision struct {
 	// Status is DeviceApproved or DeviceDenied.
@@ -288,4 +345,55 @@ type DeviceDecision struct {
 	Scopes []string
 	// At is when the decision was made.
 	At time.Time
+}
+
+// SigningKeyStore keeps the keys that sign ID tokens and JWT access
+// tokens (Config.OpenID, Config.AccessTokenFormat). Several servers share
+// one store: the store's uniqueness decides which of two instances that
+// rotate at once creates the next key, the others read it back.
+//
+// Private keys reach the store sealed (AES-256-GCM under
+// SigningKeysConfig.KeyEncryptionKey, which the store never sees): the
+// store keeps SealedPrivateKey as opaque bytes.
+type SigningKeyStore interface {
+	// SigningKeys returns every stored key, in any order.
+	SigningKeys(ctx context.Context) ([]*SigningKey, error)
+	// AddSigningKey stores k. ErrDuplicate when a key with the same ID or
+	// the same Generation exists: the instance that loses a rotation race
+	// gets it, and nothing is written.
+	AddSigningKey(ctx context.Context, k *SigningKey) error
+}
+
+// SigningKey is a stored signing key. Every field round-trips as is.
+type SigningKey struct {
+	// ID is the key id, the "kid" of the JWK and of the tokens it signs.
+	ID string
+	// Generation numbers keys from 1 in creation order; unique.
+	Generation int64
+	// Algorithm is the JWS algorithm: "ES256", "RS256" or "EdDSA".
+	Algorithm string
+	// PublicJWK is the public key as a JSON Web Key (RFC 7517), as
+	// published in the JWKS.
+	PublicJWK []byte
+	// SealedPrivateKey is the private key sealed by the engine; opaque
+	// bytes to the store (keep them as a BLOB/bytea, not text).
+	SealedPrivateKey []byte
+	// CreatedAt is when the key was made.
+	CreatedAt time.Time
+	// ActiveFrom is when the key starts signing: after CreatedAt by the
+	// propagation delay, so that every instance, and every verifier
+	// caching the JWKS, has it before a token signed with it exists.
+	ActiveFrom time.Time
+}
+
+// UserClaimsStore gives the OpenID Connect claims of users, for the
+// UserInfo endpoint (OpenID Connect Core §5.3).
+type UserClaimsStore interface {
+	// UserClaims returns the standard claims the store keeps for the user,
+	// by their OpenID Connect Core §5.1 names ("name", "email",
+	// "email_verified", "preferred_username", …), with JSON-compatible
+	// values (string, bool, numbers; "address" a map). Claims the user has
+	// no value for are left out; "sub" is ignored (the engine sets it).
+	// ErrNotFound for an unknown user.
+	UserClaims(ctx context.Context, userID string) (map[string]any, error)
 }

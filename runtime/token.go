@@ -32,7 +32,7 @@ func (s *Server) TokenHandler() http.Handler {
 
 func (s *Server) token(w http.ResponseWriter, r *http.Request) (any, *Error) {
 	ctx := r.Context()
-	form, e := readForm(w, r)
+	form, e := s.readForm(w, r)
 	if e != nil {
 		return nil, e
 	}
@@ -53,6 +53,9 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) (any, *Error) {
 	}
 	if !client.AllowsGrant(grantType) {
 		return nil, errorf(UnauthorizedClient, "the client may not use the %s grant", grantType)
+	}
+	if grantType == GrantPassword {
+		ctx = s.withSource(r) // throttled per source address too
 	}
 	is, e := grant(ctx, client, form)
 	if e != nil {
@@ -103,12 +106,20 @@ type issue struct {
 	// familyID is the authorization's family; empty for grants that have
 	// none yet (a family is then created if a refresh token is issued).
 	familyID string
+	// consume is the single-use record the grant spends, committed with
+	// the tokens; nil for grants that spend none.
+	consume *Consumption
+	// replayed answers when consume loses to an earlier or a concurrent
+	// request: it revokes the family and returns the error.
+	replayed func(ctx context.Context, now time.Time) *Error
 	// refresh asks for a refresh token; refreshScopes are its scopes when
 	// they differ from scopes (a narrowed refresh keeps the original, §6).
 	refresh       bool
 	refreshScopes []string
 	// extra are extension grant fields for the response.
 	extra map[string]any
+	// idToken asks for an ID token (OpenID Connect); nil for none.
+	idToken *idTokenInfo
 }
 
 // tokenResponse is a successful token response (RFC 6749 §5.1).
@@ -118,6 +129,7 @@ type tokenResponse struct {
 	ExpiresIn    int64  `json:"expires_in"`
 	RefreshToken string `json:"refresh_token,omitempty"`
 	Scope        string `json:"scope,omitempty"`
+	IDToken      string `json:"id_token,omitempty"`
 }
 
 // issuesRefresh reports whether a grant to client comes with a refresh
@@ -126,23 +138,26 @@ func (s *Server) issuesRefresh(client *Client) bool {
 	return s.cfg.RefreshToken != nil && client.AllowsGrant(GrantRefreshToken)
 }
 
-// issueTokens stores the access token (and the refresh token, and the
-// family when needed) and returns the token response.
+// issueTokens stores the access token, the refresh token and the family
+// when needed, and spends the grant's single-use record, all in one
+// Issue, and returns the token response.
 func (s *Server) issueTokens(ctx context.Context, is *issue) (any, *Error) {
 	now := s.now()
-	if is.refresh && is.familyID == "" {
-		id, e := s.createFamily(ctx, is.client.ID, is.userID, now)
-		if e != nil {
-			return nil, e
-		}
-		is.familyID = id
+	if is.consume != nil {
+		is.consume.At = now
 	}
-	access, lifetime, e := s.createAccessToken(ctx, is.client, is.userID, is.scopes, is.familyID, now)
+	in := &Issuance{Consume: is.consume}
+	if is.refresh && is.familyID == "" {
+		in.Family = &Family{ID: NewID(), ClientID: is.client.ID, UserID: is.userID, CreatedAt: now}
+		is.familyID = in.Family.ID
+	}
+	access, lifetime, e := s.newAccessToken(ctx, is.client, is.userID, is.scopes, is.familyID, now)
 	if e != nil {
 		return nil, e
 	}
+	in.AccessToken = access.record
 	resp := tokenResponse{
-		AccessToken: access,
+		AccessToken: access.value,
 		TokenType:   "Bearer",
 		ExpiresIn:   seconds(lifetime),
 		Scope:       FormatScope(is.scopes),
@@ -152,9 +167,24 @@ func (s *Server) issueTokens(ctx context.Context, is *issue) (any, *Error) {
 		if scopes == nil {
 			scopes = is.scopes
 		}
-		if resp.RefreshToken, e = s.createRefreshToken(ctx, is.client, is.userID, scopes, is.familyID, now); e != nil {
+		refresh := s.newRefreshToken(is.client, is.userID, scopes, is.familyID, now)
+		in.RefreshToken = refresh.record
+		resp.RefreshToken = refresh.value
+	}
+	if is.idToken != nil && is.userID != "" {
+		if resp.IDToken, e = s.newIDToken(ctx, is.client, is.userID, is.idToken, access.value, now); e != nil {
 			return nil, e
 		}
+	}
+	switch err := s.store.Issue(ctx, in); {
+	case err == nil:
+	case is.consume != nil && errors.Is(err, ErrConsumed):
+		return nil, is.replayed(ctx, now)
+	case is.consume != nil && errors.Is(err, ErrNotFound):
+		// Purged between the read and the transaction.
+		return nil, NewError(InvalidGrant, "unknown or expired grant")
+	default:
+		return nil, s.fail(ctx, "issue tokens", err)
 	}
 	if len(is.extra) == 0 || !s.cfg.AllowExtraTokenAttributes {
 		return resp, nil
@@ -167,8 +197,11 @@ func (s *Server) issueTokens(ctx context.Context, is *issue) (any, *Error) {
 	out["access_token"] = resp.AccessToken
 	out["token_type"] = resp.TokenType
 	out["expires_in"] = resp.ExpiresIn
-	for _, k := range []string{"refresh_token", "scope"} {
+	for _, k := range []string{"refresh_token", "scope", "id_token"} {
 		delete(out, k)
+	}
+	if resp.IDToken != "" {
+		out["id_token"] = resp.IDToken
 	}
 	if resp.RefreshToken != "" {
 		out["refresh_token"] = resp.RefreshToken
@@ -177,15 +210,6 @@ func (s *Server) issueTokens(ctx context.Context, is *issue) (any, *Error) {
 		out["scope"] = resp.Scope
 	}
 	return out, nil
-}
-
-// createFamily stores a new token family.
-func (s *Server) createFamily(ctx context.Context, clientID, userID string, now time.Time) (string, *Error) {
-	f := &Family{ID: NewID(), ClientID: clientID, UserID: userID, CreatedAt: now}
-	if err := s.families.CreateFamily(ctx, f); err != nil {
-		return "", s.fail(ctx, "create family", err)
-	}
-	return f.ID, nil
 }
 
 // revokeFamily revokes every token of a family after a code replay or a
@@ -202,12 +226,26 @@ func (s *Server) revokeFamily(ctx context.Context, id, why string, now time.Time
 	return nil
 }
 
-// createAccessToken stores a new access token and returns its value and
-// lifetime.
-func (s *Server) createAccessToken(ctx context.Context, client *Client, userID string, scopes []string, familyID string, now time.Time) (string, time.Duration, *Error) {
+// newToken is a token's value, returned once, and the record of its hash.
+type newToken[T any] struct {
+	value  string
+	record *T
+}
+
+// newAccessToken makes an access token and returns it with its lifetime:
+// a random string, or a signed JWT (Config.AccessTokenFormat), stored by
+// its hash either way.
+func (s *Server) newAccessToken(ctx context.Context, client *Client, userID string, scopes []string, familyID string, now time.Time) (newToken[AccessToken], time.Duration, *Error) {
 	value := NewToken()
 	lifetime := s.accessLifetime(client)
-	t := &AccessToken{
+	if s.cfg.AccessTokenFormat == AccessTokenJWT {
+		lifetime = s.jwtLifetime(lifetime)
+		var err error
+		if value, err = s.jwtAccessToken(ctx, client, userID, scopes, now, now.Add(lifetime)); err != nil {
+			return newToken[AccessToken]{}, 0, s.fail(ctx, "sign access token", err)
+		}
+	}
+	return newToken[AccessToken]{value, &AccessToken{
 		Hash:      HashToken(value),
 		ClientID:  client.ID,
 		UserID:    userID,
@@ -215,17 +253,13 @@ func (s *Server) createAccessToken(ctx context.Context, client *Client, userID s
 		FamilyID:  familyID,
 		IssuedAt:  now,
 		ExpiresAt: now.Add(lifetime),
-	}
-	if err := s.access.CreateAccessToken(ctx, t); err != nil {
-		return "", 0, s.fail(ctx, "create access token", err)
-	}
-	return value, lifetime, nil
+	}}, lifetime, nil
 }
 
-// createRefreshToken stores a new refresh token and returns its value.
-func (s *Server) createRefreshToken(ctx context.Context, client *Client, userID string, scopes []string, familyID string, now time.Time) (string, *Error) {
+// newRefreshToken makes a refresh token.
+func (s *Server) newRefreshToken(client *Client, userID string, scopes []string, familyID string, now time.Time) newToken[RefreshToken] {
 	value := NewToken()
-	t := &RefreshToken{
+	return newToken[RefreshToken]{value, &RefreshToken{
 		Hash:      HashToken(value),
 		ClientID:  client.ID,
 		UserID:    userID,
@@ -233,11 +267,7 @@ func (s *Server) createRefreshToken(ctx context.Context, client *Client, userID 
 		FamilyID:  familyID,
 		IssuedAt:  now,
 		ExpiresAt: now.Add(s.refreshLifetime(client)),
-	}
-	if err := s.refresh.CreateRefreshToken(ctx, t); err != nil {
-		return "", s.fail(ctx, "create refresh token", err)
-	}
-	return value, nil
+	}}
 }
 
 // seconds rounds a duration up to whole seconds, for expires_in.

@@ -33,6 +33,15 @@ type Declaration struct {
 	Bearer Bearer `json:"bearer"`
 	// Storage schema: names, the users table, extra columns, indexes.
 	Storage Storage `json:"storage"`
+	// OpenIDConnect enables OpenID Connect on the authorization code
+	// grant; nil when not declared.
+	OpenIDConnect *OpenIDConnect `json:"openid_connect,omitempty"`
+	// AccessTokens sets the access token format; nil is opaque.
+	AccessTokens *AccessTokens `json:"access_tokens,omitempty"`
+	// SigningKeys configures the keys that sign ID tokens and JWT access
+	// tokens; defaulted when either is enabled (SignsTokens), nil otherwise
+	// unless declared.
+	SigningKeys *SigningKeys `json:"signing_keys,omitempty"`
 
 	// Warnings are advice that does not stop generation (an implicit
 	// grant, a package name that is not lowercase), positioned like errors
@@ -115,6 +124,9 @@ type RefreshToken struct {
 	Grant
 	// Rotation replaces a refresh token on every use; default true.
 	Rotation bool `json:"rotation"`
+	// ReuseInterval is how long a rotated token may be presented again by
+	// its client and still get a new pair; default 0s, strict rotation.
+	ReuseInterval Duration `json:"reuse_interval"`
 }
 
 // On reports whether the grant is declared and enabled.
@@ -180,6 +192,7 @@ const (
 	TableRefreshTokens      = "refresh_tokens"
 	TableAuthorizationCodes = "authorization_codes"
 	TableDeviceCodes        = "device_codes"
+	TableSigningKeys        = "signing_keys"
 )
 
 // Storage describes the database schema.
@@ -275,4 +288,45 @@ type Duration struct{ time.Duration }
 type Position struct {
 	// Line and Column count from 1; Column counts characters.
 	Line, Column int
+}
+
+// OpenIDConnect configures OpenID Connect (OpenID Connect Core 1.0).
+type OpenIDConnect struct {
+	// IDTokenLifetime is how long ID tokens are valid; default 1h, 1s to 24h.
+	IDTokenLifetime Duration `json:"id_token_lifetime"`
+	// Claims maps standard claims (StandardClaims) to columns of the users
+	// table: extra columns of the generated table, or columns of the
+	// mapped storage.users table. preferred_username defaults to the
+	// username column when users exist.
+	Claims map[string]string `json:"claims,omitempty"`
+}
+
+// Access token formats.
+const (
+	AccessTokenOpaque = "opaque"
+	AccessTokenJWT    = "jwt"
+)
+
+// AccessTokens configures issued access tokens.
+type AccessTokens struct {
+	// Format is AccessTokenOpaque (default) or AccessTokenJWT (RFC 9068).
+	Format string `json:"format"`
+}
+
+// Signing algorithms.
+const (
+	AlgES256 = "ES256"
+	AlgRS256 = "RS256"
+	AlgEdDSA = "EdDSA"
+)
+
+// SigningKeys configures the signing keys the store keeps and rotates.
+type SigningKeys struct {
+	// Algorithm is AlgES256 (default), AlgRS256 or AlgEdDSA.
+	Algorithm string `json:"algorithm"`
+	// RotateEvery is how long a key signs; default 720h, at least 2h.
+	RotateEvery Duration `json:"rotate_every"`
+	// RetireAfter is how long a key stays published after it stopped
+	// signing; default 168h, at least the longest token lifetime it covers.
+	RetireAfter Duration `json:"retire_after"`
 }

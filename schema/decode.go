@@ -107,6 +107,19 @@ func (l *loader) touched(path string) bool {
 	return false
 }
 
+// failedAt reports whether the value at path, or one holding it, failed
+// to decode; unlike touched, failures below path do not count.
+func (l *loader) failedAt(path string) bool {
+	for p := path; ; p = parentPath(p) {
+		if l.failed[p] {
+			return true
+		}
+		if p == "" {
+			return false
+		}
+	}
+}
+
 // firstAt says where the first of two duplicates is, seen from the
 // second: "line 9", or "column 11" when both are on one line.
 func firstAt(first, dup Position) string {

@@ -47,7 +47,11 @@ func TestInitTemplate(t *testing.T) {
 				data := struct {
 					Dialect string
 					Grants  []string
-				}{string(dialect), grants}
+					Server  bool // half the sets as init --server renders them: scopes declared
+					OpenID  bool // init --server --openid, where authorization_code is on
+					JWT     bool // init --server --access-tokens jwt
+				}{string(dialect), grants, len(grants)%2 == 1,
+					len(grants)%2 == 1 && slices.Contains(grants, GrantAuthorizationCode), len(grants)%4 == 1}
 				if err := tmpl.Execute(&buf, data); err != nil {
 					t.Fatal(err)
 				}
@@ -89,7 +93,10 @@ func TestInitTemplate(t *testing.T) {
 		if err := tmpl.Execute(&buf, struct {
 			Dialect string
 			Grants  []string
-		}{"postgres", GrantKeys()}); err != nil {
+			Server  bool
+			OpenID  bool
+			JWT     bool
+		}{"postgres", GrantKeys(), false, false, false}); err != nil {
 			t.Fatal(err)
 		}
 		commented, err := Parse("oauthgen.yaml", buf.Bytes())
@@ -129,7 +136,10 @@ func TestInitTemplate(t *testing.T) {
 	if err := tmpl.Execute(&buf, struct {
 		Dialect string
 		Grants  []string
-	}{"sqlite", nil}); err != nil {
+		Server  bool
+		OpenID  bool
+		JWT     bool
+	}{"sqlite", nil, false, false, false}); err != nil {
 		t.Fatal(err)
 	}
 	for _, key := range specKeys(declarationSpec) {

@@ -47,7 +47,7 @@ func Dialects() []Dialect { return []Dialect{SQLite, Postgres, MySQL} }
 
 // TableKinds returns every table kind, in a stable order.
 func TableKinds() []string {
-	return []string{TableClients, TableUsers, TableFamilies, TableAccessTokens, TableRefreshTokens, TableAuthorizationCodes, TableDeviceCodes}
+	return []string{TableClients, TableUsers, TableFamilies, TableAccessTokens, TableRefreshTokens, TableAuthorizationCodes, TableDeviceCodes, TableSigningKeys}
 }
 
 // builtinColumns are the columns oauthgen itself defines in the tables
@@ -174,8 +174,45 @@ func (d *Declaration) HasTable(kind string) bool {
 		return d.HasTable(TableAuthorizationCodes) || d.HasTable(TableDeviceCodes) || d.HasTable(TableRefreshTokens)
 	case TableUsers:
 		return d.UsersGenerated()
+	case TableSigningKeys:
+		return d.SignsTokens()
 	}
 	return false
+}
+
+// OpenID reports whether OpenID Connect is declared.
+func (d *Declaration) OpenID() bool { return d.OpenIDConnect != nil }
+
+// JWTAccessTokens reports whether access tokens are JWTs (RFC 9068).
+func (d *Declaration) JWTAccessTokens() bool {
+	return d.AccessTokens != nil && d.AccessTokens.Format == AccessTokenJWT
+}
+
+// SignsTokens reports whether the server signs tokens (ID tokens or JWT
+// access tokens), and so keeps signing keys.
+func (d *Declaration) SignsTokens() bool { return d.OpenID() || d.JWTAccessTokens() }
+
+// StandardClaims are the OpenID Connect Core §5.1 claims a users column
+// can back, with the column type each needs (TypeText, TypeBool, or
+// TypeTime for updated_at, which int64 seconds may back too). sub is the
+// user id; address, a JSON object, is not supported.
+func StandardClaims() []string { return slices.Clone(standardClaims) }
+
+var standardClaims = []string{
+	"name", "given_name", "family_name", "middle_name", "nickname", "preferred_username",
+	"profile", "picture", "website", "email", "email_verified", "gender", "birthdate",
+	"zoneinfo", "locale", "phone_number", "phone_number_verified", "updated_at",
+}
+
+// ClaimTypes returns the column types that may back a standard claim.
+func ClaimTypes(claim string) []string {
+	switch claim {
+	case "email_verified", "phone_number_verified":
+		return []string{TypeBool}
+	case "updated_at":
+		return []string{TypeTime, TypeInt64}
+	}
+	return []string{TypeText}
 }
 
 // UsersGenerated reports whether oauthgen generates and owns a users

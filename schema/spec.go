@@ -142,6 +142,8 @@ func tableKindDoc(kind string) string {
 		return "authorization codes (their SHA-256)"
 	case TableDeviceCodes:
 		return "device authorizations (RFC 8628)"
+	case TableSigningKeys:
+		return "signing keys (OpenID Connect, JWT access tokens; private keys sealed)"
 	}
 	return kind
 }
@@ -187,6 +189,7 @@ var declarationSpec = func() *spec {
 				opt("password", grant("Resource owner password credentials grant (RFC 6749 §4.3). Needs a users table: generated, or an existing one mapped by storage.users.")),
 				opt("refresh_token", grant("Refresh tokens (RFC 6749 §6), issued by authorization_code, password, device_code and extension grants.",
 					opt("rotation", boolean("Replace the refresh token on every use and revoke the whole family when an old one is replayed (RFC 9700 §4.14.2). Default: true.", true)),
+					opt("reuse_interval", duration("How long after a rotation the same client may present the rotated token again and get a new pair in the same family instead of having the family revoked: covers two tabs refreshing at once and a response lost after its commit. Within it a stolen, just-rotated token goes undetected (RFC 9700 §4.14.2). From 0s (strict) to 5m. Default: 0s.", "0s")),
 				)),
 				opt("device_code", grant("Device authorization grant (RFC 8628).",
 					opt("interval", duration("Minimum polling interval, whole seconds from 1s to 60s. Default: 5s.", "5s")),
@@ -239,6 +242,24 @@ var declarationSpec = func() *spec {
 				keyDoc: func(k string) string { return "Extra columns of the " + tableKindDoc(k) + " table." }}),
 			opt("indexes", &spec{kind: kindMap, doc: "Extra indexes, by table.", keys: extraColumnKinds, elem: list("Extra indexes.", index),
 				keyDoc: func(k string) string { return "Extra indexes of the " + tableKindDoc(k) + " table." }}),
+		)),
+		opt("openid_connect", func() *spec {
+			s := object("OpenID Connect (OpenID Connect Core 1.0) on the authorization code grant: scope=openid gets an ID token, the UserInfo endpoint and discovery are served. Needs grants.authorization_code. A block that is present (even empty) enables it.",
+				opt("id_token_lifetime", duration("ID token lifetime, from 1s to 24h. Default: 1h.", "1h")),
+				opt("claims", &spec{kind: kindMap, doc: "Which column of the users table backs each standard claim (sub is the user id): extra columns of the generated users table (storage.extra_columns.users), or columns of your mapped storage.users table. Text claims need text columns; email_verified and phone_number_verified bool; updated_at time or int64. preferred_username defaults to the username column.",
+					keys: standardClaims, elem: sqlName("A column of the users table."),
+					keyDoc: func(k string) string { return "Column backing the " + k + " claim." }}),
+			)
+			s.nullable = true
+			return s
+		}()),
+		opt("access_tokens", object("Issued access tokens.",
+			opt("format", enum("opaque (random strings, checked by introspection or the engine's RequireToken) or jwt (RFC 9068 JWTs that resource servers verify offline with the JWKS; a revoked one stays valid to them until it expires). Default: opaque.", AccessTokenOpaque, AccessTokenOpaque, AccessTokenJWT)),
+		)),
+		opt("signing_keys", object("Keys that sign ID tokens and JWT access tokens. They are generated, stored (private keys sealed under the key-encryption key the server gets from OAUTHGEN_KEY_ENCRYPTION_KEY, never from this file) and rotated in the database, shared by every instance.",
+			opt("algorithm", enum("JWS algorithm: ES256, RS256 or EdDSA. Default: ES256.", AlgES256, AlgES256, AlgRS256, AlgEdDSA)),
+			opt("rotate_every", duration("How long a key signs before the next one takes over, at least 2h. Default: 720h.", "720h")),
+			opt("retire_after", duration("How long a key stays in the JWKS after it stopped signing: at least the longest token lifetime it signs (ID tokens, JWT access tokens). Default: 168h.", "168h")),
 		)),
 	)
 }()

@@ -25,6 +25,28 @@ func (l *loader) validate(d *Declaration) {
 	l.validateScopes(d)
 	l.validateBearer(d)
 	l.validateStorage(d)
+	l.validateOpenID(d)
+}
+
+// grantsKnown reports whether which grants are declared and enabled is
+// known: no grant block, its enabled or drop key, nor a key directly under
+// grants (perhaps a misspelled grant) failed to decode. A mistake in a
+// grant's other options does not hide the rules that depend on grants.
+func (l *loader) grantsKnown() bool {
+	if l.failedAt("grants") {
+		return false
+	}
+	for p := range l.failed {
+		rest, ok := strings.CutPrefix(p, "grants.")
+		if !ok {
+			continue
+		}
+		block, key, nested := strings.Cut(rest, ".")
+		if !nested || key == "enabled" || key == "drop" || strings.Contains(block, "[") {
+			return false
+		}
+	}
+	return true
 }
 
 // ok reports whether the rules about path may run: nothing at, above or
@@ -142,7 +164,7 @@ func (l *loader) validateGrants(d *Declaration) {
 			l.errorf(p+".drop", "drop: true drops the grant's tables and data; it needs enabled: false")
 		}
 	}
-	if l.ok("grants") {
+	if l.grantsKnown() {
 		if len(d.EnabledGrants()) == 0 && len(g.Extensions) == 0 {
 			l.errorf("grants", "no grant is enabled; declare at least one, such as client_credentials: {}")
 		}
@@ -175,6 +197,15 @@ func (l *loader) validateGrants(d *Declaration) {
 
 	if dc := g.DeviceCode; dc != nil && l.ok("grants.device_code") {
 		l.validateDeviceCode(d, dc)
+	}
+	if rt := g.RefreshToken; rt != nil && l.ok("grants.refresh_token.reuse_interval") {
+		const p = "grants.refresh_token.reuse_interval"
+		switch iv := rt.ReuseInterval; {
+		case iv.Duration < 0 || iv.Duration > 5*time.Minute:
+			l.errorf(p, "want from 0s to 5m, got %s: longer only widens the window in which a stolen token goes unnoticed", iv)
+		case iv.Duration > 0 && !rt.Rotation:
+			l.errorf(p, "a reuse interval needs rotation: true (without rotation a confidential client's token is never consumed)")
+		}
 	}
 }
 
@@ -297,6 +328,15 @@ func (l *loader) validateLifetimes(d *Declaration) {
 			l.errorf(p, "want at most %s, got %s", Duration{b.max}, v)
 		}
 	}
+	// A refresh token that dies before the access token it renews is
+	// never useful: the client must start over when the access token ends.
+	if l.ok("lifetimes.access_token") && l.ok("lifetimes.refresh_token") && d.Lifetimes.RefreshToken.Duration > 0 &&
+		d.Lifetimes.RefreshToken.Duration < d.Lifetimes.AccessToken.Duration {
+		// The default refresh lifetime outlives every allowed access
+		// lifetime, so the refresh lifetime was written.
+		l.errorf("lifetimes.refresh_token", "%s is shorter than lifetimes.access_token (%s): a refresh token must outlive the access tokens it renews, or clients log in again when each expires; make it at least %s (refresh tokens usually live days), or shorten access_token",
+			d.Lifetimes.RefreshToken, d.Lifetimes.AccessToken, d.Lifetimes.AccessToken)
+	}
 	if v := d.Lifetimes.AuthorizationCode.Duration; v > 10*time.Minute && v <= time.Hour {
 		l.warnf("lifetimes.authorization_code", "RFC 6749 §4.1.2 recommends authorization codes live at most 10m, got %s", d.Lifetimes.AuthorizationCode)
 	}
@@ -396,60 +436,69 @@ func tableNamePath(d *Declaration, kind string) string {
 
 func (l *loader) validateTables(d *Declaration, prefixOK bool) {
 	st := &d.Storage
-	tablesOK := l.ok("storage.tables")
 	for _, kind := range TableKinds() {
 		t, ok := st.Tables[kind]
 		if !ok {
 			continue
 		}
 		p := "storage.tables." + kind
-		if !l.ok(p) {
+		if l.failedAt(p) {
 			continue
 		}
 		if kind == TableUsers && st.Users != nil {
 			l.errorf(p, "the users table is your application's (storage.users.table); oauthgen neither names nor renames it")
 			continue
 		}
-		if t.Name == "" && t.RenamedFrom == "" {
+		// Each key is judged on its own: a mistake in one (an unknown
+		// key beside it) does not hide the other's problems.
+		nameOK, fromOK := l.ok(p+".name"), l.ok(p+".renamed_from")
+		if nameOK && fromOK && t.Name == "" && t.RenamedFrom == "" && !l.below[p] {
 			l.errorf(p, "set name, renamed_from or both; an empty override changes nothing")
 			continue
 		}
-		if t.Name != "" {
+		if nameOK && t.Name != "" {
 			if msg := checkSQLName("table", t.Name); msg != "" {
 				l.errorf(p+".name", "%s", msg)
 			}
 		}
-		if t.RenamedFrom != "" {
+		if fromOK && t.RenamedFrom != "" {
 			if msg := checkSQLName("table", t.RenamedFrom); msg != "" {
 				l.errorf(p+".renamed_from", "%s", msg)
-			} else if t.RenamedFrom == d.TableName(kind) {
+			} else if nameOK && t.RenamedFrom == d.TableName(kind) {
 				l.errorf(p+".renamed_from", "%q is the table's name already; remove renamed_from once the rename has been generated", t.RenamedFrom)
 			}
 		}
-	}
-	if !tablesOK || !prefixOK || l.failed["storage.users"] {
-		return
 	}
 
 	// Every name, generated or mapped, must be a valid and distinct
 	// table: oauthgen may create any of them when a grant is enabled later.
 	// One error for a prefix too long for some kind, not one per table.
 	longest := slices.MaxFunc(TableKinds(), func(a, b string) int { return len(a) - len(b) })
-	if n := len(st.TablePrefix) + len(longest); n > MaxIdentifierLength && tableNamePath(d, longest) == "storage.table_prefix" {
+	prefixTooLong := false
+	if n := len(st.TablePrefix) + len(longest); prefixOK && n > MaxIdentifierLength && tableNamePath(d, longest) == "storage.table_prefix" {
 		l.errorf("storage.table_prefix", "too long: the %s table would be named %q, %d characters, and PostgreSQL keeps only %d; use at most %d characters",
 			longest, d.TableName(longest), n, MaxIdentifierLength, MaxIdentifierLength-len(longest))
-		return
+		prefixTooLong = true
 	}
+	// The clash checks compare the tables whose names are known: a name
+	// whose key failed (or a prefix that failed) leaves out only its own
+	// tables, so a clash shows in the same run as the other mistakes.
 	owner := map[string]string{} // name → first kind
 	kinds := map[string][]string{}
 	for _, kind := range TableKinds() {
 		name, p := d.TableName(kind), tableNamePath(d, kind)
-		if p == "storage.table_prefix" {
+		switch {
+		case kind == TableUsers && st.Users != nil && (l.failed["storage.users"] || !l.ok("storage.users.table")):
+			continue
+		case p == "storage.table_prefix":
+			if !prefixOK || prefixTooLong || !l.ok("storage.tables."+kind+".name") {
+				continue
+			}
 			if msg := checkSQLName("table", name); msg != "" {
 				l.errorf(p, "the %s table would be named %q: %s", kind, name, msg)
 				continue
 			}
-		} else if checkSQLName("table", name) != "" {
+		case !l.ok(p) || checkSQLName("table", name) != "":
 			continue // reported with its key
 		}
 		if _, dup := owner[name]; !dup {
@@ -462,7 +511,7 @@ func (l *loader) validateTables(d *Declaration, prefixOK bool) {
 	for _, kind := range TableKinds() {
 		name := d.TableName(kind)
 		p := tableNamePath(d, kind)
-		if len(kinds[name]) < 2 || p == "storage.table_prefix" {
+		if !slices.Contains(kinds[name], kind) || len(kinds[name]) < 2 || p == "storage.table_prefix" {
 			continue
 		}
 		var others []string
@@ -471,15 +520,19 @@ func (l *loader) validateTables(d *Declaration, prefixOK bool) {
 				others = append(others, k)
 			}
 		}
-		l.errorf(p, "table name %q is also the name of the %s table", name, strings.Join(others, " and "))
+		what := "the " + others[0] + " table"
+		if len(others) > 1 {
+			what = "the " + strings.Join(others[:len(others)-1], ", ") + " and " + others[len(others)-1] + " tables"
+		}
+		l.errorf(p, "table name %q is also the name of %s", name, what)
 	}
 	renamed := map[string]string{}
 	for _, kind := range TableKinds() {
 		t := st.Tables[kind]
-		if t.RenamedFrom == "" || (kind == TableUsers && st.Users != nil) {
+		p := "storage.tables." + kind + ".renamed_from"
+		if t.RenamedFrom == "" || (kind == TableUsers && st.Users != nil) || !l.ok(p) || checkSQLName("table", t.RenamedFrom) != "" {
 			continue
 		}
-		p := "storage.tables." + kind + ".renamed_from"
 		if other, ok := owner[t.RenamedFrom]; ok && other != kind {
 			l.errorf(p, "%q is the current name of the %s table", t.RenamedFrom, other)
 		} else if other, dup := renamed[t.RenamedFrom]; dup {
@@ -540,7 +593,7 @@ func tableMissing(d *Declaration, kind, what string) string {
 }
 
 func (l *loader) validateExtraColumns(d *Declaration) {
-	grantsOK := l.ok("grants") && l.ok("storage.users")
+	grantsOK := l.grantsKnown() && !l.failedAt("storage.users")
 	for _, kind := range extraColumnKinds {
 		cols, ok := d.Storage.ExtraColumns[kind]
 		if !ok {
@@ -646,7 +699,7 @@ func describeLiteral(lit, tag string) string {
 }
 
 func (l *loader) validateIndexes(d *Declaration) {
-	grantsOK := l.ok("grants") && l.ok("storage.users")
+	grantsOK := l.grantsKnown() && !l.failedAt("storage.users")
 	for _, kind := range extraColumnKinds {
 		idxs, ok := d.Storage.Indexes[kind]
 		if !ok {
@@ -662,7 +715,13 @@ func (l *loader) validateIndexes(d *Declaration) {
 		if l.failed[p] || l.failed["storage.extra_columns."+kind] {
 			continue
 		}
-		cols := d.ColumnNames(kind)
+		// Each column once, though a duplicate extra column was declared.
+		var cols []string
+		for _, c := range d.ColumnNames(kind) {
+			if !slices.Contains(cols, c) {
+				cols = append(cols, c)
+			}
+		}
 		seen := map[string]string{}
 		for i, ix := range idxs {
 			ip := indexPath(p, i)

@@ -5,9 +5,10 @@
 //	oauthgen generate
 //	oauthgen generate --check   # in CI: exit 1 if the output is stale
 //
-// From go generate:
+// Installed as a tool of your module (go get -tool
+// github.com/oauthgen/oauthgen/cmd/oauthgen), from go generate:
 //
-//	//go:generate go run github.com/oauthgen/oauthgen/cmd/oauthgen generate
+//	//go:generate go tool oauthgen generate
 package main
 
 import (
@@ -75,21 +76,30 @@ func newApp(stdout, stderr io.Writer, code *int) *cli.App {
 		Commands: []*cli.Command{
 			{
 				Name:  "init",
-				Usage: "write a commented oauthgen.yaml to start from",
-				UsageText: `oauthgen init [--dialect sqlite|postgres|mysql] [--grant GRANT]... [--config FILE]
+				Usage: "write a commented oauthgen.yaml to start from, or a whole server with --server",
+				UsageText: `oauthgen init [--server] [--dialect sqlite|postgres|mysql] [--grant GRANT]... [--config FILE]
 
 Examples:
    oauthgen init
-   oauthgen init --dialect postgres --grant authorization_code --grant refresh_token`,
-				Description: "Writes a declaration with every key shown and explained. It never overwrites a file.\nGrants: " +
-					fmt.Sprint(schema.GrantKeys()) + " (default: client_credentials).",
+   oauthgen init --dialect postgres --grant authorization_code --grant refresh_token
+   oauthgen init --server                     # the quickstart's server, in this folder
+   oauthgen init --server --dialect postgres --config cmd/authserver/oauthgen.yaml`,
+				Description: "Writes a declaration with every key shown and explained. With --server, also a server\n" +
+					"package you own beside it (main.go: serve, client create, user create; the login, consent\n" +
+					"and device pages; demo seeding), in the module of the nearest go.mod. It never overwrites\n" +
+					"a file.\nGrants: " + fmt.Sprint(schema.GrantKeys()) + " (default: client_credentials; with --server,\n" +
+					"every grant but implicit).",
 				Flags: []cli.Flag{
 					configFlag,
 					&cli.StringFlag{Name: "dialect", Aliases: []string{"d"}, Value: "sqlite", Usage: "SQL dialect: sqlite, postgres or mysql"},
 					&cli.StringSliceFlag{Name: "grant", Aliases: []string{"g"}, Usage: "enable `GRANT` (repeat the flag for more)"},
+					&cli.BoolFlag{Name: "server", Usage: "also scaffold a server package beside the declaration"},
 				},
 				Action: func(c *cli.Context) error {
 					path := c.String("config")
+					if c.Bool("server") {
+						return initServer(c, path)
+					}
 					out, err := generator.Scaffold(schema.Dialect(c.String("dialect")), c.StringSlice("grant"))
 					if err != nil {
 						return cli.Exit("oauthgen init: "+err.Error(), exitUsage)
@@ -108,7 +118,7 @@ Examples:
 					if err := f.Close(); err != nil {
 						return cli.Exit("oauthgen init: "+err.Error(), exitStale)
 					}
-					fmt.Fprintf(c.App.Writer, "wrote %s; edit it, then run: oauthgen generate --config %s\n", path, path)
+					fmt.Fprintf(c.App.Writer, "oauthgen: wrote %s; edit it, then run oauthgen generate --config %s (go tool oauthgen … when oauthgen is a tool of your module)\n", declName(path), path)
 					return nil
 				},
 			},
@@ -121,7 +131,7 @@ Examples:
    oauthgen generate
    oauthgen generate --config internal/auth/oauthgen.yaml
    oauthgen generate --check     # CI: exit 1 and print a diff when the output is stale
-   //go:generate go run github.com/oauthgen/oauthgen/cmd/oauthgen generate`,
+   //go:generate go tool oauthgen generate`,
 				Description: "Writes the output folder the declaration names. After a schema change it adds one\n" +
 					"migration; migrations already written are never changed. Exit codes: 0 ok, 1 stale\n" +
 					"(--check) or failed, 2 bad declaration or usage.",
@@ -134,26 +144,50 @@ Examples:
 					if err != nil {
 						return err
 					}
+					name := declName(c.String("config"))
 					out, err := generator.GenerateFrom(d, generator.Options{})
 					if err != nil {
-						return generateError(err)
+						return generateError(name, c.String("config"), err)
+					}
+					// Paths in messages are relative to the declaration's
+					// folder, which the line names first.
+					inDecl := func(p string) string {
+						if r, err := filepath.Rel(filepath.Dir(d.File), p); err == nil {
+							return filepath.ToSlash(r)
+						}
+						return filepath.ToSlash(p)
+					}
+					strays, err := out.Strays()
+					if err != nil {
+						return cli.Exit(fmt.Sprintf("oauthgen: %s: %v", name, err), exitStale)
 					}
 					if c.Bool("check") {
 						diff, err := out.Check()
 						if err != nil {
-							return cli.Exit("oauthgen: "+err.Error(), exitStale)
+							return cli.Exit(fmt.Sprintf("oauthgen: %s: %v", name, err), exitStale)
+						}
+						fmt.Fprint(c.App.Writer, diff)
+						for _, f := range strays {
+							fmt.Fprintf(c.App.ErrWriter, "oauthgen: %s: %s was not written by oauthgen: move it out of %s (oauthgen owns that folder) or delete it\n",
+								name, inDecl(filepath.Join(out.Dir, filepath.FromSlash(f))), inDecl(out.Dir)+"/")
 						}
 						if diff != "" {
-							fmt.Fprint(c.App.Writer, diff)
-							return cli.Exit(fmt.Sprintf("oauthgen: %s is not up to date with %s: run oauthgen generate", rel(out.Dir), c.String("config")), exitStale)
+							return cli.Exit(fmt.Sprintf("oauthgen: %s: %s is not up to date: run oauthgen generate", name, inDecl(out.Dir)+"/"), exitStale)
+						}
+						if len(strays) > 0 {
+							return cli.Exit("", exitStale)
 						}
 						return nil
 					}
 					if err := out.Write(); err != nil {
-						return cli.Exit("oauthgen: "+err.Error(), exitStale)
+						return cli.Exit(fmt.Sprintf("oauthgen: %s: %v", name, err), exitStale)
 					}
 					if out.Migration != "" {
-						fmt.Fprintf(c.App.Writer, "oauthgen: new migration %s\n", filepath.Join(rel(out.Dir), "migrations", out.Migration))
+						fmt.Fprintf(c.App.Writer, "oauthgen: %s: new migration %s\n", name, inDecl(filepath.Join(out.Dir, "migrations", out.Migration)))
+					}
+					for _, f := range strays {
+						fmt.Fprintf(c.App.ErrWriter, "oauthgen: %s: warning: %s was not written by oauthgen; generate --check fails while it is there\n",
+							name, inDecl(filepath.Join(out.Dir, filepath.FromSlash(f))))
 					}
 					return nil
 				},
@@ -167,7 +201,7 @@ Examples:
 					if _, err := load(c); err != nil {
 						return err
 					}
-					fmt.Fprintf(c.App.Writer, "%s: ok\n", c.String("config"))
+					fmt.Fprintf(c.App.Writer, "oauthgen: %s: ok\n", declName(c.String("config")))
 					return nil
 				},
 			},
@@ -186,24 +220,66 @@ Examples:
 
 // load loads the declaration and prints its warnings.
 func load(c *cli.Context) (*schema.Declaration, error) {
-	d, err := schema.Load(c.String("config"))
+	path := c.String("config")
+	name := declName(path)
+	d, err := schema.Load(path)
 	if err != nil {
-		return nil, generateError(err)
+		return nil, generateError(name, path, err)
 	}
-	for _, w := range d.Warnings {
+	for _, w := range relabel(d.Warnings, path, name) {
 		fmt.Fprintf(c.App.ErrWriter, "warning: %v\n", w)
 	}
 	return d, nil
 }
 
-// generateError gives declaration errors exit code 2, and others 1.
-func generateError(err error) error {
+// generateError gives declaration errors exit code 2, and others 1. Every
+// line names the declaration as name.
+func generateError(name, path string, err error) error {
 	var list schema.ErrorList
 	var one *schema.Error
-	if errors.As(err, &list) || errors.As(err, &one) {
-		return cli.Exit(err.Error(), exitUsage)
+	switch {
+	case errors.As(err, &list):
+		return cli.Exit(relabel(list, path, name).Error(), exitUsage)
+	case errors.As(err, &one):
+		return cli.Exit(relabel(schema.ErrorList{one}, path, name).Error(), exitUsage)
 	}
-	return cli.Exit("oauthgen: "+err.Error(), exitStale)
+	return cli.Exit(fmt.Sprintf("oauthgen: %s: %v", name, err), exitStale)
+}
+
+// relabel names the declaration file path as name in each error.
+func relabel(list schema.ErrorList, path, name string) schema.ErrorList {
+	out := make(schema.ErrorList, len(list))
+	for i, e := range list {
+		c := *e
+		if c.File == path {
+			c.File = name
+		}
+		out[i] = &c
+	}
+	return out
+}
+
+// declName is how every line oauthgen prints names a declaration: its
+// path from the root of its module (the folder of the nearest go.mod), so
+// that the lines of several declarations generated by one
+// `go generate ./...`, each run in its own folder, tell which is which.
+// Outside a module it is the path as given.
+func declName(path string) string {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return path
+	}
+	for dir := filepath.Dir(abs); ; dir = filepath.Dir(dir) {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			if r, err := filepath.Rel(dir, abs); err == nil {
+				return filepath.ToSlash(r)
+			}
+			return path
+		}
+		if filepath.Dir(dir) == dir {
+			return path
+		}
+	}
 }
 
 // version is the module version oauthgen was built at.
@@ -214,14 +290,25 @@ func version() string {
 	return "(devel)"
 }
 
-// rel shortens an absolute path to one relative to the working directory.
-func rel(path string) string {
-	wd, err := os.Getwd()
+// initServer is `init --server`: the declaration and a server package in
+// its folder.
+func initServer(c *cli.Context, config string) error {
+	written, err := generator.WriteServer(config, generator.ServerOptions{
+		Dialect: schema.Dialect(c.String("dialect")), Grants: c.StringSlice("grant"),
+	})
+	if _, exist := errors.AsType[*generator.ExistError](err); exist || (err != nil && written == nil) {
+		return cli.Exit("oauthgen init: "+err.Error(), exitUsage)
+	}
+	for _, p := range written {
+		fmt.Fprintf(c.App.Writer, "oauthgen: wrote %s\n", p)
+	}
 	if err != nil {
-		return path
+		return cli.Exit("oauthgen init: "+err.Error(), exitStale)
 	}
-	if r, err := filepath.Rel(wd, path); err == nil {
-		return r
+	pkg := "./" + filepath.ToSlash(filepath.Dir(config))
+	if pkg == "./." {
+		pkg = "."
 	}
-	return path
+	fmt.Fprintf(c.App.Writer, "next: go generate %s && go mod tidy && go run %s serve\n", pkg, pkg)
+	return nil
 }

@@ -21,8 +21,13 @@ func TestPostgres(t *testing.T) {
 	lb := e2e.NewBalancer(t)
 	issuer := []string{"--issuer", lb.URL} // every instance has the public URL as issuer
 
-	a := e2e.Start(t, bin, []string{"--dsn", dsn}, issuer)
+	// Every instance has the same page secret, so that one accepts the
+	// device page tickets of the other: a from the flag, b from the
+	// environment.
+	const pageSecret = "the instances' shared page secret, 32 bytes or more"
+	a := e2e.Start(t, bin, []string{"--db", dsn}, append(issuer, "--page-secret", pageSecret))
 	t.Setenv("DATABASE_URL", dsn) // b reads the DSN from the environment
+	t.Setenv("OAUTHGEN_PAGE_SECRET", pageSecret)
 	b := e2e.Start(t, bin, nil, issuer)
 	a.Ready(t)
 	b.Ready(t)
@@ -33,7 +38,7 @@ func TestPostgres(t *testing.T) {
 	}
 	e2e.CheckDemo(t, a.Output+b.Output)
 
-	appSecret := e2e.Setup(t, bin, "--dsn", dsn)
+	appSecret := e2e.Setup(t, bin, "--db", dsn)
 	e2e.Flows(t, lb.URL, appSecret)
 	e2e.AcrossInstances(t, a.URL, b.URL, appSecret)
 	a.Stop(t)

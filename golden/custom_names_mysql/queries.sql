@@ -103,7 +103,8 @@ WHERE hash = sqlc.arg(hash);
 
 -- name: PurgeAccessTokens :execrows
 DELETE FROM idp_bearer_tokens
-WHERE expires_at < sqlc.arg(before);
+WHERE expires_at < sqlc.arg(before)
+LIMIT 1000;
 
 -- name: CreateRefreshToken :exec
 INSERT INTO idp_refresh_tokens (hash, client_id, user_id, scopes, family_id, issued_at, expires_at, consumed_at, revoked_at)
@@ -120,6 +121,10 @@ UPDATE idp_refresh_tokens
 SET consumed_at = sqlc.arg(consumed_at)
 WHERE hash = sqlc.arg(hash) AND consumed_at IS NULL;
 
+-- name: RefreshTokenConsumedAt :one
+SELECT consumed_at FROM idp_refresh_tokens
+WHERE hash = sqlc.arg(hash);
+
 -- name: RevokeRefreshToken :execrows
 UPDATE idp_refresh_tokens
 SET revoked_at = sqlc.arg(revoked_at)
@@ -131,7 +136,8 @@ WHERE hash = sqlc.arg(hash);
 
 -- name: PurgeRefreshTokens :execrows
 DELETE FROM idp_refresh_tokens
-WHERE expires_at < sqlc.arg(before);
+WHERE expires_at < sqlc.arg(before)
+LIMIT 1000;
 
 -- name: CreateAuthorizationCode :exec
 INSERT INTO idp_authorization_codes (hash, client_id, user_id, redirect_uri, scopes, code_challenge, code_challenge_method, family_id, issued_at, expires_at, consumed_at)
@@ -153,11 +159,37 @@ WHERE hash = sqlc.arg(hash);
 
 -- name: PurgeAuthorizationCodes :execrows
 DELETE FROM idp_authorization_codes
-WHERE expires_at < sqlc.arg(before);
+WHERE expires_at < sqlc.arg(before)
+LIMIT 1000;
+
+-- name: DeleteUserAccessTokens :exec
+DELETE FROM idp_bearer_tokens
+WHERE user_id = sqlc.arg(user_id);
+
+-- name: DeleteUserRefreshTokens :exec
+DELETE FROM idp_refresh_tokens
+WHERE user_id = sqlc.arg(user_id);
+
+-- name: DeleteUserAuthorizationCodes :exec
+DELETE FROM idp_authorization_codes
+WHERE user_id = sqlc.arg(user_id);
+
+-- name: DeleteUserFamilies :exec
+DELETE FROM idp_families
+WHERE user_id = sqlc.arg(user_id);
+
+-- name: LockPurgeableFamilies :many
+SELECT e.id FROM idp_families e
+WHERE e.created_at < sqlc.arg(before)
+  AND NOT EXISTS (SELECT 1 FROM idp_bearer_tokens m WHERE m.family_id = e.id)
+  AND NOT EXISTS (SELECT 1 FROM idp_refresh_tokens m WHERE m.family_id = e.id)
+  AND NOT EXISTS (SELECT 1 FROM idp_authorization_codes m WHERE m.family_id = e.id)
+LIMIT 1000
+FOR UPDATE;
 
 -- name: PurgeFamilies :execrows
 DELETE FROM idp_families
-WHERE created_at < sqlc.arg(before)
+WHERE id IN (sqlc.slice(ids))
   AND NOT EXISTS (SELECT 1 FROM idp_bearer_tokens m WHERE m.family_id = idp_families.id)
   AND NOT EXISTS (SELECT 1 FROM idp_refresh_tokens m WHERE m.family_id = idp_families.id)
   AND NOT EXISTS (SELECT 1 FROM idp_authorization_codes m WHERE m.family_id = idp_families.id);

@@ -76,7 +76,7 @@ WHERE hash = sqlc.arg(hash);
 
 -- name: PurgeAccessTokens :execrows
 DELETE FROM oauth_access_tokens
-WHERE expires_at < sqlc.arg(before);
+WHERE hash IN (SELECT e.hash FROM oauth_access_tokens e WHERE e.expires_at < sqlc.arg(before) LIMIT 1000);
 
 -- name: CreateRefreshToken :exec
 INSERT INTO oauth_refresh_tokens (hash, client_id, user_id, scopes, family_id, issued_at, expires_at, consumed_at, revoked_at)
@@ -93,6 +93,10 @@ UPDATE oauth_refresh_tokens
 SET consumed_at = sqlc.arg(consumed_at)
 WHERE hash = sqlc.arg(hash) AND consumed_at IS NULL;
 
+-- name: RefreshTokenConsumedAt :one
+SELECT consumed_at FROM oauth_refresh_tokens
+WHERE hash = sqlc.arg(hash);
+
 -- name: RevokeRefreshToken :execrows
 UPDATE oauth_refresh_tokens
 SET revoked_at = sqlc.arg(revoked_at)
@@ -104,7 +108,7 @@ WHERE hash = sqlc.arg(hash);
 
 -- name: PurgeRefreshTokens :execrows
 DELETE FROM oauth_refresh_tokens
-WHERE expires_at < sqlc.arg(before);
+WHERE hash IN (SELECT e.hash FROM oauth_refresh_tokens e WHERE e.expires_at < sqlc.arg(before) LIMIT 1000);
 
 -- name: CreateAuthorizationCode :exec
 INSERT INTO oauth_authorization_codes (hash, client_id, user_id, redirect_uri, scopes, code_challenge, code_challenge_method, family_id, issued_at, expires_at, consumed_at)
@@ -126,7 +130,7 @@ WHERE hash = sqlc.arg(hash);
 
 -- name: PurgeAuthorizationCodes :execrows
 DELETE FROM oauth_authorization_codes
-WHERE expires_at < sqlc.arg(before);
+WHERE hash IN (SELECT e.hash FROM oauth_authorization_codes e WHERE e.expires_at < sqlc.arg(before) LIMIT 1000);
 
 -- name: CreateDeviceCode :exec
 INSERT INTO oauth_device_codes (hash, user_code_hash, client_id, scopes, status, user_id, family_id, interval_seconds, issued_at, expires_at, last_polled_at, decided_at, consumed_at)
@@ -147,10 +151,15 @@ UPDATE oauth_device_codes
 SET status = sqlc.arg(status), user_id = sqlc.arg(user_id), scopes = sqlc.arg(scopes), decided_at = sqlc.arg(decided_at)
 WHERE hash = sqlc.arg(hash) AND status = 'pending';
 
+-- name: PollDeviceCodeFirst :execrows
+UPDATE oauth_device_codes
+SET last_polled_at = sqlc.arg(last_polled_at), interval_seconds = sqlc.arg(interval_seconds)
+WHERE hash = sqlc.arg(hash) AND last_polled_at IS NULL;
+
 -- name: PollDeviceCode :execrows
 UPDATE oauth_device_codes
 SET last_polled_at = sqlc.arg(last_polled_at), interval_seconds = sqlc.arg(interval_seconds)
-WHERE hash = sqlc.arg(hash);
+WHERE hash = sqlc.arg(hash) AND last_polled_at = sqlc.arg(previous);
 
 -- name: ConsumeDeviceCode :execrows
 UPDATE oauth_device_codes
@@ -163,11 +172,21 @@ WHERE hash = sqlc.arg(hash);
 
 -- name: PurgeDeviceCodes :execrows
 DELETE FROM oauth_device_codes
-WHERE expires_at < sqlc.arg(before);
+WHERE hash IN (SELECT e.hash FROM oauth_device_codes e WHERE e.expires_at < sqlc.arg(before) LIMIT 1000);
+
+-- name: LockPurgeableFamilies :many
+SELECT e.id FROM oauth_families e
+WHERE e.created_at < sqlc.arg(before)
+  AND NOT EXISTS (SELECT 1 FROM oauth_access_tokens m WHERE m.family_id = e.id)
+  AND NOT EXISTS (SELECT 1 FROM oauth_refresh_tokens m WHERE m.family_id = e.id)
+  AND NOT EXISTS (SELECT 1 FROM oauth_authorization_codes m WHERE m.family_id = e.id)
+  AND NOT EXISTS (SELECT 1 FROM oauth_device_codes m WHERE m.family_id = e.id)
+LIMIT 1000
+FOR UPDATE;
 
 -- name: PurgeFamilies :execrows
 DELETE FROM oauth_families
-WHERE created_at < sqlc.arg(before)
+WHERE id = ANY(sqlc.arg(ids)::text[])
   AND NOT EXISTS (SELECT 1 FROM oauth_access_tokens m WHERE m.family_id = oauth_families.id)
   AND NOT EXISTS (SELECT 1 FROM oauth_refresh_tokens m WHERE m.family_id = oauth_families.id)
   AND NOT EXISTS (SELECT 1 FROM oauth_authorization_codes m WHERE m.family_id = oauth_families.id)

@@ -36,6 +36,7 @@ var storeCases = map[string]func(t *testing.T) func(t *testing.T) runtimetest.Ha
 				AddClient: func(ctx context.Context, c *runtime.Client) error {
 					return s.ImportClient(ctx, &ccstore.Client{Client: *c})
 				},
+				Fail: failer(sqlExec(s.DB()), sqliteFaults, defaultTables),
 			}
 		}
 	},
@@ -47,6 +48,7 @@ var storeCases = map[string]func(t *testing.T) func(t *testing.T) runtimetest.Ha
 				AddClient: func(ctx context.Context, c *runtime.Client) error {
 					return s.ImportClient(ctx, &sqlitestore.Client{Client: *c})
 				},
+				Fail: failer(sqlExec(s.DB()), sqliteFaults, defaultTables),
 				AddUser: func(ctx context.Context, username, hash string) (string, error) {
 					u := &sqlitestore.User{User: runtime.User{ID: runtime.NewID(), Username: username, PasswordHash: hash}, CreatedAt: time.Now()}
 					return u.ID, s.ImportUser(ctx, u)
@@ -62,6 +64,7 @@ var storeCases = map[string]func(t *testing.T) func(t *testing.T) runtimetest.Ha
 				AddClient: func(ctx context.Context, c *runtime.Client) error {
 					return s.ImportClient(ctx, &appstore.Client{Client: *c})
 				},
+				Fail: failer(sqlExec(s.DB()), sqliteFaults, defaultTables),
 				AddUser: func(ctx context.Context, username, hash string) (string, error) {
 					var id string
 					err := s.DB().QueryRowContext(ctx, "INSERT INTO accounts (email, pw_hash) VALUES (?, ?) RETURNING CAST(account_id AS TEXT)", username, hash).Scan(&id)
@@ -79,6 +82,7 @@ var storeCases = map[string]func(t *testing.T) func(t *testing.T) runtimetest.Ha
 				AddClient: func(ctx context.Context, c *runtime.Client) error {
 					return s.ImportClient(ctx, &pgstore.Client{Client: *c})
 				},
+				Fail: failer(pgExec(s.Pool()), postgresFaults, defaultTables),
 				AddUser: func(ctx context.Context, username, hash string) (string, error) {
 					u := &pgstore.User{User: runtime.User{ID: runtime.NewID(), Username: username, PasswordHash: hash}, CreatedAt: time.Now()}
 					return u.ID, s.ImportUser(ctx, u)
@@ -96,6 +100,7 @@ var storeCases = map[string]func(t *testing.T) func(t *testing.T) runtimetest.Ha
 				AddClient: func(ctx context.Context, c *runtime.Client) error {
 					return s.ImportClient(ctx, &uuidstore.Client{Client: *c})
 				},
+				Fail: failer(pgExec(s.Pool()), postgresFaults, defaultTables),
 				AddUser: func(ctx context.Context, username, hash string) (string, error) {
 					var id string
 					err := s.Pool().QueryRow(ctx, "INSERT INTO app_users (login, password_digest) VALUES ($1, $2) RETURNING id::text", username, hash).Scan(&id)
@@ -113,6 +118,7 @@ var storeCases = map[string]func(t *testing.T) func(t *testing.T) runtimetest.Ha
 				AddClient: func(ctx context.Context, c *runtime.Client) error {
 					return s.ImportClient(ctx, &mysqlstore.Client{Client: *c})
 				},
+				Fail: failer(sqlExec(s.DB()), mysqlFaults, defaultTables),
 				AddUser: func(ctx context.Context, username, hash string) (string, error) {
 					u := &mysqlstore.User{User: runtime.User{ID: runtime.NewID(), Username: username, PasswordHash: hash}, CreatedAt: time.Now()}
 					return u.ID, s.ImportUser(ctx, u)
@@ -129,6 +135,12 @@ var storeCases = map[string]func(t *testing.T) func(t *testing.T) runtimetest.Ha
 				AddClient: func(ctx context.Context, c *runtime.Client) error {
 					return s.ImportClient(ctx, &namedstore.Client{Client: *c})
 				},
+				Fail: failer(sqlExec(s.DB()), mysqlFaults, tableNames{
+					runtimetest.RecordFamily:            "idp_families",
+					runtimetest.RecordAuthorizationCode: "idp_authorization_codes",
+					runtimetest.RecordAccessToken:       "idp_bearer_tokens",
+					runtimetest.RecordRefreshToken:      "idp_refresh_tokens",
+				}),
 				AddUser: func(ctx context.Context, username, hash string) (string, error) {
 					u := &namedstore.User{User: runtime.User{ID: runtime.NewID(), Username: username, PasswordHash: hash}, CreatedAt: time.Now()}
 					return u.ID, s.ImportUser(ctx, u)
@@ -221,4 +233,20 @@ func openMySQL[S any](t *testing.T, open func(string) (S, error), migrate func(S
 		t.Fatal(err)
 	}
 	return s, dsn
+}
+
+// sqlExec runs statements on a database/sql handle.
+func sqlExec(db *sql.DB) execFunc {
+	return func(ctx context.Context, stmt string) error {
+		_, err := db.ExecContext(ctx, stmt)
+		return err
+	}
+}
+
+// pgExec runs statements on a pgx pool.
+func pgExec(pool *pgxpool.Pool) execFunc {
+	return func(ctx context.Context, stmt string) error {
+		_, err := pool.Exec(ctx, stmt)
+		return err
+	}
 }

@@ -2,9 +2,11 @@ package runtimetest
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"sync"
+	"testing"
 	"time"
 
 	"github.com/oauthgen/oauthgen/runtime"
@@ -21,6 +23,10 @@ var (
 	_ runtime.RefreshTokenStore      = (*MemoryStore)(nil)
 	_ runtime.AuthorizationCodeStore = (*MemoryStore)(nil)
 	_ runtime.DeviceCodeStore        = (*MemoryStore)(nil)
+	_ runtime.IssuanceStore          = (*MemoryStore)(nil)
+	_ runtime.SigningKeyStore        = (*MemoryStore)(nil)
+	_ runtime.UserClaimsStore        = (*MemoryStore)(nil)
+	_ FailFunc                       = (*MemoryStore)(nil).Fail
 )
 
 // MemoryStore is an in-memory store implementing every interface in
@@ -33,11 +39,11 @@ var (
 // the methods.
 //
 // Like the generated SQL stores, which have foreign keys, it refuses to
-// create a record that names an unknown client, user or family, with an
-// error that is none of runtime's sentinel errors (the engine treats it as
-// a server failure). Seed clients and users with AddClient and AddUser.
-// Empty UserID and FamilyID values reference nothing and are always
-// accepted.
+// create a record that names an unknown client or family, with an error
+// that is none of runtime's sentinel errors (the engine treats it as a
+// server failure). User ids are not checked: they are opaque to token
+// records. Seed clients and users with AddClient and AddUser. An empty
+// FamilyID references nothing and is always accepted.
 //
 // The zero value is not usable; call NewMemoryStore.
 type MemoryStore struct {
@@ -52,6 +58,10 @@ type MemoryStore struct {
 	codes     map[string]*runtime.AuthorizationCode // by Hash
 	devices   map[string]*runtime.DeviceCode        // by Hash
 	userCodes map[string]string                     // UserCodeHash → Hash
+	faults    map[Fault]bool                        // writes that fail (Fail)
+
+	signingKeys []*runtime.SigningKey     // memory_oidc.go
+	claims      map[string]map[string]any // user ID → claims; memory_oidc.go
 }
 
 // NewMemoryStore returns an empty MemoryStore.
@@ -66,7 +76,173 @@ func NewMemoryStore() *MemoryStore {
 		codes:     make(map[string]*runtime.AuthorizationCode),
 		devices:   make(map[string]*runtime.DeviceCode),
 		userCodes: make(map[string]string),
+		faults:    make(map[Fault]bool),
 	}
+}
+
+// Fail is the store's FailFunc: the writes f describes fail inside Issue
+// until heal is called.
+func (s *MemoryStore) Fail(t *testing.T, f Fault) (heal func()) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.faults[f] = true
+	return func() {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		delete(s.faults, f)
+	}
+}
+
+// errInjected is the failure Fail injects.
+var errInjected = errors.New("runtimetest: injected fault")
+
+// Issue implements runtime.IssuanceStore. It checks every write first and
+// applies them only when all would succeed: all or nothing, as a
+// transaction would.
+func (s *MemoryStore) Issue(ctx context.Context, is *runtime.Issuance) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	apply, err := s.consume(is.Consume)
+	if err != nil {
+		return err
+	}
+	// The family the issuance creates counts as existing for its records.
+	family := ""
+	if f := is.Family; f != nil {
+		if s.faults[Fault{Record: RecordFamily}] {
+			return errInjected
+		}
+		if _, ok := s.families[f.ID]; ok {
+			return runtime.ErrDuplicate
+		}
+		if err := s.checkRefs("family", f.ClientID, ""); err != nil {
+			return err
+		}
+		family = f.ID
+	}
+	refs := func(what string, r Record, clientID, familyID string) error {
+		if s.faults[Fault{Record: r}] {
+			return errInjected
+		}
+		if familyID == family {
+			familyID = ""
+		}
+		return s.checkRefs(what, clientID, familyID)
+	}
+	if c := is.AuthorizationCode; c != nil {
+		if _, ok := s.codes[c.Hash]; ok {
+			return runtime.ErrDuplicate
+		}
+		if err := refs("authorization code", RecordAuthorizationCode, c.ClientID, c.FamilyID); err != nil {
+			return err
+		}
+	}
+	if d := is.DeviceCode; d != nil {
+		if _, ok := s.devices[d.Hash]; ok {
+			return runtime.ErrDuplicate
+		}
+		if _, ok := s.userCodes[d.UserCodeHash]; ok {
+			return runtime.ErrDuplicate
+		}
+		if err := refs("device code", RecordDeviceCode, d.ClientID, d.FamilyID); err != nil {
+			return err
+		}
+	}
+	if t := is.AccessToken; t != nil {
+		if _, ok := s.access[t.Hash]; ok {
+			return runtime.ErrDuplicate
+		}
+		if err := refs("access token", RecordAccessToken, t.ClientID, t.FamilyID); err != nil {
+			return err
+		}
+	}
+	if t := is.RefreshToken; t != nil {
+		if _, ok := s.refresh[t.Hash]; ok {
+			return runtime.ErrDuplicate
+		}
+		if is.AccessToken != nil && is.AccessToken.Hash == t.Hash {
+			return runtime.ErrDuplicate
+		}
+		if err := refs("refresh token", RecordRefreshToken, t.ClientID, t.FamilyID); err != nil {
+			return err
+		}
+	}
+
+	apply()
+	if f := is.Family; f != nil {
+		c := *f
+		s.families[f.ID] = &c
+	}
+	if c := is.AuthorizationCode; c != nil {
+		cc := *c
+		cc.Scopes = slices.Clone(c.Scopes)
+		s.codes[c.Hash] = &cc
+	}
+	if d := is.DeviceCode; d != nil {
+		c := *d
+		c.Scopes = slices.Clone(d.Scopes)
+		s.devices[d.Hash] = &c
+		s.userCodes[d.UserCodeHash] = d.Hash
+	}
+	if t := is.AccessToken; t != nil {
+		c := *t
+		c.Scopes = slices.Clone(t.Scopes)
+		s.access[t.Hash] = &c
+	}
+	if t := is.RefreshToken; t != nil {
+		c := *t
+		c.Scopes = slices.Clone(t.Scopes)
+		s.refresh[t.Hash] = &c
+	}
+	return nil
+}
+
+// consume checks the consumption c and returns the write that makes it.
+// The caller holds s.mu.
+func (s *MemoryStore) consume(c *runtime.Consumption) (apply func(), err error) {
+	if c == nil {
+		return func() {}, nil
+	}
+	var consumedAt *time.Time
+	var record Record
+	switch c.Kind {
+	case runtime.ConsumeAuthorizationCode:
+		code, ok := s.codes[c.Hash]
+		if !ok {
+			return nil, runtime.ErrNotFound
+		}
+		consumedAt, record = &code.ConsumedAt, RecordAuthorizationCode
+	case runtime.ConsumeRefreshToken:
+		t, ok := s.refresh[c.Hash]
+		if !ok {
+			return nil, runtime.ErrNotFound
+		}
+		consumedAt, record = &t.ConsumedAt, RecordRefreshToken
+	case runtime.ConsumeDeviceCode:
+		d, ok := s.devices[c.Hash]
+		if !ok {
+			return nil, runtime.ErrNotFound
+		}
+		if d.Status != runtime.DeviceApproved {
+			return nil, runtime.ErrConsumed
+		}
+		consumedAt, record = &d.ConsumedAt, RecordDeviceCode
+	default:
+		return nil, fmt.Errorf("runtimetest: Issue: unknown consumption kind %d", c.Kind)
+	}
+	if s.faults[Fault{Record: record, Consume: true}] {
+		return nil, errInjected
+	}
+	switch {
+	case consumedAt.IsZero():
+		return func() { *consumedAt = c.At }, nil
+	case c.Kind == runtime.ConsumeRefreshToken && !c.ReuseSince.IsZero() && !consumedAt.Before(c.ReuseSince):
+		return func() {}, nil // reused within the interval: keeps its first time
+	}
+	return nil, runtime.ErrConsumed
 }
 
 // AddClient registers a copy of c; runtime.ErrDuplicate if its ID exists.
@@ -147,24 +323,6 @@ func (s *MemoryStore) GetUser(ctx context.Context, id string) (*runtime.User, er
 	return &c, nil
 }
 
-// CreateFamily implements runtime.FamilyStore.
-func (s *MemoryStore) CreateFamily(ctx context.Context, f *runtime.Family) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if _, ok := s.families[f.ID]; ok {
-		return runtime.ErrDuplicate
-	}
-	if err := s.checkRefs("family", f.ClientID, f.UserID, ""); err != nil {
-		return err
-	}
-	c := *f
-	s.families[f.ID] = &c
-	return nil
-}
-
 // RevokeFamily implements runtime.FamilyStore. Revoking an already revoked
 // family keeps the first revocation time.
 func (s *MemoryStore) RevokeFamily(ctx context.Context, id string, at time.Time) error {
@@ -180,25 +338,6 @@ func (s *MemoryStore) RevokeFamily(ctx context.Context, id string, at time.Time)
 	if f.RevokedAt.IsZero() {
 		f.RevokedAt = at
 	}
-	return nil
-}
-
-// CreateAccessToken implements runtime.AccessTokenStore.
-func (s *MemoryStore) CreateAccessToken(ctx context.Context, t *runtime.AccessToken) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if _, ok := s.access[t.Hash]; ok {
-		return runtime.ErrDuplicate
-	}
-	if err := s.checkRefs("access token", t.ClientID, t.UserID, t.FamilyID); err != nil {
-		return err
-	}
-	c := *t
-	c.Scopes = slices.Clone(t.Scopes)
-	s.access[t.Hash] = &c
 	return nil
 }
 
@@ -238,25 +377,6 @@ func (s *MemoryStore) RevokeAccessToken(ctx context.Context, hash string, at tim
 	return nil
 }
 
-// CreateRefreshToken implements runtime.RefreshTokenStore.
-func (s *MemoryStore) CreateRefreshToken(ctx context.Context, t *runtime.RefreshToken) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if _, ok := s.refresh[t.Hash]; ok {
-		return runtime.ErrDuplicate
-	}
-	if err := s.checkRefs("refresh token", t.ClientID, t.UserID, t.FamilyID); err != nil {
-		return err
-	}
-	c := *t
-	c.Scopes = slices.Clone(t.Scopes)
-	s.refresh[t.Hash] = &c
-	return nil
-}
-
 // GetRefreshToken implements runtime.RefreshTokenStore. RevokedAt is the
 // token's own revocation time, else its family's.
 func (s *MemoryStore) GetRefreshToken(ctx context.Context, hash string) (*runtime.RefreshToken, error) {
@@ -273,24 +393,6 @@ func (s *MemoryStore) GetRefreshToken(ctx context.Context, hash string) (*runtim
 	c.Scopes = slices.Clone(t.Scopes)
 	c.RevokedAt = s.revokedAt(t.RevokedAt, t.FamilyID)
 	return &c, nil
-}
-
-// ConsumeRefreshToken implements runtime.RefreshTokenStore.
-func (s *MemoryStore) ConsumeRefreshToken(ctx context.Context, hash string, at time.Time) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	t, ok := s.refresh[hash]
-	if !ok {
-		return runtime.ErrNotFound
-	}
-	if !t.ConsumedAt.IsZero() {
-		return runtime.ErrConsumed
-	}
-	t.ConsumedAt = at
-	return nil
 }
 
 // RevokeRefreshToken implements runtime.RefreshTokenStore. Revoking an
@@ -311,25 +413,6 @@ func (s *MemoryStore) RevokeRefreshToken(ctx context.Context, hash string, at ti
 	return nil
 }
 
-// CreateAuthorizationCode implements runtime.AuthorizationCodeStore.
-func (s *MemoryStore) CreateAuthorizationCode(ctx context.Context, c *runtime.AuthorizationCode) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if _, ok := s.codes[c.Hash]; ok {
-		return runtime.ErrDuplicate
-	}
-	if err := s.checkRefs("authorization code", c.ClientID, c.UserID, c.FamilyID); err != nil {
-		return err
-	}
-	cc := *c
-	cc.Scopes = slices.Clone(c.Scopes)
-	s.codes[c.Hash] = &cc
-	return nil
-}
-
 // GetAuthorizationCode implements runtime.AuthorizationCodeStore.
 func (s *MemoryStore) GetAuthorizationCode(ctx context.Context, hash string) (*runtime.AuthorizationCode, error) {
 	if err := ctx.Err(); err != nil {
@@ -344,47 +427,6 @@ func (s *MemoryStore) GetAuthorizationCode(ctx context.Context, hash string) (*r
 	cc := *c
 	cc.Scopes = slices.Clone(c.Scopes)
 	return &cc, nil
-}
-
-// ConsumeAuthorizationCode implements runtime.AuthorizationCodeStore.
-func (s *MemoryStore) ConsumeAuthorizationCode(ctx context.Context, hash string, at time.Time) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	c, ok := s.codes[hash]
-	if !ok {
-		return runtime.ErrNotFound
-	}
-	if !c.ConsumedAt.IsZero() {
-		return runtime.ErrConsumed
-	}
-	c.ConsumedAt = at
-	return nil
-}
-
-// CreateDeviceCode implements runtime.DeviceCodeStore.
-func (s *MemoryStore) CreateDeviceCode(ctx context.Context, d *runtime.DeviceCode) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if _, ok := s.devices[d.Hash]; ok {
-		return runtime.ErrDuplicate
-	}
-	if _, ok := s.userCodes[d.UserCodeHash]; ok {
-		return runtime.ErrDuplicate
-	}
-	if err := s.checkRefs("device code", d.ClientID, d.UserID, d.FamilyID); err != nil {
-		return err
-	}
-	c := *d
-	c.Scopes = slices.Clone(d.Scopes)
-	s.devices[d.Hash] = &c
-	s.userCodes[d.UserCodeHash] = d.Hash
-	return nil
 }
 
 // GetDeviceCode implements runtime.DeviceCodeStore.
@@ -430,7 +472,7 @@ func (s *MemoryStore) DecideDeviceCode(ctx context.Context, hash string, d runti
 	if dc.Status != runtime.DevicePending {
 		return runtime.ErrConsumed
 	}
-	if err := s.checkRefs("device decision", dc.ClientID, d.UserID, ""); err != nil {
+	if err := s.checkRefs("device decision", dc.ClientID, ""); err != nil {
 		return err
 	}
 	dc.Status = d.Status
@@ -442,9 +484,8 @@ func (s *MemoryStore) DecideDeviceCode(ctx context.Context, hash string, d runti
 	return nil
 }
 
-// PollDeviceCode implements runtime.DeviceCodeStore. An unknown hash is
-// runtime.ErrNotFound.
-func (s *MemoryStore) PollDeviceCode(ctx context.Context, hash string, polledAt time.Time, interval time.Duration) error {
+// PollDeviceCode implements runtime.DeviceCodeStore.
+func (s *MemoryStore) PollDeviceCode(ctx context.Context, hash string, p runtime.DevicePoll) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -454,26 +495,11 @@ func (s *MemoryStore) PollDeviceCode(ctx context.Context, hash string, polledAt 
 	if !ok {
 		return runtime.ErrNotFound
 	}
-	dc.LastPolledAt = polledAt
-	dc.Interval = interval
-	return nil
-}
-
-// ConsumeDeviceCode implements runtime.DeviceCodeStore.
-func (s *MemoryStore) ConsumeDeviceCode(ctx context.Context, hash string, at time.Time) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	dc, ok := s.devices[hash]
-	if !ok {
-		return runtime.ErrNotFound
-	}
-	if dc.Status != runtime.DeviceApproved || !dc.ConsumedAt.IsZero() {
+	if !dc.LastPolledAt.Equal(p.Previous) {
 		return runtime.ErrConsumed
 	}
-	dc.ConsumedAt = at
+	dc.LastPolledAt = p.At
+	dc.Interval = p.Interval
 	return nil
 }
 
@@ -502,13 +528,12 @@ func (s *MemoryStore) revokedAt(own time.Time, familyID string) time.Time {
 }
 
 // checkRefs plays the SQL stores' foreign keys: a record may only name a
-// client, user and family that exist. The caller holds s.mu.
-func (s *MemoryStore) checkRefs(what, clientID, userID, familyID string) error {
+// client and family that exist. User ids are opaque: they may come from
+// the application's own login, or predate a users table. The caller holds
+// s.mu.
+func (s *MemoryStore) checkRefs(what, clientID, familyID string) error {
 	if _, ok := s.clients[clientID]; !ok {
 		return fmt.Errorf("runtimetest: %s references unknown client %q", what, clientID)
-	}
-	if _, ok := s.users[userID]; userID != "" && !ok {
-		return fmt.Errorf("runtimetest: %s references unknown user %q", what, userID)
 	}
 	if _, ok := s.families[familyID]; familyID != "" && !ok {
 		return fmt.Errorf("runtimetest: %s references unknown family %q", what, familyID)

@@ -20,6 +20,11 @@ func memoryHarness(s runtime.Store, m *MemoryStore) Harness {
 			id := runtime.NewID()
 			return id, m.AddUser(&runtime.User{ID: id, Username: username, PasswordHash: passwordHash})
 		},
+		Fail:   m.Fail,
+		OpenID: true,
+		SetUserClaims: func(_ context.Context, userID string, claims map[string]any) error {
+			return m.SetUserClaims(userID, claims)
+		},
 	}
 }
 
@@ -70,7 +75,7 @@ func TestMemoryStoreCopies(t *testing.T) {
 	diff(t, "GetUser", &runtime.User{ID: "u", Username: "alice", PasswordHash: argon2Hash}, u)
 
 	at := &runtime.AccessToken{Hash: "a", ClientID: "c", Scopes: []string{"read"}}
-	must(t, "CreateAccessToken", s.CreateAccessToken(ctx, at))
+	must(t, "CreateAccessToken", s.Issue(ctx, &runtime.Issuance{AccessToken: at}))
 	at.Scopes[0] = "x"
 	gat, _ := s.GetAccessToken(ctx, "a")
 	gat.Scopes[0] = "y"
@@ -78,7 +83,7 @@ func TestMemoryStoreCopies(t *testing.T) {
 	diff(t, "GetAccessToken", []string{"read"}, gat.Scopes)
 
 	rt := &runtime.RefreshToken{Hash: "r", ClientID: "c", Scopes: []string{"read"}}
-	must(t, "CreateRefreshToken", s.CreateRefreshToken(ctx, rt))
+	must(t, "CreateRefreshToken", s.Issue(ctx, &runtime.Issuance{RefreshToken: rt}))
 	rt.Scopes[0] = "x"
 	grt, _ := s.GetRefreshToken(ctx, "r")
 	grt.Scopes[0] = "y"
@@ -86,7 +91,7 @@ func TestMemoryStoreCopies(t *testing.T) {
 	diff(t, "GetRefreshToken", []string{"read"}, grt.Scopes)
 
 	ac := &runtime.AuthorizationCode{Hash: "ac", ClientID: "c", UserID: "u", Scopes: []string{"read"}}
-	must(t, "CreateAuthorizationCode", s.CreateAuthorizationCode(ctx, ac))
+	must(t, "CreateAuthorizationCode", s.Issue(ctx, &runtime.Issuance{AuthorizationCode: ac}))
 	ac.Scopes[0] = "x"
 	gac, _ := s.GetAuthorizationCode(ctx, "ac")
 	gac.Scopes[0] = "y"
@@ -94,7 +99,7 @@ func TestMemoryStoreCopies(t *testing.T) {
 	diff(t, "GetAuthorizationCode", []string{"read"}, gac.Scopes)
 
 	dc := &runtime.DeviceCode{Hash: "d", UserCodeHash: "uc", ClientID: "c", Scopes: []string{"read"}, Status: runtime.DevicePending}
-	must(t, "CreateDeviceCode", s.CreateDeviceCode(ctx, dc))
+	must(t, "CreateDeviceCode", s.Issue(ctx, &runtime.Issuance{DeviceCode: dc}))
 	dc.Scopes[0] = "x"
 	gdc, _ := s.GetDeviceCode(ctx, "d")
 	gdc.Scopes[0] = "y"
@@ -111,45 +116,36 @@ func TestMemoryStoreCopies(t *testing.T) {
 }
 
 // Like a SQL store's foreign keys, MemoryStore refuses references to
-// records it does not have, with an error that is no sentinel.
+// clients and families it does not have, with an error that is no
+// sentinel. User ids are opaque.
 func TestMemoryStoreReferences(t *testing.T) {
 	ctx := t.Context()
 	s := seeded(t)
-	must(t, "CreateFamily", s.CreateFamily(ctx, &runtime.Family{ID: "f", ClientID: "c", UserID: "u"}))
+	must(t, "CreateFamily", s.Issue(ctx, &runtime.Issuance{Family: &runtime.Family{ID: "f", ClientID: "c", UserID: "u"}}))
 	tests := []struct {
 		name string
 		call func() error
 	}{
 		{"family_unknown_client", func() error {
-			return s.CreateFamily(ctx, &runtime.Family{ID: "f2", ClientID: "nope"})
-		}},
-		{"family_unknown_user", func() error {
-			return s.CreateFamily(ctx, &runtime.Family{ID: "f2", ClientID: "c", UserID: "nope"})
+			return s.Issue(ctx, &runtime.Issuance{Family: &runtime.Family{ID: "f2", ClientID: "nope"}})
 		}},
 		{"access_unknown_client", func() error {
-			return s.CreateAccessToken(ctx, &runtime.AccessToken{Hash: "h", ClientID: "nope"})
-		}},
-		{"access_unknown_user", func() error {
-			return s.CreateAccessToken(ctx, &runtime.AccessToken{Hash: "h", ClientID: "c", UserID: "nope"})
+			return s.Issue(ctx, &runtime.Issuance{AccessToken: &runtime.AccessToken{Hash: "h", ClientID: "nope"}})
 		}},
 		{"access_unknown_family", func() error {
-			return s.CreateAccessToken(ctx, &runtime.AccessToken{Hash: "h", ClientID: "c", FamilyID: "nope"})
+			return s.Issue(ctx, &runtime.Issuance{AccessToken: &runtime.AccessToken{Hash: "h", ClientID: "c", FamilyID: "nope"}})
 		}},
 		{"refresh_unknown_family", func() error {
-			return s.CreateRefreshToken(ctx, &runtime.RefreshToken{Hash: "h", ClientID: "c", FamilyID: "nope"})
+			return s.Issue(ctx, &runtime.Issuance{RefreshToken: &runtime.RefreshToken{Hash: "h", ClientID: "c", FamilyID: "nope"}})
 		}},
-		{"code_unknown_user", func() error {
-			return s.CreateAuthorizationCode(ctx, &runtime.AuthorizationCode{Hash: "h", ClientID: "c", UserID: "nope", FamilyID: "f"})
+		{"code_unknown_family", func() error {
+			return s.Issue(ctx, &runtime.Issuance{AuthorizationCode: &runtime.AuthorizationCode{Hash: "h", ClientID: "c", UserID: "u", FamilyID: "nope"}})
 		}},
 		{"device_unknown_client", func() error {
-			return s.CreateDeviceCode(ctx, &runtime.DeviceCode{Hash: "h", UserCodeHash: "h", ClientID: "nope"})
-		}},
-		{"decision_unknown_user", func() error {
-			must(t, "CreateDeviceCode", s.CreateDeviceCode(ctx, &runtime.DeviceCode{Hash: "d", UserCodeHash: "d", ClientID: "c", Status: runtime.DevicePending}))
-			return s.DecideDeviceCode(ctx, "d", runtime.DeviceDecision{Status: runtime.DeviceApproved, UserID: "nope"})
+			return s.Issue(ctx, &runtime.Issuance{DeviceCode: &runtime.DeviceCode{Hash: "h", UserCodeHash: "h", ClientID: "nope"}})
 		}},
 		{"decision_not_a_decision", func() error {
-			must(t, "CreateDeviceCode", s.CreateDeviceCode(ctx, &runtime.DeviceCode{Hash: "d2", UserCodeHash: "d2", ClientID: "c", Status: runtime.DevicePending}))
+			must(t, "CreateDeviceCode", s.Issue(ctx, &runtime.Issuance{DeviceCode: &runtime.DeviceCode{Hash: "d2", UserCodeHash: "d2", ClientID: "c", Status: runtime.DevicePending}}))
 			return s.DecideDeviceCode(ctx, "d2", runtime.DeviceDecision{Status: runtime.DevicePending, UserID: "u"})
 		}},
 	}
@@ -165,7 +161,7 @@ func TestMemoryStoreReferences(t *testing.T) {
 	if _, err := s.GetAccessToken(ctx, "h"); !errors.Is(err, runtime.ErrNotFound) {
 		t.Errorf("GetAccessToken after refused creates: error = %v, want ErrNotFound", err)
 	}
-	if d, err := s.GetDeviceCode(ctx, "d"); err != nil || d.Status != runtime.DevicePending {
+	if d, err := s.GetDeviceCode(ctx, "d2"); err != nil || d.Status != runtime.DevicePending {
 		t.Errorf("GetDeviceCode after a refused decision = %+v, %v; want it still pending", d, err)
 	}
 }
@@ -198,5 +194,5 @@ func TestMemoryStoreCanceledContext(t *testing.T) {
 	cancel()
 	_, err := s.GetClient(ctx, "c")
 	wantErr(t, "GetClient", err, context.Canceled)
-	wantErr(t, "ConsumeAuthorizationCode", s.ConsumeAuthorizationCode(ctx, "h", time.Now()), context.Canceled)
+	wantErr(t, "Issue", s.Issue(ctx, &runtime.Issuance{Consume: &runtime.Consumption{Kind: runtime.ConsumeAuthorizationCode, Hash: "h", At: time.Now()}}), context.Canceled)
 }

@@ -35,6 +35,10 @@ var mutants = []struct {
 	{"create_overwrites", "RefreshToken/duplicate", func(m *MemoryStore) runtime.Store { return createOverwrites{m} }},
 	{"filters_expired", "DeviceCode/round_trip", func(m *MemoryStore) runtime.Store { return filtersExpired{m} }},
 	{"driver_not_found_error", "Client/unknown", func(m *MemoryStore) runtime.Store { return driverError{m} }},
+	{"not_atomic", "Issue/fault/refresh_rotation/refresh_token", func(m *MemoryStore) runtime.Store { return notAtomic{m} }},
+	{"not_atomic_duplicate", "Issue/duplicate_writes_nothing", func(m *MemoryStore) runtime.Store { return notAtomic{m} }},
+	{"strict_reuse", "RefreshToken/reuse_interval", func(m *MemoryStore) runtime.Store { return strictReuse{m} }},
+	{"poll_without_cas", "DeviceCode/concurrent_poll", func(m *MemoryStore) runtime.Store { return pollNoCAS{m} }},
 }
 
 func TestSuiteCatchesMutants(t *testing.T) {
@@ -79,10 +83,14 @@ func TestMutant(t *testing.T) {
 // racyConsume reads, then writes: the window between lets several callers win.
 type racyConsume struct{ *MemoryStore }
 
-func (s racyConsume) ConsumeAuthorizationCode(ctx context.Context, hash string, at time.Time) error {
+func (s racyConsume) Issue(ctx context.Context, is *runtime.Issuance) error {
+	c := is.Consume
+	if c == nil || c.Kind != runtime.ConsumeAuthorizationCode {
+		return s.MemoryStore.Issue(ctx, is)
+	}
 	s.mu.Lock()
-	c, ok := s.codes[hash]
-	consumed := ok && !c.ConsumedAt.IsZero()
+	code, ok := s.codes[c.Hash]
+	consumed := ok && !code.ConsumedAt.IsZero()
 	s.mu.Unlock()
 	switch {
 	case !ok:
@@ -92,9 +100,54 @@ func (s racyConsume) ConsumeAuthorizationCode(ctx context.Context, hash string, 
 	}
 	time.Sleep(5 * time.Millisecond)
 	s.mu.Lock()
-	c.ConsumedAt = at
+	code.ConsumedAt = c.At
 	s.mu.Unlock()
+	rest := *is
+	rest.Consume = nil
+	return s.MemoryStore.Issue(ctx, &rest)
+}
+
+// notAtomic writes an issuance's records one statement at a time, with no
+// transaction around them: a failure leaves the first ones behind.
+type notAtomic struct{ *MemoryStore }
+
+func (s notAtomic) Issue(ctx context.Context, is *runtime.Issuance) error {
+	for _, part := range []*runtime.Issuance{
+		{Consume: is.Consume}, {Family: is.Family}, {AuthorizationCode: is.AuthorizationCode},
+		{DeviceCode: is.DeviceCode}, {AccessToken: is.AccessToken}, {RefreshToken: is.RefreshToken},
+	} {
+		if err := s.MemoryStore.Issue(ctx, part); err != nil {
+			return err
+		}
+	}
 	return nil
+}
+
+// strictReuse ignores ReuseSince: every second presentation is reuse.
+type strictReuse struct{ *MemoryStore }
+
+func (s strictReuse) Issue(ctx context.Context, is *runtime.Issuance) error {
+	if is.Consume != nil {
+		c := *is.Consume
+		c.ReuseSince = time.Time{}
+		copied := *is
+		copied.Consume = &c
+		is = &copied
+	}
+	return s.MemoryStore.Issue(ctx, is)
+}
+
+// pollNoCAS records every poll, whatever LastPolledAt it was decided on.
+type pollNoCAS struct{ *MemoryStore }
+
+func (s pollNoCAS) PollDeviceCode(ctx context.Context, hash string, p runtime.DevicePoll) error {
+	s.mu.Lock()
+	dc, ok := s.devices[hash]
+	if ok {
+		p.Previous = dc.LastPolledAt
+	}
+	s.mu.Unlock()
+	return s.MemoryStore.PollDeviceCode(ctx, hash, p)
 }
 
 // noFamilyJoin reads tokens without looking at their family.
@@ -139,21 +192,29 @@ func (s revokeOverwrites) RevokeRefreshToken(ctx context.Context, hash string, a
 // commaScopes stores scopes comma-joined.
 type commaScopes struct{ *MemoryStore }
 
-func (s commaScopes) CreateAccessToken(ctx context.Context, t *runtime.AccessToken) error {
-	c := *t
-	if len(t.Scopes) > 0 {
+func (s commaScopes) Issue(ctx context.Context, is *runtime.Issuance) error {
+	if t := is.AccessToken; t != nil && len(t.Scopes) > 0 {
+		c := *t
 		c.Scopes = strings.Split(strings.Join(t.Scopes, ","), ",")
+		copied := *is
+		copied.AccessToken = &c
+		is = &copied
 	}
-	return s.MemoryStore.CreateAccessToken(ctx, &c)
+	return s.MemoryStore.Issue(ctx, is)
 }
 
 // secondPrecision keeps whole seconds, like DATETIME without (6).
 type secondPrecision struct{ *MemoryStore }
 
-func (s secondPrecision) CreateAuthorizationCode(ctx context.Context, c *runtime.AuthorizationCode) error {
-	cc := *c
-	cc.IssuedAt, cc.ExpiresAt = c.IssuedAt.Truncate(time.Second), c.ExpiresAt.Truncate(time.Second)
-	return s.MemoryStore.CreateAuthorizationCode(ctx, &cc)
+func (s secondPrecision) Issue(ctx context.Context, is *runtime.Issuance) error {
+	if c := is.AuthorizationCode; c != nil {
+		cc := *c
+		cc.IssuedAt, cc.ExpiresAt = c.IssuedAt.Truncate(time.Second), c.ExpiresAt.Truncate(time.Second)
+		copied := *is
+		copied.AuthorizationCode = &cc
+		is = &copied
+	}
+	return s.MemoryStore.Issue(ctx, is)
 }
 
 // prefixUsername looks users up with LIKE 'name%'.
@@ -174,8 +235,8 @@ func (s prefixUsername) GetUserByUsername(ctx context.Context, username string) 
 // pollUnknownOK ignores how many rows its UPDATE touched.
 type pollUnknownOK struct{ *MemoryStore }
 
-func (s pollUnknownOK) PollDeviceCode(ctx context.Context, hash string, polledAt time.Time, interval time.Duration) error {
-	if err := s.MemoryStore.PollDeviceCode(ctx, hash, polledAt, interval); !errors.Is(err, runtime.ErrNotFound) {
+func (s pollUnknownOK) PollDeviceCode(ctx context.Context, hash string, p runtime.DevicePoll) error {
+	if err := s.MemoryStore.PollDeviceCode(ctx, hash, p); !errors.Is(err, runtime.ErrNotFound) {
 		return err
 	}
 	return nil
@@ -198,28 +259,28 @@ func (s decideAnyState) DecideDeviceCode(ctx context.Context, hash string, d run
 // consumeUnapproved forgets AND status = 'approved'.
 type consumeUnapproved struct{ *MemoryStore }
 
-func (s consumeUnapproved) ConsumeDeviceCode(ctx context.Context, hash string, at time.Time) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	dc, ok := s.devices[hash]
-	if !ok {
-		return runtime.ErrNotFound
+func (s consumeUnapproved) Issue(ctx context.Context, is *runtime.Issuance) error {
+	if c := is.Consume; c != nil && c.Kind == runtime.ConsumeDeviceCode {
+		s.mu.Lock()
+		if dc, ok := s.devices[c.Hash]; ok && dc.Status == runtime.DevicePending {
+			dc.Status = runtime.DeviceApproved
+			defer func() { s.mu.Lock(); dc.Status = runtime.DevicePending; s.mu.Unlock() }()
+		}
+		s.mu.Unlock()
 	}
-	if !dc.ConsumedAt.IsZero() {
-		return runtime.ErrConsumed
-	}
-	dc.ConsumedAt = at
-	return nil
+	return s.MemoryStore.Issue(ctx, is)
 }
 
 // createOverwrites is an upsert where an insert belongs.
 type createOverwrites struct{ *MemoryStore }
 
-func (s createOverwrites) CreateRefreshToken(ctx context.Context, t *runtime.RefreshToken) error {
-	s.mu.Lock()
-	delete(s.refresh, t.Hash)
-	s.mu.Unlock()
-	return s.MemoryStore.CreateRefreshToken(ctx, t)
+func (s createOverwrites) Issue(ctx context.Context, is *runtime.Issuance) error {
+	if t := is.RefreshToken; t != nil {
+		s.mu.Lock()
+		delete(s.refresh, t.Hash)
+		s.mu.Unlock()
+	}
+	return s.MemoryStore.Issue(ctx, is)
 }
 
 // filtersExpired adds AND expires_at > now() to its reads.

@@ -28,6 +28,16 @@ type Harness struct {
 	// the store has no users; then tokens name made-up user ids, and a
 	// store that implements runtime.UserStore fails the suite.
 	AddUser func(ctx context.Context, username, passwordHash string) (id string, err error)
+	// Fail injects faults into the store's writes. Nil skips the
+	// fault-injection subtests with a message.
+	Fail FailFunc
+	// OpenID says the store keeps AuthorizationCode.Nonce and AuthTime
+	// (a store generated with OpenID Connect); false skips their subtest.
+	OpenID bool
+	// SetUserClaims sets a user's OpenID Connect claims (standard names),
+	// for the runtime.UserClaimsStore subtests; nil skips them. A
+	// generated store writes the mapped user columns.
+	SetUserClaims func(ctx context.Context, userID string, claims map[string]any) error
 }
 
 // TestStore is the conformance suite of the store interfaces in
@@ -75,6 +85,9 @@ func TestStore(t *testing.T, newHarness func(t *testing.T) Harness) {
 		{"RefreshToken", refreshTokenTests()},
 		{"AuthorizationCode", authorizationCodeTests()},
 		{"DeviceCode", deviceCodeTests()},
+		{"Issue", issueTests()},
+		{"SigningKey", signingKeyTests()},
+		{"OpenID", openIDTests()},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {
@@ -190,13 +203,20 @@ func (e *env) user() string {
 // families, so that records can still be created.
 func (e *env) family(clientID, userID string) string {
 	e.t.Helper()
-	fs, ok := e.h.Store.(runtime.FamilyStore)
-	if !ok {
+	if _, ok := e.h.Store.(runtime.FamilyStore); !ok {
 		return ""
 	}
 	f := &runtime.Family{ID: runtime.NewID(), ClientID: clientID, UserID: userID, CreatedAt: t0}
-	must(e.t, "CreateFamily", fs.CreateFamily(e.ctx, f))
+	must(e.t, "Issue(family)", e.create(&runtime.Issuance{Family: f}))
 	return f.ID
+}
+
+// create issues records with nothing to consume.
+func (e *env) create(is *runtime.Issuance) error { return e.h.Store.Issue(e.ctx, is) }
+
+// consume spends a single-use record and issues nothing else.
+func (e *env) consume(kind runtime.ConsumableKind, hash string, at time.Time) error {
+	return e.h.Store.Issue(e.ctx, &runtime.Issuance{Consume: &runtime.Consumption{Kind: kind, Hash: hash, At: at}})
 }
 
 // The suite's clock. SQL stores keep microseconds, so every time has whole

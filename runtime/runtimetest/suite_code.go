@@ -58,7 +58,7 @@ func testCodeRoundTrip(t *testing.T, e *env) {
 			FamilyID: e.family(client, user), IssuedAt: past.Add(-5 * time.Minute), ExpiresAt: past}},
 	}
 	for _, tc := range cases {
-		must(t, "CreateAuthorizationCode("+tc.name+")", s.CreateAuthorizationCode(e.ctx, &tc.code))
+		must(t, "CreateAuthorizationCode("+tc.name+")", e.create(&runtime.Issuance{AuthorizationCode: &tc.code}))
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -84,7 +84,7 @@ func testCodeDuplicate(t *testing.T, e *env) {
 	first := e.code(client, user)
 	second := &runtime.AuthorizationCode{Hash: first.Hash, ClientID: client, UserID: user, Scopes: []string{"write"},
 		FamilyID: e.family(client, user), IssuedAt: at(time.Second), ExpiresAt: at(time.Hour)}
-	wantErr(t, "CreateAuthorizationCode(same hash)", s.CreateAuthorizationCode(e.ctx, second), runtime.ErrDuplicate)
+	wantErr(t, "CreateAuthorizationCode(same hash)", e.create(&runtime.Issuance{AuthorizationCode: second}), runtime.ErrDuplicate)
 	got, err := s.GetAuthorizationCode(e.ctx, first.Hash)
 	must(t, "GetAuthorizationCode", err)
 	diff(t, "GetAuthorizationCode after a duplicate create", first, got)
@@ -96,10 +96,10 @@ func testCodeConsume(t *testing.T, e *env) {
 	code, other := e.code(client, user), e.code(client, user)
 	expired := &runtime.AuthorizationCode{Hash: e.hash(), ClientID: client, UserID: user,
 		FamilyID: e.family(client, user), IssuedAt: past.Add(-5 * time.Minute), ExpiresAt: past}
-	must(t, "CreateAuthorizationCode", s.CreateAuthorizationCode(e.ctx, expired))
+	must(t, "CreateAuthorizationCode", e.create(&runtime.Issuance{AuthorizationCode: expired}))
 
 	for _, want := range []*runtime.AuthorizationCode{code, expired} {
-		must(t, "ConsumeAuthorizationCode", s.ConsumeAuthorizationCode(e.ctx, want.Hash, at(time.Minute)))
+		must(t, "ConsumeAuthorizationCode", e.consume(runtime.ConsumeAuthorizationCode, want.Hash, at(time.Minute)))
 		want.ConsumedAt = at(time.Minute)
 		got, err := s.GetAuthorizationCode(e.ctx, want.Hash)
 		must(t, "GetAuthorizationCode", err)
@@ -113,18 +113,17 @@ func testCodeConsume(t *testing.T, e *env) {
 func testCodeConsumeTwice(t *testing.T, e *env) {
 	s := need[runtime.AuthorizationCodeStore](e)
 	code := e.code(e.client(), e.user())
-	must(t, "ConsumeAuthorizationCode", s.ConsumeAuthorizationCode(e.ctx, code.Hash, at(time.Minute)))
-	wantErr(t, "ConsumeAuthorizationCode(again)", s.ConsumeAuthorizationCode(e.ctx, code.Hash, at(2*time.Minute)), runtime.ErrConsumed)
+	must(t, "ConsumeAuthorizationCode", e.consume(runtime.ConsumeAuthorizationCode, code.Hash, at(time.Minute)))
+	wantErr(t, "ConsumeAuthorizationCode(again)", e.consume(runtime.ConsumeAuthorizationCode, code.Hash, at(2*time.Minute)), runtime.ErrConsumed)
 	got, err := s.GetAuthorizationCode(e.ctx, code.Hash)
 	must(t, "GetAuthorizationCode", err)
 	sameTime(t, "ConsumedAt after consuming twice", at(time.Minute), got.ConsumedAt)
 }
 
 func testCodeConsumeUnknown(t *testing.T, e *env) {
-	s := need[runtime.AuthorizationCodeStore](e)
 	e.code(e.client(), e.user())
 	for _, hash := range []string{runtime.HashToken("unknown"), ""} {
-		wantErr(t, "ConsumeAuthorizationCode("+quote(hash)+")", s.ConsumeAuthorizationCode(e.ctx, hash, t0), runtime.ErrNotFound)
+		wantErr(t, "ConsumeAuthorizationCode("+quote(hash)+")", e.consume(runtime.ConsumeAuthorizationCode, hash, t0), runtime.ErrNotFound)
 	}
 }
 
@@ -136,7 +135,7 @@ func testCodeConcurrentConsume(t *testing.T, e *env) {
 		hashes[i] = e.code(client, user).Hash
 	}
 	winners := raceSingleUse(t, hashes, func(hash string, i int) error {
-		return s.ConsumeAuthorizationCode(e.ctx, hash, raceTime(i))
+		return e.consume(runtime.ConsumeAuthorizationCode, hash, raceTime(i))
 	})
 	for _, hash := range hashes {
 		got, err := s.GetAuthorizationCode(e.ctx, hash)
@@ -148,11 +147,11 @@ func testCodeConcurrentConsume(t *testing.T, e *env) {
 // code stores an authorization code of a new family and returns it.
 func (e *env) code(clientID, userID string) *runtime.AuthorizationCode {
 	e.t.Helper()
-	s := need[runtime.AuthorizationCodeStore](e)
+	need[runtime.AuthorizationCodeStore](e)
 	c := &runtime.AuthorizationCode{Hash: e.hash(), ClientID: clientID, UserID: userID,
 		RedirectURI: "https://app.example/cb", Scopes: []string{"openid", "read"},
 		CodeChallenge: s256Challenge, CodeChallengeMethod: "S256",
 		FamilyID: e.family(clientID, userID), IssuedAt: t0, ExpiresAt: at(5 * time.Minute)}
-	must(e.t, "CreateAuthorizationCode", s.CreateAuthorizationCode(e.ctx, c))
+	must(e.t, "CreateAuthorizationCode", e.create(&runtime.Issuance{AuthorizationCode: c}))
 	return c
 }

@@ -24,6 +24,7 @@ func deviceCodeTests() []subtest {
 		{"decide_unknown", testDeviceDecideUnknown},
 		{"poll", testDevicePoll},
 		{"poll_unknown", testDevicePollUnknown},
+		{"concurrent_poll", testDeviceConcurrentPoll},
 		{"consume", testDeviceConsume},
 		{"consume_twice", testDeviceConsumeTwice},
 		{"consume_pending", testDeviceConsumePending},
@@ -56,7 +57,7 @@ func testDeviceRoundTrip(t *testing.T, e *env) {
 			Interval: 5 * time.Second, IssuedAt: past.Add(-10 * time.Minute), ExpiresAt: past}},
 	}
 	for _, tc := range cases {
-		must(t, "CreateDeviceCode("+tc.name+")", s.CreateDeviceCode(e.ctx, &tc.dc))
+		must(t, "CreateDeviceCode("+tc.name+")", e.create(&runtime.Issuance{DeviceCode: &tc.dc}))
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -97,7 +98,7 @@ func testDeviceDuplicateHash(t *testing.T, e *env) {
 	first := e.deviceCode(client)
 	second := e.newDeviceCode(client)
 	second.Hash = first.Hash
-	wantErr(t, "CreateDeviceCode(same hash)", s.CreateDeviceCode(e.ctx, second), runtime.ErrDuplicate)
+	wantErr(t, "CreateDeviceCode(same hash)", e.create(&runtime.Issuance{DeviceCode: second}), runtime.ErrDuplicate)
 	got, err := s.GetDeviceCode(e.ctx, first.Hash)
 	must(t, "GetDeviceCode", err)
 	diff(t, "GetDeviceCode after a duplicate create", first, got)
@@ -111,7 +112,7 @@ func testDeviceDuplicateUserCode(t *testing.T, e *env) {
 	first := e.deviceCode(client)
 	second := e.newDeviceCode(client)
 	second.UserCodeHash = first.UserCodeHash
-	wantErr(t, "CreateDeviceCode(same user code)", s.CreateDeviceCode(e.ctx, second), runtime.ErrDuplicate)
+	wantErr(t, "CreateDeviceCode(same user code)", e.create(&runtime.Issuance{DeviceCode: second}), runtime.ErrDuplicate)
 	got, err := s.GetDeviceCodeByUserCode(e.ctx, first.UserCodeHash)
 	must(t, "GetDeviceCodeByUserCode", err)
 	diff(t, "GetDeviceCodeByUserCode after a duplicate create", first, got)
@@ -209,39 +210,62 @@ func testDevicePoll(t *testing.T, e *env) {
 		diff(t, "GetDeviceCode "+what, want, got)
 	}
 
-	must(t, "PollDeviceCode", s.PollDeviceCode(e.ctx, want.Hash, at(5*time.Second), 5*time.Second))
+	poll := func(prev, now time.Time, interval time.Duration) runtime.DevicePoll {
+		return runtime.DevicePoll{Previous: prev, At: now, Interval: interval}
+	}
+	must(t, "PollDeviceCode", s.PollDeviceCode(e.ctx, want.Hash, poll(time.Time{}, at(5*time.Second), 5*time.Second)))
 	want.LastPolledAt, want.Interval = at(5*time.Second), 5*time.Second
 	check("after the first poll")
 
 	// slow_down (RFC 8628 §3.5): the interval grows.
-	must(t, "PollDeviceCode", s.PollDeviceCode(e.ctx, want.Hash, at(6*time.Second), 10*time.Second))
+	must(t, "PollDeviceCode", s.PollDeviceCode(e.ctx, want.Hash, poll(at(5*time.Second), at(6*time.Second), 10*time.Second)))
 	want.LastPolledAt, want.Interval = at(6*time.Second), 10*time.Second
 	check("after slow_down")
 
-	// The same poll twice is no error (MySQL counts no changed rows).
-	must(t, "PollDeviceCode(same values)", s.PollDeviceCode(e.ctx, want.Hash, at(6*time.Second), 10*time.Second))
-	check("after repeating a poll")
+	// A poll decided on a stale LastPolledAt lost to another: it changes nothing.
+	wantErr(t, "PollDeviceCode(stale, never polled)", s.PollDeviceCode(e.ctx, want.Hash, poll(time.Time{}, at(7*time.Second), 5*time.Second)), runtime.ErrConsumed)
+	wantErr(t, "PollDeviceCode(stale)", s.PollDeviceCode(e.ctx, want.Hash, poll(at(5*time.Second), at(7*time.Second), 5*time.Second)), runtime.ErrConsumed)
+	check("after stale polls")
 
 	d := runtime.DeviceDecision{Status: runtime.DeviceApproved, UserID: user, Scopes: []string{"read"}, At: at(10 * time.Second)}
 	must(t, "DecideDeviceCode", s.DecideDeviceCode(e.ctx, want.Hash, d))
 	want.Status, want.UserID, want.Scopes, want.DecidedAt = d.Status, d.UserID, d.Scopes, d.At
-	must(t, "PollDeviceCode", s.PollDeviceCode(e.ctx, want.Hash, at(16*time.Second), 10*time.Second))
+	must(t, "PollDeviceCode", s.PollDeviceCode(e.ctx, want.Hash, poll(at(6*time.Second), at(16*time.Second), 10*time.Second)))
 	want.LastPolledAt = at(16 * time.Second)
 	check("after a poll of an approved authorization")
+}
+
+// Of concurrent polls decided on the same LastPolledAt, exactly one is
+// recorded: the engine answers the others slow_down.
+func testDeviceConcurrentPoll(t *testing.T, e *env) {
+	s := need[runtime.DeviceCodeStore](e)
+	client := e.client()
+	hashes := make([]string, raceRecords)
+	for i := range hashes {
+		hashes[i] = e.deviceCode(client).Hash
+	}
+	winners := raceSingleUse(t, hashes, func(hash string, i int) error {
+		return s.PollDeviceCode(e.ctx, hash, runtime.DevicePoll{At: raceTime(i), Interval: 5 * time.Second})
+	})
+	for _, hash := range hashes {
+		got, err := s.GetDeviceCode(e.ctx, hash)
+		must(t, "GetDeviceCode", err)
+		sameTime(t, "LastPolledAt (the winner's)", winnerTime(winners[hash]), got.LastPolledAt)
+	}
 }
 
 func testDevicePollUnknown(t *testing.T, e *env) {
 	s := need[runtime.DeviceCodeStore](e)
 	dc := e.deviceCode(e.client())
 	for _, hash := range []string{runtime.HashToken("unknown"), "", dc.UserCodeHash} {
-		wantErr(t, "PollDeviceCode("+quote(hash)+")", s.PollDeviceCode(e.ctx, hash, t0, 5*time.Second), runtime.ErrNotFound)
+		wantErr(t, "PollDeviceCode("+quote(hash)+")", s.PollDeviceCode(e.ctx, hash, runtime.DevicePoll{At: t0, Interval: 5 * time.Second}), runtime.ErrNotFound)
 	}
 }
 
 func testDeviceConsume(t *testing.T, e *env) {
 	s := need[runtime.DeviceCodeStore](e)
 	want := e.approvedDeviceCode(e.client(), e.user())
-	must(t, "ConsumeDeviceCode", s.ConsumeDeviceCode(e.ctx, want.Hash, at(time.Minute)))
+	must(t, "ConsumeDeviceCode", e.consume(runtime.ConsumeDeviceCode, want.Hash, at(time.Minute)))
 	want.ConsumedAt = at(time.Minute)
 	got, err := s.GetDeviceCode(e.ctx, want.Hash)
 	must(t, "GetDeviceCode", err)
@@ -251,8 +275,8 @@ func testDeviceConsume(t *testing.T, e *env) {
 func testDeviceConsumeTwice(t *testing.T, e *env) {
 	s := need[runtime.DeviceCodeStore](e)
 	dc := e.approvedDeviceCode(e.client(), e.user())
-	must(t, "ConsumeDeviceCode", s.ConsumeDeviceCode(e.ctx, dc.Hash, at(time.Minute)))
-	wantErr(t, "ConsumeDeviceCode(again)", s.ConsumeDeviceCode(e.ctx, dc.Hash, at(2*time.Minute)), runtime.ErrConsumed)
+	must(t, "ConsumeDeviceCode", e.consume(runtime.ConsumeDeviceCode, dc.Hash, at(time.Minute)))
+	wantErr(t, "ConsumeDeviceCode(again)", e.consume(runtime.ConsumeDeviceCode, dc.Hash, at(2*time.Minute)), runtime.ErrConsumed)
 	got, err := s.GetDeviceCode(e.ctx, dc.Hash)
 	must(t, "GetDeviceCode", err)
 	sameTime(t, "ConsumedAt after consuming twice", at(time.Minute), got.ConsumedAt)
@@ -261,7 +285,7 @@ func testDeviceConsumeTwice(t *testing.T, e *env) {
 func testDeviceConsumePending(t *testing.T, e *env) {
 	s := need[runtime.DeviceCodeStore](e)
 	want := e.deviceCode(e.client())
-	wantErr(t, "ConsumeDeviceCode(pending)", s.ConsumeDeviceCode(e.ctx, want.Hash, at(time.Minute)), runtime.ErrConsumed)
+	wantErr(t, "ConsumeDeviceCode(pending)", e.consume(runtime.ConsumeDeviceCode, want.Hash, at(time.Minute)), runtime.ErrConsumed)
 	got, err := s.GetDeviceCode(e.ctx, want.Hash)
 	must(t, "GetDeviceCode", err)
 	diff(t, "GetDeviceCode after a refused consume", want, got)
@@ -274,17 +298,17 @@ func testDeviceConsumeDenied(t *testing.T, e *env) {
 	must(t, "DecideDeviceCode", s.DecideDeviceCode(e.ctx, dc.Hash, d))
 	want, err := s.GetDeviceCode(e.ctx, dc.Hash)
 	must(t, "GetDeviceCode", err)
-	wantErr(t, "ConsumeDeviceCode(denied)", s.ConsumeDeviceCode(e.ctx, dc.Hash, at(time.Minute)), runtime.ErrConsumed)
+	wantErr(t, "ConsumeDeviceCode(denied)", e.consume(runtime.ConsumeDeviceCode, dc.Hash, at(time.Minute)), runtime.ErrConsumed)
 	got, err := s.GetDeviceCode(e.ctx, dc.Hash)
 	must(t, "GetDeviceCode", err)
 	diff(t, "GetDeviceCode after a refused consume", want, got)
 }
 
 func testDeviceConsumeUnknown(t *testing.T, e *env) {
-	s := need[runtime.DeviceCodeStore](e)
+	need[runtime.DeviceCodeStore](e)
 	dc := e.approvedDeviceCode(e.client(), e.user())
 	for _, hash := range []string{runtime.HashToken("unknown"), "", dc.UserCodeHash} {
-		wantErr(t, "ConsumeDeviceCode("+quote(hash)+")", s.ConsumeDeviceCode(e.ctx, hash, t0), runtime.ErrNotFound)
+		wantErr(t, "ConsumeDeviceCode("+quote(hash)+")", e.consume(runtime.ConsumeDeviceCode, hash, t0), runtime.ErrNotFound)
 	}
 }
 
@@ -327,7 +351,7 @@ func testDeviceConcurrentConsume(t *testing.T, e *env) {
 		hashes[i] = e.approvedDeviceCode(client, user).Hash
 	}
 	winners := raceSingleUse(t, hashes, func(hash string, i int) error {
-		return s.ConsumeDeviceCode(e.ctx, hash, raceTime(i))
+		return e.consume(runtime.ConsumeDeviceCode, hash, raceTime(i))
 	})
 	for _, hash := range hashes {
 		got, err := s.GetDeviceCode(e.ctx, hash)
@@ -348,8 +372,9 @@ func (e *env) newDeviceCode(clientID string) *runtime.DeviceCode {
 // deviceCode stores a pending device authorization and returns it.
 func (e *env) deviceCode(clientID string) *runtime.DeviceCode {
 	e.t.Helper()
+	need[runtime.DeviceCodeStore](e)
 	dc := e.newDeviceCode(clientID)
-	must(e.t, "CreateDeviceCode", need[runtime.DeviceCodeStore](e).CreateDeviceCode(e.ctx, dc))
+	must(e.t, "CreateDeviceCode", e.create(&runtime.Issuance{DeviceCode: dc}))
 	return dc
 }
 
@@ -357,6 +382,7 @@ func (e *env) deviceCode(clientID string) *runtime.DeviceCode {
 // returns it as it now reads.
 func (e *env) approvedDeviceCode(clientID, userID string) *runtime.DeviceCode {
 	e.t.Helper()
+	need[runtime.DeviceCodeStore](e)
 	dc := e.deviceCode(clientID)
 	d := runtime.DeviceDecision{Status: runtime.DeviceApproved, UserID: userID, Scopes: []string{"read"}, At: at(30 * time.Second)}
 	must(e.t, "DecideDeviceCode", need[runtime.DeviceCodeStore](e).DecideDeviceCode(e.ctx, dc.Hash, d))

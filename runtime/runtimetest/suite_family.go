@@ -19,7 +19,7 @@ func familyTests() []subtest {
 }
 
 func testFamilyCreate(t *testing.T, e *env) {
-	fs := need[runtime.FamilyStore](e)
+	need[runtime.FamilyStore](e)
 	client := e.client()
 	user := e.user()
 	for _, f := range []runtime.Family{
@@ -27,17 +27,17 @@ func testFamilyCreate(t *testing.T, e *env) {
 		{ID: runtime.NewID(), ClientID: client, CreatedAt: at(time.Second)}, // no user: an extension grant's
 		{ID: "family-with-a-non-hex-id", ClientID: client, UserID: user, CreatedAt: past},
 	} {
-		must(t, "CreateFamily("+quote(f.ID)+")", fs.CreateFamily(e.ctx, &f))
+		must(t, "CreateFamily("+quote(f.ID)+")", e.create(&runtime.Issuance{Family: &f}))
 	}
 }
 
 func testFamilyDuplicate(t *testing.T, e *env) {
-	fs := need[runtime.FamilyStore](e)
+	need[runtime.FamilyStore](e)
 	client := e.client()
 	f := &runtime.Family{ID: runtime.NewID(), ClientID: client, UserID: e.user(), CreatedAt: t0}
-	must(t, "CreateFamily", fs.CreateFamily(e.ctx, f))
+	must(t, "CreateFamily", e.create(&runtime.Issuance{Family: f}))
 	again := &runtime.Family{ID: f.ID, ClientID: client, CreatedAt: at(time.Second)}
-	wantErr(t, "CreateFamily(same id)", fs.CreateFamily(e.ctx, again), runtime.ErrDuplicate)
+	wantErr(t, "CreateFamily(same id)", e.create(&runtime.Issuance{Family: again}), runtime.ErrDuplicate)
 }
 
 func testFamilyRevokeTwice(t *testing.T, e *env) {

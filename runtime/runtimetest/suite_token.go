@@ -25,6 +25,8 @@ func refreshTokenTests() []subtest {
 		{"consume_unknown", testRefreshTokenConsumeUnknown},
 		{"consume_then_revoke", testRefreshTokenConsumeThenRevoke},
 		{"concurrent_consume", testRefreshTokenConcurrentConsume},
+		{"reuse_interval", testRefreshTokenReuseInterval},
+		{"concurrent_reuse", testRefreshTokenConcurrentReuse},
 	}, revocationTests(refreshOps)...)
 }
 
@@ -55,7 +57,7 @@ func testAccessTokenRoundTrip(t *testing.T, e *env) {
 			FamilyID: fam, IssuedAt: past.Add(-time.Hour), ExpiresAt: past}},
 	}
 	for _, tc := range cases {
-		must(t, "CreateAccessToken("+tc.name+")", s.CreateAccessToken(e.ctx, &tc.tok))
+		must(t, "CreateAccessToken("+tc.name+")", e.create(&runtime.Issuance{AccessToken: &tc.tok}))
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -69,7 +71,7 @@ func testAccessTokenRoundTrip(t *testing.T, e *env) {
 func testAccessTokenUnknown(t *testing.T, e *env) {
 	s := need[runtime.AccessTokenStore](e)
 	tok := &runtime.AccessToken{Hash: e.hash(), ClientID: e.client(), IssuedAt: t0, ExpiresAt: at(time.Hour)}
-	must(t, "CreateAccessToken", s.CreateAccessToken(e.ctx, tok))
+	must(t, "CreateAccessToken", e.create(&runtime.Issuance{AccessToken: tok}))
 	for _, hash := range []string{runtime.HashToken("unknown"), "", tok.Hash[:32]} {
 		_, err := s.GetAccessToken(e.ctx, hash)
 		wantErr(t, "GetAccessToken("+quote(hash)+")", err, runtime.ErrNotFound)
@@ -81,10 +83,10 @@ func testAccessTokenDuplicate(t *testing.T, e *env) {
 	client, user := e.client(), e.user()
 	first := &runtime.AccessToken{Hash: e.hash(), ClientID: client, UserID: user, Scopes: []string{"read"},
 		IssuedAt: t0, ExpiresAt: at(time.Hour)}
-	must(t, "CreateAccessToken", s.CreateAccessToken(e.ctx, first))
+	must(t, "CreateAccessToken", e.create(&runtime.Issuance{AccessToken: first}))
 	second := &runtime.AccessToken{Hash: first.Hash, ClientID: e.client(), Scopes: []string{"write"},
 		IssuedAt: at(time.Second), ExpiresAt: at(2 * time.Hour)}
-	wantErr(t, "CreateAccessToken(same hash)", s.CreateAccessToken(e.ctx, second), runtime.ErrDuplicate)
+	wantErr(t, "CreateAccessToken(same hash)", e.create(&runtime.Issuance{AccessToken: second}), runtime.ErrDuplicate)
 	got, err := s.GetAccessToken(e.ctx, first.Hash)
 	must(t, "GetAccessToken", err)
 	diff(t, "GetAccessToken after a duplicate create", first, got)
@@ -110,7 +112,7 @@ func testRefreshTokenRoundTrip(t *testing.T, e *env) {
 			FamilyID: fam, IssuedAt: past.Add(-time.Hour), ExpiresAt: past}},
 	}
 	for _, tc := range cases {
-		must(t, "CreateRefreshToken("+tc.name+")", s.CreateRefreshToken(e.ctx, &tc.tok))
+		must(t, "CreateRefreshToken("+tc.name+")", e.create(&runtime.Issuance{RefreshToken: &tc.tok}))
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -136,7 +138,7 @@ func testRefreshTokenDuplicate(t *testing.T, e *env) {
 	client := e.client()
 	second := &runtime.RefreshToken{Hash: first.Hash, ClientID: client, Scopes: []string{"write"},
 		FamilyID: e.family(client, ""), IssuedAt: at(time.Second), ExpiresAt: at(2 * time.Hour)}
-	wantErr(t, "CreateRefreshToken(same hash)", s.CreateRefreshToken(e.ctx, second), runtime.ErrDuplicate)
+	wantErr(t, "CreateRefreshToken(same hash)", e.create(&runtime.Issuance{RefreshToken: second}), runtime.ErrDuplicate)
 	got, err := s.GetRefreshToken(e.ctx, first.Hash)
 	must(t, "GetRefreshToken", err)
 	diff(t, "GetRefreshToken after a duplicate create", first, got)
@@ -150,10 +152,10 @@ func testRefreshTokenConsume(t *testing.T, e *env) {
 	// Stores never judge expiry: the engine does, with its own clock.
 	expired := &runtime.RefreshToken{Hash: e.hash(), ClientID: client, UserID: user, FamilyID: tok.FamilyID,
 		IssuedAt: past.Add(-time.Hour), ExpiresAt: past}
-	must(t, "CreateRefreshToken", s.CreateRefreshToken(e.ctx, expired))
+	must(t, "CreateRefreshToken", e.create(&runtime.Issuance{RefreshToken: expired}))
 
 	for _, want := range []*runtime.RefreshToken{tok, expired} {
-		must(t, "ConsumeRefreshToken", s.ConsumeRefreshToken(e.ctx, want.Hash, at(time.Minute)))
+		must(t, "ConsumeRefreshToken", e.consume(runtime.ConsumeRefreshToken, want.Hash, at(time.Minute)))
 		want.ConsumedAt = at(time.Minute)
 		got, err := s.GetRefreshToken(e.ctx, want.Hash)
 		must(t, "GetRefreshToken", err)
@@ -167,18 +169,18 @@ func testRefreshTokenConsume(t *testing.T, e *env) {
 func testRefreshTokenConsumeTwice(t *testing.T, e *env) {
 	s := need[runtime.RefreshTokenStore](e)
 	tok := e.refreshToken(e.client(), e.user())
-	must(t, "ConsumeRefreshToken", s.ConsumeRefreshToken(e.ctx, tok.Hash, at(time.Minute)))
-	wantErr(t, "ConsumeRefreshToken(again)", s.ConsumeRefreshToken(e.ctx, tok.Hash, at(2*time.Minute)), runtime.ErrConsumed)
+	must(t, "ConsumeRefreshToken", e.consume(runtime.ConsumeRefreshToken, tok.Hash, at(time.Minute)))
+	wantErr(t, "ConsumeRefreshToken(again)", e.consume(runtime.ConsumeRefreshToken, tok.Hash, at(2*time.Minute)), runtime.ErrConsumed)
 	got, err := s.GetRefreshToken(e.ctx, tok.Hash)
 	must(t, "GetRefreshToken", err)
 	sameTime(t, "ConsumedAt after consuming twice", at(time.Minute), got.ConsumedAt)
 }
 
 func testRefreshTokenConsumeUnknown(t *testing.T, e *env) {
-	s := need[runtime.RefreshTokenStore](e)
+	need[runtime.RefreshTokenStore](e)
 	e.refreshToken(e.client(), "")
 	for _, hash := range []string{runtime.HashToken("unknown"), ""} {
-		wantErr(t, "ConsumeRefreshToken("+quote(hash)+")", s.ConsumeRefreshToken(e.ctx, hash, t0), runtime.ErrNotFound)
+		wantErr(t, "ConsumeRefreshToken("+quote(hash)+")", e.consume(runtime.ConsumeRefreshToken, hash, t0), runtime.ErrNotFound)
 	}
 }
 
@@ -187,7 +189,7 @@ func testRefreshTokenConsumeUnknown(t *testing.T, e *env) {
 func testRefreshTokenConsumeThenRevoke(t *testing.T, e *env) {
 	s := need[runtime.RefreshTokenStore](e)
 	tok := e.refreshToken(e.client(), e.user())
-	must(t, "ConsumeRefreshToken", s.ConsumeRefreshToken(e.ctx, tok.Hash, at(time.Minute)))
+	must(t, "ConsumeRefreshToken", e.consume(runtime.ConsumeRefreshToken, tok.Hash, at(time.Minute)))
 	must(t, "RevokeRefreshToken", s.RevokeRefreshToken(e.ctx, tok.Hash, at(2*time.Minute)))
 	tok.ConsumedAt, tok.RevokedAt = at(time.Minute), at(2*time.Minute)
 	got, err := s.GetRefreshToken(e.ctx, tok.Hash)
@@ -203,7 +205,7 @@ func testRefreshTokenConcurrentConsume(t *testing.T, e *env) {
 		hashes[i] = e.refreshToken(client, user).Hash
 	}
 	winners := raceSingleUse(t, hashes, func(hash string, i int) error {
-		return s.ConsumeRefreshToken(e.ctx, hash, raceTime(i))
+		return e.consume(runtime.ConsumeRefreshToken, hash, raceTime(i))
 	})
 	for _, hash := range hashes {
 		got, err := s.GetRefreshToken(e.ctx, hash)
@@ -221,9 +223,65 @@ func (e *env) refreshToken(clientID, userID string) *runtime.RefreshToken {
 // refreshTokenIn stores a refresh token of that family and returns it.
 func (e *env) refreshTokenIn(clientID, userID, familyID string) *runtime.RefreshToken {
 	e.t.Helper()
-	s := need[runtime.RefreshTokenStore](e)
+	need[runtime.RefreshTokenStore](e)
 	tok := &runtime.RefreshToken{Hash: e.hash(), ClientID: clientID, UserID: userID, Scopes: []string{"read"},
 		FamilyID: familyID, IssuedAt: t0, ExpiresAt: at(24 * time.Hour)}
-	must(e.t, "CreateRefreshToken", s.CreateRefreshToken(e.ctx, tok))
+	must(e.t, "CreateRefreshToken", e.create(&runtime.Issuance{RefreshToken: tok}))
 	return tok
+}
+
+// Within the reuse interval a rotated token is consumed again, keeping its
+// first ConsumedAt; before the interval's start it is reuse, as ever.
+func testRefreshTokenReuseInterval(t *testing.T, e *env) {
+	s := need[runtime.RefreshTokenStore](e)
+	tok := e.refreshToken(e.client(), e.user())
+	reuse := func(now, since time.Time) error {
+		return e.h.Store.Issue(e.ctx, &runtime.Issuance{Consume: &runtime.Consumption{
+			Kind: runtime.ConsumeRefreshToken, Hash: tok.Hash, At: now, ReuseSince: since}})
+	}
+	must(t, "Issue(first consumption, with an interval)", reuse(at(time.Minute), at(time.Minute-30*time.Second)))
+	must(t, "Issue(again, within the interval)", reuse(at(time.Minute+10*time.Second), at(time.Minute-20*time.Second)))
+	must(t, "Issue(again, the interval starting at the consumption)", reuse(at(time.Minute+30*time.Second), at(time.Minute)))
+	wantErr(t, "Issue(again, after the interval)", reuse(at(time.Minute+31*time.Second), at(time.Minute+time.Second)), runtime.ErrConsumed)
+	wantErr(t, "Issue(again, strict)", e.consume(runtime.ConsumeRefreshToken, tok.Hash, at(2*time.Minute)), runtime.ErrConsumed)
+	got, err := s.GetRefreshToken(e.ctx, tok.Hash)
+	must(t, "GetRefreshToken", err)
+	sameTime(t, "ConsumedAt after reuses", at(time.Minute), got.ConsumedAt)
+	wantErr(t, "Issue(unknown, with an interval)", e.h.Store.Issue(e.ctx, &runtime.Issuance{Consume: &runtime.Consumption{
+		Kind: runtime.ConsumeRefreshToken, Hash: e.hash(), At: t0, ReuseSince: past}}), runtime.ErrNotFound)
+}
+
+// Concurrent presentations within the interval all succeed (two tabs
+// refreshing at once), each committing its own tokens.
+func testRefreshTokenConcurrentReuse(t *testing.T, e *env) {
+	s := need[runtime.RefreshTokenStore](e)
+	client, user := e.client(), e.user()
+	tok := e.refreshToken(client, user)
+	const n = 8
+	errs := make(chan error, n)
+	issued := make([]*runtime.Issuance, n)
+	for i := range n {
+		issued[i] = e.tokens(client, user, tok.FamilyID, &runtime.Consumption{
+			Kind: runtime.ConsumeRefreshToken, Hash: tok.Hash, At: raceTime(i), ReuseSince: past})
+	}
+	start := make(chan struct{})
+	for i := range n {
+		go func() { <-start; errs <- e.h.Store.Issue(e.ctx, issued[i]) }()
+	}
+	close(start)
+	for range n {
+		if err := <-errs; err != nil {
+			t.Errorf("Issue within the reuse interval: error = %v, want nil", err)
+		}
+	}
+	got, err := s.GetRefreshToken(e.ctx, tok.Hash)
+	must(t, "GetRefreshToken", err)
+	if got.ConsumedAt.IsZero() {
+		t.Error("ConsumedAt is zero after concurrent consumptions")
+	}
+	for i, is := range issued {
+		if _, err := s.GetRefreshToken(e.ctx, is.RefreshToken.Hash); err != nil {
+			t.Errorf("new refresh token %d: error = %v", i, err)
+		}
+	}
 }

@@ -59,7 +59,8 @@ type Form struct {
 	Method string
 	// Fields are the named inputs and their values, as the page set them.
 	Fields url.Values
-	// Buttons are the submit buttons' name=value pairs.
+	// Buttons are the submit buttons' name=value pairs; "" stands for a
+	// submit button without a name, which sends nothing of its own.
 	Buttons []string
 }
 
@@ -103,14 +104,17 @@ func (p Page) Form(t *testing.T) *Form {
 	}
 	f := &Form{Action: action.String(), Method: strings.ToUpper(attr(forms[0], "method")), Fields: url.Values{}}
 	for n := range forms[0].Descendants() {
-		if n.Type != html.ElementNode || attr(n, "name") == "" {
+		if n.Type != html.ElementNode {
 			continue
 		}
+		submit := n.Data == "button" && attr(n, "type") != "button" || n.Data == "input" && attr(n, "type") == "submit"
 		switch {
-		case n.Data == "input" && attr(n, "type") != "submit":
-			f.Fields.Add(attr(n, "name"), attr(n, "value"))
-		case n.Data == "button" || n.Data == "input":
+		case submit && attr(n, "name") == "":
+			f.Buttons = append(f.Buttons, "")
+		case submit:
 			f.Buttons = append(f.Buttons, attr(n, "name")+"="+attr(n, "value"))
+		case n.Data == "input" && attr(n, "name") != "":
+			f.Fields.Add(attr(n, "name"), attr(n, "value"))
 		}
 	}
 	return f
@@ -126,7 +130,8 @@ func attr(n *html.Node, key string) string {
 }
 
 // Submit posts the form as a browser would after the user typed fill and
-// clicked the button name=value; the button must be on the page.
+// clicked the button name=value ("" for one without a name); the button
+// must be on the page.
 func (f *Form) Submit(t *testing.T, fill map[string]string, button string) Page {
 	t.Helper()
 	if f.Method != http.MethodPost {
@@ -145,17 +150,47 @@ func (f *Form) Submit(t *testing.T, fill map[string]string, button string) Page 
 		}
 		values.Set(k, v)
 	}
-	name, value, _ := strings.Cut(button, "=")
-	values.Set(name, value)
+	if name, value, ok := strings.Cut(button, "="); ok {
+		values.Set(name, value)
+	}
 	resp, body := Do(t, http.MethodPost, f.Action, values, nil)
 	return Page{URL: f.Action, Resp: resp, Body: body}
 }
 
-// Location returns where a page redirects, failing the test unless it does.
+// DeviceSignIn is the device page's first step, as a person does it: on
+// page (the sign-in form, user_code prefilled or not), type fill
+// (user_code, username, password) and press Continue. It returns the
+// page that answers: the decision step after a good sign-in with a known
+// code, else the sign-in form again with a message.
+func DeviceSignIn(t *testing.T, page Page, fill map[string]string) Page {
+	t.Helper()
+	return page.Form(t).Submit(t, fill, "")
+}
+
+// DecideDevice is both steps of the device page: sign in with fill, check
+// that the decision step shows client (its name) before anything is
+// decided, then press decision=approve or decision=deny. It returns the
+// page that answers the decision.
+func DecideDevice(t *testing.T, page Page, fill map[string]string, client, decision string) Page {
+	t.Helper()
+	step := DeviceSignIn(t, page, fill)
+	form := step.Form(t)
+	if step.Resp.StatusCode != http.StatusOK || !strings.Contains(step.Body, client) || form.Fields.Get("ticket") == "" || form.Fields.Has("password") {
+		t.Fatalf("device page: want the decision step naming %s, got %d:\n%s", client, step.Resp.StatusCode, step.Body)
+	}
+	return form.Submit(t, nil, "decision="+decision)
+}
+
+// Location returns where a page redirects, failing the test unless it
+// does: 302 after a GET, 303 after a POST (RFC 9700 §4.12).
 func (p Page) Location(t *testing.T) string {
 	t.Helper()
 	loc := p.Resp.Header.Get("Location")
-	if p.Resp.StatusCode != http.StatusFound || loc == "" {
+	want := http.StatusFound
+	if p.Resp.Request != nil && p.Resp.Request.Method == http.MethodPost {
+		want = http.StatusSeeOther
+	}
+	if p.Resp.StatusCode != want || loc == "" {
 		t.Fatalf("want a redirect, got %d %v:\n%s", p.Resp.StatusCode, p.Resp.Header, p.Body)
 	}
 	return loc

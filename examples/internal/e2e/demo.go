@@ -82,7 +82,7 @@ func CheckDemo(t *testing.T, out string) {
 	start := sh(d.Lines[3])
 	uri, _ := start["verification_uri_complete"].(string)
 	page := Get(t, uri)
-	if p := page.Form(t).Submit(t, map[string]string{"username": "alice", "password": d.Password}, "decision=approve"); !strings.Contains(p.Body, "Device connected") {
+	if p := DecideDevice(t, page, map[string]string{"username": "alice", "password": d.Password}, "Demo app", "approve"); !strings.Contains(p.Body, "Device connected") {
 		t.Fatalf("device page: %d\n%s", p.Resp.StatusCode, p.Body)
 	}
 	deviceCode, _ := start["device_code"].(string)

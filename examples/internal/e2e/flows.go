@@ -23,6 +23,8 @@ const (
 	appName     = `Test <App> & "Co"`
 	appRedirect = "http://127.0.0.1:9/cb"
 	spaRedirect = "http://127.0.0.1:9/spa"
+	// commaRedirect is one redirect URI, though the CLI used to split it.
+	commaRedirect = "https://comma.example/cb?a=1,2"
 	// svcSecret, chosen with --secret, has characters client_secret_basic
 	// must form-encode.
 	svcSecret = "s3cr:t%+ x"
@@ -49,6 +51,8 @@ func Setup(t *testing.T, bin string, dbArgs ...string) (appSecret string) {
 	Run(t, bin, args("client", "create", "--id", "tv", "--public", "--grant", "device_code", "--scope", "read")...)
 	Run(t, bin, args("client", "create", "--id", "spa", "--public", "--grant", "authorization_code",
 		"--grant", "refresh_token", "--scope", "read", "--redirect-uri", spaRedirect)...)
+	Run(t, bin, args("client", "create", "--id", "comma", "--grant", "authorization_code",
+		"--redirect-uri", commaRedirect, "--redirect-uri", appRedirect)...)
 
 	for _, c := range []struct {
 		args []string
@@ -58,10 +62,13 @@ func Setup(t *testing.T, bin string, dbArgs ...string) (appSecret string) {
 		{[]string{"client", "create", "--id", "app", "--grant", "password"}, 1, `client "app" exists`},
 		{[]string{"user", "create", "--username", user, "--password", "x"}, 1, `user "bob" exists`},
 		{[]string{"client", "create", "--id", "x", "--public", "--secret", "s", "--grant", "password"}, 2, "a public client has no secret"},
-		{[]string{"client", "create", "--id", "x", "--grant", "implicit"}, 2, `grant "implicit" is not enabled`},
-		{[]string{"client", "create", "--id", "x", "--grant", "password", "--scope", "admin"}, 2, `scope "admin" is not declared`},
-		{[]string{"client", "create", "--id", "x", "--grant", "authorization_code"}, 2, "needs a --redirect-uri"},
-		{[]string{"client", "create", "--id", "x", "--public", "--grant", "client_credentials"}, 2, "drop --public"},
+		{[]string{"client", "create", "--id", "x", "--grant", "implicit"}, 2, `grant type "implicit": not enabled`},
+		{[]string{"client", "create", "--id", "x", "--grant", "password", "--scope", "admin"}, 2, `scope "admin": not known`},
+		{[]string{"client", "create", "--id", "x", "--grant", "authorization_code"}, 2, "need a redirect URI"},
+		{[]string{"client", "create", "--id", "x", "--public", "--grant", "client_credentials"}, 2, "a public client may not use it"},
+		{[]string{"client", "create", "--id", "x", "--grant", "authorization_code", "--redirect-uri", "javascript:alert(1)"}, 2, `redirect URI "javascript:alert(1)"`},
+		{[]string{"client", "create", "--id", "x", "--grant", "authorization_code", "--redirect-uri", "https://good.example/cb\thttps://evil.example/steal"}, 2, "redirect URI"},
+		{[]string{"client", "create", "--id", "<script>", "--grant", "password"}, 2, "client id"},
 	} {
 		out, code := RunStatus(t, bin, args(c.args...)...)
 		if code != c.code || !strings.Contains(out, c.want) {
@@ -195,6 +202,13 @@ func Flows(t *testing.T, base, appSecret string) {
 		if q.Get("error") != "access_denied" || q.Get("state") != "state-123" || q.Has("code") {
 			t.Errorf("deny: %v", q)
 		}
+		// A redirect URI with a comma was registered whole.
+		for uri, want := range map[string]int{commaRedirect: 200, "https://comma.example/cb?a=1": 400} {
+			u := base + "/authorize?response_type=code&client_id=comma&redirect_uri=" + url.QueryEscape(uri)
+			if p := Get(t, u); p.Resp.StatusCode != want {
+				t.Errorf("%s: %d, want %d\n%s", u, p.Resp.StatusCode, want, p.Body)
+			}
+		}
 		// Errors before the redirect URI is trusted are not redirected.
 		for _, u := range []string{
 			base + "/authorize?response_type=code&client_id=nobody",
@@ -245,11 +259,18 @@ func Flows(t *testing.T, base, appSecret string) {
 		if code, _ := Me(t, base, second.AccessToken); code != 200 {
 			t.Errorf("refreshed token: %d", code)
 		}
-		// Presenting the rotated token again revokes the whole family.
-		_, err = app.TokenSource(ctx, &expired).Token()
-		wantError(t, "reuse", err, "invalid_grant")
-		if code, _ := Me(t, base, second.AccessToken); code != 401 {
-			t.Errorf("after reuse, the family's token: %d, want 401", code)
+		// Within the reuse interval (30 s, oauthgen.yaml) the same client
+		// presenting the rotated token again gets a new pair, as a second
+		// tab would, and nothing is revoked. After the interval, reuse
+		// revokes the family (runtime's TestRefreshReuseInterval).
+		third, err := app.TokenSource(ctx, &expired).Token()
+		if err != nil || third.RefreshToken == "" || third.RefreshToken == second.RefreshToken {
+			t.Fatalf("rotated token again within the reuse interval: %v, want a new pair", err)
+		}
+		for _, tok := range []*oauth2.Token{second, third} {
+			if code, _ := Me(t, base, tok.AccessToken); code != 200 {
+				t.Errorf("after a reuse within the interval, the family's token: %d, want 200", code)
+			}
 		}
 	})
 
@@ -293,10 +314,11 @@ func Flows(t *testing.T, base, appSecret string) {
 		page := Get(t, da.VerificationURIComplete)
 		CheckPageHeaders(t, page)
 		form := page.Form(t)
-		if page.Resp.StatusCode != 200 || form.Fields.Get("user_code") != da.UserCode || !strings.Contains(page.Body, "<strong>tv</strong> asks for access") {
+		// Before sign-in, the page says nothing of the code or its client.
+		if page.Resp.StatusCode != 200 || form.Fields.Get("user_code") != da.UserCode || strings.Contains(page.Body, "tv") {
 			t.Fatalf("device page: %d %v\n%s", page.Resp.StatusCode, form.Fields, page.Body)
 		}
-		again := form.Submit(t, map[string]string{"username": user, "password": "wrong"}, "decision=approve")
+		again := form.Submit(t, map[string]string{"username": user, "password": "wrong"}, "")
 		if again.Resp.StatusCode != 422 || !strings.Contains(again.Body, "Wrong username or password") {
 			t.Errorf("wrong password: %d\n%s", again.Resp.StatusCode, again.Body)
 		}
@@ -304,11 +326,19 @@ func Flows(t *testing.T, base, appSecret string) {
 		if form.Fields.Get("user_code") != da.UserCode || form.Fields.Get("username") != user {
 			t.Errorf("the page shown again lost its fields: %v", form.Fields)
 		}
-		done := form.Submit(t, map[string]string{"password": password}, "decision=approve")
-		if done.Resp.StatusCode != 200 || !strings.Contains(done.Body, "Device connected") {
+		// Signed in, the user sees who asks for what, and decides.
+		step := form.Submit(t, map[string]string{"password": password}, "")
+		CheckPageHeaders(t, step)
+		decision := step.Form(t)
+		if step.Resp.StatusCode != 200 || !strings.Contains(step.Body, "Connect tv?") || !strings.Contains(step.Body, "<code>read</code>") ||
+			decision.Fields.Get("ticket") == "" || decision.Fields.Has("password") {
+			t.Fatalf("decision step: %d %v\n%s", step.Resp.StatusCode, decision.Fields, step.Body)
+		}
+		done := decision.Submit(t, nil, "decision=approve")
+		if done.Resp.StatusCode != 200 || !strings.Contains(done.Body, "Device connected") || !strings.Contains(done.Body, "tv now has access: read.") {
 			t.Fatalf("approve: %d\n%s", done.Resp.StatusCode, done.Body)
 		}
-		if p := form.Submit(t, map[string]string{"password": password}, "decision=approve"); p.Resp.StatusCode != 409 || !strings.Contains(p.Body, "Already answered") {
+		if p := decision.Submit(t, nil, "decision=approve"); p.Resp.StatusCode != 409 || !strings.Contains(p.Body, "Already answered") {
 			t.Errorf("approve again: %d\n%s", p.Resp.StatusCode, p.Body)
 		}
 		tok, err := tv.DeviceAccessToken(ctx, fastPoll(da))
@@ -324,16 +354,21 @@ func Flows(t *testing.T, base, appSecret string) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		form = Get(t, base+"/device").Form(t)
 		typed := strings.ToLower(strings.ReplaceAll(da.UserCode, "-", ""))
-		if p := form.Submit(t, map[string]string{"user_code": typed, "username": user, "password": password}, "decision=deny"); !strings.Contains(p.Body, "Device denied") {
+		fill := map[string]string{"user_code": typed, "username": user, "password": password}
+		if p := DecideDevice(t, Get(t, base+"/device"), fill, "tv", "deny"); !strings.Contains(p.Body, "Device denied") {
 			t.Fatalf("deny: %d\n%s", p.Resp.StatusCode, p.Body)
 		}
 		_, err = tv.DeviceAccessToken(ctx, fastPoll(da))
 		wantError(t, "denied device", err, "access_denied")
 
-		if p := Get(t, base+"/device?user_code=BCDF-GHJK"); p.Resp.StatusCode != 200 || !strings.Contains(p.Body, "unknown or has expired") {
-			t.Errorf("unknown user code: %d\n%s", p.Resp.StatusCode, p.Body)
+		// An unknown code is told as such only after sign-in.
+		unknown := Get(t, base+"/device?user_code=BCDF-GHJK")
+		if unknown.Resp.StatusCode != 200 || strings.Contains(unknown.Body, "unknown") {
+			t.Errorf("unknown user code, before sign-in: %d\n%s", unknown.Resp.StatusCode, unknown.Body)
+		}
+		if p := DeviceSignIn(t, unknown, map[string]string{"username": user, "password": password}); p.Resp.StatusCode != 422 || !strings.Contains(p.Body, "unknown or has expired") {
+			t.Errorf("unknown user code, signed in: %d\n%s", p.Resp.StatusCode, p.Body)
 		}
 	})
 
@@ -349,7 +384,9 @@ func Flows(t *testing.T, base, appSecret string) {
 			{"POST", "/authorize", url.Values{}, nil, 400},
 			{"POST", "/authorize", url.Values{"client_id": {"app", "app"}}, nil, 400},
 			{"POST", "/device", url.Values{}, nil, 422},
-			{"POST", "/device", huge, nil, 422},
+			{"POST", "/device", huge, nil, 413},
+			{"POST", "/authorize", url.Values{"client_id": {"app"}, "pad": {strings.Repeat("a", 10<<20)}}, nil, 413},
+			{"POST", "/device", nil, http.Header{"Content-Type": {"multipart/form-data; boundary=x"}}, 415},
 			{"GET", "/device?user_code=%zz", nil, nil, 200},
 			{"POST", "/token", url.Values{"grant_type": {"nonsense"}}, nil, 400},
 			{"POST", "/token", nil, http.Header{"Content-Type": {"application/json"}}, 400},

@@ -9,6 +9,7 @@ import (
 	"context"
 	"embed"
 	"errors"
+	"fmt"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -145,7 +146,7 @@ func Config() runtime.Config {
 		AuthorizationCode: &runtime.AuthorizationCodeGrant{},
 		ClientCredentials: &runtime.ClientCredentialsGrant{},
 		Password:          &runtime.PasswordGrant{},
-		RefreshToken:      &runtime.RefreshTokenGrant{},
+		RefreshToken:      &runtime.RefreshTokenGrant{ReuseInterval: 30 * time.Second},
 		DeviceCode: &runtime.DeviceCodeGrant{
 			Interval:        5 * time.Second,
 			UserCodeCharset: "BCDFGHJKLMNPQRSTVWXZ",
@@ -171,16 +172,9 @@ func NewServer(s *Store, configure ...func(*runtime.Config)) (*runtime.Server, e
 	return runtime.NewServer(cfg, s)
 }
 
-// ClientExtra holds the extra columns oauthgen.yaml declares for clients.
-type ClientExtra struct {
-	// DisplayName is the column display_name.
-	DisplayName *string
-}
-
-// Client is a registered client with its extra columns.
+// Client is a registered client.
 type Client struct {
 	runtime.Client
-	ClientExtra
 }
 
 // NewClient describes a client to register with CreateClient.
@@ -200,7 +194,6 @@ type NewClient struct {
 	// AccessTokenLifetime and RefreshTokenLifetime override the server's when
 	// not zero.
 	AccessTokenLifetime, RefreshTokenLifetime time.Duration
-	ClientExtra
 }
 
 // CreateClient registers a client. It returns the client and, for a
@@ -217,7 +210,6 @@ func (s *Store) CreateClient(ctx context.Context, nc NewClient) (*Client, string
 			RefreshTokenLifetime: nc.RefreshTokenLifetime,
 			CreatedAt:            time.Now().UTC(),
 		},
-		ClientExtra: nc.ClientExtra,
 	}
 	if c.ID == "" {
 		c.ID = runtime.NewID()
@@ -246,7 +238,6 @@ func (s *Store) ImportClient(ctx context.Context, c *Client) error {
 		AccessTokenLifetimeSeconds:  seconds(c.AccessTokenLifetime),
 		RefreshTokenLifetimeSeconds: seconds(c.RefreshTokenLifetime),
 		CreatedAt:                   c.CreatedAt.UTC(),
-		DisplayName:                 c.DisplayName,
 	}))
 }
 
@@ -292,7 +283,6 @@ func (s *Store) UpdateClient(ctx context.Context, c *Client) error {
 		Scopes:                      joinList(c.Scopes),
 		AccessTokenLifetimeSeconds:  seconds(c.AccessTokenLifetime),
 		RefreshTokenLifetimeSeconds: seconds(c.RefreshTokenLifetime),
-		DisplayName:                 c.DisplayName,
 		ID:                          c.ID,
 	})
 	if err != nil {
@@ -347,9 +337,6 @@ func clientFromRow(row sqlcdb.Client) *Client {
 			AccessTokenLifetime:  duration(row.AccessTokenLifetimeSeconds),
 			RefreshTokenLifetime: duration(row.RefreshTokenLifetimeSeconds),
 			CreatedAt:            row.CreatedAt.UTC(),
-		},
-		ClientExtra: ClientExtra{
-			DisplayName: row.DisplayName,
 		},
 	}
 }
@@ -481,17 +468,40 @@ func (s *Store) SetUserPassword(ctx context.Context, id, password string) error 
 	return missing(ctx, s.read.UserExists, id, nil)
 }
 
-// DeleteUser deletes the user and, by cascade, the tokens issued for them.
+// DeleteUser deletes the user and, in the same transaction, the families,
+// tokens and codes issued for them: token tables have no foreign key to
+// users (their user ids may predate this table), so nothing cascades.
 // runtime.ErrNotFound if there is no such user.
 func (s *Store) DeleteUser(ctx context.Context, id string) error {
-	n, err := s.write.DeleteUser(ctx, id)
+	tx, err := s.pool.Begin(ctx)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback(ctx) // a no-op after Commit
+	q := s.write.WithTx(tx)
+	if err := q.DeleteUserFamilies(ctx, nullString(id)); err != nil {
+		return err
+	}
+	if err := q.DeleteUserAccessTokens(ctx, nullString(id)); err != nil {
+		return err
+	}
+	if err := q.DeleteUserRefreshTokens(ctx, nullString(id)); err != nil {
+		return err
+	}
+	if err := q.DeleteUserAuthorizationCodes(ctx, id); err != nil {
+		return err
+	}
+	if err := q.DeleteUserDeviceCodes(ctx, nullString(id)); err != nil {
+		return err
+	}
+	n, err := q.DeleteUser(ctx, id)
 	if err != nil {
 		return err
 	}
 	if n == 0 {
 		return runtime.ErrNotFound
 	}
-	return nil
+	return tx.Commit(ctx)
 }
 
 func userFromRow(row sqlcdb.User) *User {
@@ -505,9 +515,9 @@ func userFromRow(row sqlcdb.User) *User {
 	}
 }
 
-// CreateFamily stores f; runtime.ErrDuplicate if its key exists.
-func (s *Store) CreateFamily(ctx context.Context, f *runtime.Family) error {
-	return duplicate(s.write.CreateFamily(ctx, sqlcdb.CreateFamilyParams{
+// createFamily stores f through q; runtime.ErrDuplicate if a key exists.
+func (s *Store) createFamily(ctx context.Context, q *sqlcdb.Queries, f *runtime.Family) error {
+	return duplicate(q.CreateFamily(ctx, sqlcdb.CreateFamilyParams{
 		ID:        f.ID,
 		ClientID:  f.ClientID,
 		UserID:    nullString(f.UserID),
@@ -532,9 +542,9 @@ func (s *Store) RevokeFamily(ctx context.Context, id string, at time.Time) error
 	return missing(ctx, s.read.FamilyExists, id, nil)
 }
 
-// CreateAccessToken stores t; runtime.ErrDuplicate if its key exists.
-func (s *Store) CreateAccessToken(ctx context.Context, t *runtime.AccessToken) error {
-	return duplicate(s.write.CreateAccessToken(ctx, sqlcdb.CreateAccessTokenParams{
+// createAccessToken stores t through q; runtime.ErrDuplicate if a key exists.
+func (s *Store) createAccessToken(ctx context.Context, q *sqlcdb.Queries, t *runtime.AccessToken) error {
+	return duplicate(q.CreateAccessToken(ctx, sqlcdb.CreateAccessTokenParams{
 		Hash:      t.Hash,
 		ClientID:  t.ClientID,
 		UserID:    nullString(t.UserID),
@@ -581,9 +591,9 @@ func (s *Store) RevokeAccessToken(ctx context.Context, hash string, at time.Time
 	return missing(ctx, s.read.AccessTokenExists, hash, nil)
 }
 
-// CreateRefreshToken stores t; runtime.ErrDuplicate if its key exists.
-func (s *Store) CreateRefreshToken(ctx context.Context, t *runtime.RefreshToken) error {
-	return duplicate(s.write.CreateRefreshToken(ctx, sqlcdb.CreateRefreshTokenParams{
+// createRefreshToken stores t through q; runtime.ErrDuplicate if a key exists.
+func (s *Store) createRefreshToken(ctx context.Context, q *sqlcdb.Queries, t *runtime.RefreshToken) error {
+	return duplicate(q.CreateRefreshToken(ctx, sqlcdb.CreateRefreshTokenParams{
 		Hash:       t.Hash,
 		ClientID:   t.ClientID,
 		UserID:     nullString(t.UserID),
@@ -616,23 +626,6 @@ func (s *Store) GetRefreshToken(ctx context.Context, hash string) (*runtime.Refr
 	}, nil
 }
 
-// ConsumeRefreshToken marks the token rotated in one conditional UPDATE: of
-// any number of concurrent callers exactly one gets nil, the others
-// runtime.ErrConsumed. runtime.ErrNotFound if unknown.
-func (s *Store) ConsumeRefreshToken(ctx context.Context, hash string, at time.Time) error {
-	n, err := s.write.ConsumeRefreshToken(ctx, sqlcdb.ConsumeRefreshTokenParams{
-		ConsumedAt: nullTime(at),
-		Hash:       hash,
-	})
-	if err != nil {
-		return err
-	}
-	if n > 0 {
-		return nil
-	}
-	return missing(ctx, s.read.RefreshTokenExists, hash, runtime.ErrConsumed)
-}
-
 // RevokeRefreshToken marks the token revoked. Revoking again keeps the first
 // time. runtime.ErrNotFound if unknown.
 func (s *Store) RevokeRefreshToken(ctx context.Context, hash string, at time.Time) error {
@@ -649,9 +642,9 @@ func (s *Store) RevokeRefreshToken(ctx context.Context, hash string, at time.Tim
 	return missing(ctx, s.read.RefreshTokenExists, hash, nil)
 }
 
-// CreateAuthorizationCode stores c; runtime.ErrDuplicate if its key exists.
-func (s *Store) CreateAuthorizationCode(ctx context.Context, c *runtime.AuthorizationCode) error {
-	return duplicate(s.write.CreateAuthorizationCode(ctx, sqlcdb.CreateAuthorizationCodeParams{
+// createAuthorizationCode stores c through q; runtime.ErrDuplicate if a key exists.
+func (s *Store) createAuthorizationCode(ctx context.Context, q *sqlcdb.Queries, c *runtime.AuthorizationCode) error {
+	return duplicate(q.CreateAuthorizationCode(ctx, sqlcdb.CreateAuthorizationCodeParams{
 		Hash:                c.Hash,
 		ClientID:            c.ClientID,
 		UserID:              c.UserID,
@@ -688,26 +681,9 @@ func (s *Store) GetAuthorizationCode(ctx context.Context, hash string) (*runtime
 	}, nil
 }
 
-// ConsumeAuthorizationCode marks the code redeemed in one conditional UPDATE:
-// of any number of concurrent callers exactly one gets nil, the others
-// runtime.ErrConsumed. runtime.ErrNotFound if unknown.
-func (s *Store) ConsumeAuthorizationCode(ctx context.Context, hash string, at time.Time) error {
-	n, err := s.write.ConsumeAuthorizationCode(ctx, sqlcdb.ConsumeAuthorizationCodeParams{
-		ConsumedAt: nullTime(at),
-		Hash:       hash,
-	})
-	if err != nil {
-		return err
-	}
-	if n > 0 {
-		return nil
-	}
-	return missing(ctx, s.read.AuthorizationCodeExists, hash, runtime.ErrConsumed)
-}
-
-// CreateDeviceCode stores d; runtime.ErrDuplicate if its key exists.
-func (s *Store) CreateDeviceCode(ctx context.Context, d *runtime.DeviceCode) error {
-	return duplicate(s.write.CreateDeviceCode(ctx, sqlcdb.CreateDeviceCodeParams{
+// createDeviceCode stores d through q; runtime.ErrDuplicate if a key exists.
+func (s *Store) createDeviceCode(ctx context.Context, q *sqlcdb.Queries, d *runtime.DeviceCode) error {
+	return duplicate(q.CreateDeviceCode(ctx, sqlcdb.CreateDeviceCodeParams{
 		Hash:            d.Hash,
 		UserCodeHash:    d.UserCodeHash,
 		ClientID:        d.ClientID,
@@ -782,32 +758,27 @@ func (s *Store) DecideDeviceCode(ctx context.Context, hash string, d runtime.Dev
 	return missing(ctx, s.read.DeviceCodeExists, hash, runtime.ErrConsumed)
 }
 
-// PollDeviceCode records a poll and the interval the client must keep.
-// runtime.ErrNotFound if unknown.
-func (s *Store) PollDeviceCode(ctx context.Context, hash string, polledAt time.Time, interval time.Duration) error {
-	n, err := s.write.PollDeviceCode(ctx, sqlcdb.PollDeviceCodeParams{
-		LastPolledAt:    nullTime(polledAt),
-		IntervalSeconds: seconds(interval),
-		Hash:            hash,
-	})
-	if err != nil {
-		return err
+// PollDeviceCode records a poll in one conditional UPDATE, a compare-and-set
+// on the last poll time: runtime.ErrConsumed when another poll came first,
+// runtime.ErrNotFound if unknown. SQL's = never matches NULL, so a first
+// poll has a query of its own.
+func (s *Store) PollDeviceCode(ctx context.Context, hash string, p runtime.DevicePoll) error {
+	var n int64
+	var err error
+	if p.Previous.IsZero() {
+		n, err = s.write.PollDeviceCodeFirst(ctx, sqlcdb.PollDeviceCodeFirstParams{
+			LastPolledAt:    nullTime(p.At),
+			IntervalSeconds: seconds(p.Interval),
+			Hash:            hash,
+		})
+	} else {
+		n, err = s.write.PollDeviceCode(ctx, sqlcdb.PollDeviceCodeParams{
+			LastPolledAt:    nullTime(p.At),
+			IntervalSeconds: seconds(p.Interval),
+			Hash:            hash,
+			Previous:        nullTime(p.Previous),
+		})
 	}
-	if n > 0 {
-		return nil
-	}
-	return missing(ctx, s.read.DeviceCodeExists, hash, nil)
-}
-
-// ConsumeDeviceCode marks an approved authorization redeemed in one
-// conditional UPDATE: of any number of concurrent callers exactly one gets
-// nil, the others runtime.ErrConsumed (also when it is not approved).
-// runtime.ErrNotFound if unknown.
-func (s *Store) ConsumeDeviceCode(ctx context.Context, hash string, at time.Time) error {
-	n, err := s.write.ConsumeDeviceCode(ctx, sqlcdb.ConsumeDeviceCodeParams{
-		ConsumedAt: nullTime(at),
-		Hash:       hash,
-	})
 	if err != nil {
 		return err
 	}
@@ -817,39 +788,188 @@ func (s *Store) ConsumeDeviceCode(ctx context.Context, hash string, at time.Time
 	return missing(ctx, s.read.DeviceCodeExists, hash, runtime.ErrConsumed)
 }
 
+// Issue applies is in one transaction: the Consume first, then the records,
+// the family before those that name it. Either all of it is visible
+// afterwards or none of it: runtime.ErrConsumed if the Consume lost,
+// runtime.ErrNotFound if its record does not exist, runtime.ErrDuplicate if
+// a key exists.
+//
+// The transaction runs at READ COMMITTED, which is enough: single use is a
+// conditional UPDATE (… AND consumed_at IS NULL), which locks the row and,
+// after waiting for a concurrent winner, re-checks the condition on the row
+// as that winner committed it; exactly one caller changes it. Nothing else
+// is read that a stronger level would protect, and READ COMMITTED takes no
+// gap locks, so concurrent issuances and purges do not deadlock over them.
+func (s *Store) Issue(ctx context.Context, is *runtime.Issuance) error {
+	// An access token alone (client credentials, implicit) is one INSERT,
+	// atomic by itself: no transaction to pay for.
+	if is.Consume == nil && is.Family == nil && is.AuthorizationCode == nil && is.DeviceCode == nil && is.RefreshToken == nil {
+		return s.issue(ctx, s.write, is)
+	}
+	tx, err := s.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.ReadCommitted})
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback(ctx) // a no-op after Commit
+	if err := s.issue(ctx, s.write.WithTx(tx), is); err != nil {
+		return err
+	}
+	return tx.Commit(ctx)
+}
+
+// issue writes is through q, in Issue's order.
+func (s *Store) issue(ctx context.Context, q *sqlcdb.Queries, is *runtime.Issuance) error {
+	if is.Consume != nil {
+		if err := consume(ctx, q, is.Consume); err != nil {
+			return err
+		}
+	}
+	if is.Family != nil {
+		if err := s.createFamily(ctx, q, is.Family); err != nil {
+			return err
+		}
+	}
+	if is.AuthorizationCode != nil {
+		if err := s.createAuthorizationCode(ctx, q, is.AuthorizationCode); err != nil {
+			return err
+		}
+	}
+	if is.DeviceCode != nil {
+		if err := s.createDeviceCode(ctx, q, is.DeviceCode); err != nil {
+			return err
+		}
+	}
+	if is.AccessToken != nil {
+		if err := s.createAccessToken(ctx, q, is.AccessToken); err != nil {
+			return err
+		}
+	}
+	if is.RefreshToken != nil {
+		if err := s.createRefreshToken(ctx, q, is.RefreshToken); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// consume spends c in one conditional UPDATE (… AND consumed_at IS NULL):
+// of any number of concurrent callers exactly one changes the row; the
+// others find it consumed. It changes a NULL to a time, so even MySQL,
+// which counts rows changed rather than matched, counts the row.
+func consume(ctx context.Context, q *sqlcdb.Queries, c *runtime.Consumption) error {
+	switch c.Kind {
+	case runtime.ConsumeAuthorizationCode:
+		n, err := q.ConsumeAuthorizationCode(ctx, sqlcdb.ConsumeAuthorizationCodeParams{
+			ConsumedAt: nullTime(c.At),
+			Hash:       c.Hash,
+		})
+		if err != nil || n > 0 {
+			return err
+		}
+		return missing(ctx, q.AuthorizationCodeExists, c.Hash, runtime.ErrConsumed)
+	case runtime.ConsumeRefreshToken:
+		n, err := q.ConsumeRefreshToken(ctx, sqlcdb.ConsumeRefreshTokenParams{
+			ConsumedAt: nullTime(c.At),
+			Hash:       c.Hash,
+		})
+		if err != nil || n > 0 {
+			return err
+		}
+		// Consumed already, or unknown. Within the reuse interval a token
+		// consumed since ReuseSince is good again, and keeps its first time.
+		consumedAt, err := q.RefreshTokenConsumedAt(ctx, c.Hash)
+		if err != nil {
+			return notFound(err)
+		}
+		if c.ReuseSince.IsZero() || consumedAt == nil || consumedAt.Before(c.ReuseSince) {
+			return runtime.ErrConsumed
+		}
+		return nil
+	case runtime.ConsumeDeviceCode:
+		// Only an approved authorization is consumed.
+		n, err := q.ConsumeDeviceCode(ctx, sqlcdb.ConsumeDeviceCodeParams{
+			ConsumedAt: nullTime(c.At),
+			Hash:       c.Hash,
+		})
+		if err != nil || n > 0 {
+			return err
+		}
+		return missing(ctx, q.DeviceCodeExists, c.Hash, runtime.ErrConsumed)
+	default:
+		return fmt.Errorf("this store keeps no single-use records of kind %d", c.Kind)
+	}
+}
+
+// purgeBatch is the most rows one purge statement deletes.
+const purgeBatch = 1000
+
 // PurgeExpired deletes what expired before `before`: tokens, codes, device
 // authorizations, then families left with nothing. It returns how many rows
 // went. Run it now and then (a daily job); nothing expired is ever used, so
 // it only saves space.
+//
+// It deletes purgeBatch rows per statement, each statement its own
+// transaction, so that purging a large table never holds a lock long (on
+// SQLite, the one writer issuance waits for). A token request racing the
+// purge of the record it consumes gets runtime.ErrNotFound from Issue (an
+// invalid_grant), never a half-done issuance: the Consume locks the record,
+// and a family is deleted only when no member is left.
 func (s *Store) PurgeExpired(ctx context.Context, before time.Time) (int64, error) {
-	var total, n int64
-	var err error
-	n, err = s.write.PurgeAccessTokens(ctx, before.UTC())
-	total += n
-	if err != nil {
-		return total, err
-	}
-	n, err = s.write.PurgeRefreshTokens(ctx, before.UTC())
-	total += n
-	if err != nil {
-		return total, err
-	}
-	n, err = s.write.PurgeAuthorizationCodes(ctx, before.UTC())
-	total += n
-	if err != nil {
-		return total, err
-	}
-	n, err = s.write.PurgeDeviceCodes(ctx, before.UTC())
-	total += n
-	if err != nil {
-		return total, err
-	}
-	n, err = s.write.PurgeFamilies(ctx, before.UTC())
-	total += n
-	if err != nil {
-		return total, err
+	before = before.UTC()
+	var total int64
+	for _, purge := range []func(context.Context, time.Time) (int64, error){
+		s.write.PurgeAccessTokens,
+		s.write.PurgeRefreshTokens,
+		s.write.PurgeAuthorizationCodes,
+		s.write.PurgeDeviceCodes,
+		s.purgeFamilies,
+	} {
+		for {
+			n, err := purge(ctx, before)
+			total += n
+			if err != nil {
+				return total, err
+			}
+			if n < purgeBatch {
+				break
+			}
+		}
 	}
 	return total, nil
+}
+
+// purgeFamilies deletes up to purgeBatch families created before `before`
+// that have no member left, in one transaction of two statements. One
+// DELETE … WHERE NOT EXISTS (member) would race issuance at READ
+// COMMITTED: it decides on a snapshot without the members an in-flight
+// Issue is inserting, waits for the lock that Issue's foreign key check
+// holds on the family, then deletes the family without looking again, and
+// the cascade takes the tokens just issued. So it first locks the
+// candidates (FOR UPDATE waits for those in-flight Issues to commit), then
+// deletes those still without members: that second statement starts after
+// the locks were granted, so it sees every committed member, and an Issue
+// that comes later waits for this transaction. An Issue adds to an existing
+// family only while consuming one of its members, which that Issue has
+// locked, so such a family is never a candidate.
+func (s *Store) purgeFamilies(ctx context.Context, before time.Time) (int64, error) {
+	tx, err := s.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.ReadCommitted})
+	if err != nil {
+		return 0, err
+	}
+	defer tx.Rollback(ctx) // a no-op after Commit
+	q := s.write.WithTx(tx)
+	ids, err := q.LockPurgeableFamilies(ctx, before)
+	if err != nil || len(ids) == 0 {
+		return 0, err
+	}
+	n, err := q.PurgeFamilies(ctx, ids)
+	if err != nil {
+		return 0, err
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return 0, err
+	}
+	return n, nil
 }
 
 // joinList stores a list as one space-separated column: scopes, grant types

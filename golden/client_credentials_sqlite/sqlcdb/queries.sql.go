@@ -195,7 +195,7 @@ func (q *Queries) ListClients(ctx context.Context) ([]Client, error) {
 
 const purgeAccessTokens = `-- name: PurgeAccessTokens :execrows
 DELETE FROM oauth_access_tokens
-WHERE expires_at < ?1
+WHERE hash IN (SELECT e.hash FROM oauth_access_tokens e WHERE e.expires_at < ?1 LIMIT 1000)
 `
 
 func (q *Queries) PurgeAccessTokens(ctx context.Context, before time.Time) (int64, error) {

@@ -35,8 +35,7 @@ CREATE TABLE idp_families (
     PRIMARY KEY (id),
     INDEX idp_families_client_id_idx (client_id),
     INDEX idp_families_user_id_idx (user_id),
-    CONSTRAINT idp_families_client_id_fkey FOREIGN KEY (client_id) REFERENCES idp_applications (id) ON DELETE CASCADE,
-    CONSTRAINT idp_families_user_id_fkey FOREIGN KEY (user_id) REFERENCES idp_users (id) ON DELETE CASCADE
+    CONSTRAINT idp_families_client_id_fkey FOREIGN KEY (client_id) REFERENCES idp_applications (id) ON DELETE CASCADE
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
 
 CREATE TABLE idp_bearer_tokens (
@@ -54,7 +53,6 @@ CREATE TABLE idp_bearer_tokens (
     INDEX idp_bearer_tokens_family_id_idx (family_id),
     INDEX idp_bearer_tokens_expires_at_idx (expires_at),
     CONSTRAINT idp_bearer_tokens_client_id_fkey FOREIGN KEY (client_id) REFERENCES idp_applications (id) ON DELETE CASCADE,
-    CONSTRAINT idp_bearer_tokens_user_id_fkey FOREIGN KEY (user_id) REFERENCES idp_users (id) ON DELETE CASCADE,
     CONSTRAINT idp_bearer_tokens_family_id_fkey FOREIGN KEY (family_id) REFERENCES idp_families (id) ON DELETE CASCADE
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
 
@@ -74,7 +72,6 @@ CREATE TABLE idp_refresh_tokens (
     INDEX idp_refresh_tokens_family_id_idx (family_id),
     INDEX idp_refresh_tokens_expires_at_idx (expires_at),
     CONSTRAINT idp_refresh_tokens_client_id_fkey FOREIGN KEY (client_id) REFERENCES idp_applications (id) ON DELETE CASCADE,
-    CONSTRAINT idp_refresh_tokens_user_id_fkey FOREIGN KEY (user_id) REFERENCES idp_users (id) ON DELETE CASCADE,
     CONSTRAINT idp_refresh_tokens_family_id_fkey FOREIGN KEY (family_id) REFERENCES idp_families (id) ON DELETE CASCADE
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
 
@@ -96,7 +93,6 @@ CREATE TABLE idp_authorization_codes (
     INDEX idp_authorization_codes_family_id_idx (family_id),
     INDEX idp_authorization_codes_expires_at_idx (expires_at),
     CONSTRAINT idp_authorization_codes_client_id_fkey FOREIGN KEY (client_id) REFERENCES idp_applications (id) ON DELETE CASCADE,
-    CONSTRAINT idp_authorization_codes_user_id_fkey FOREIGN KEY (user_id) REFERENCES idp_users (id) ON DELETE CASCADE,
     CONSTRAINT idp_authorization_codes_family_id_fkey FOREIGN KEY (family_id) REFERENCES idp_families (id) ON DELETE CASCADE
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
 

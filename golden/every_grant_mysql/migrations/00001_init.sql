@@ -33,8 +33,7 @@ CREATE TABLE oauth_families (
     PRIMARY KEY (id),
     INDEX oauth_families_client_id_idx (client_id),
     INDEX oauth_families_user_id_idx (user_id),
-    CONSTRAINT oauth_families_client_id_fkey FOREIGN KEY (client_id) REFERENCES oauth_clients (id) ON DELETE CASCADE,
-    CONSTRAINT oauth_families_user_id_fkey FOREIGN KEY (user_id) REFERENCES oauth_users (id) ON DELETE CASCADE
+    CONSTRAINT oauth_families_client_id_fkey FOREIGN KEY (client_id) REFERENCES oauth_clients (id) ON DELETE CASCADE
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
 
 CREATE TABLE oauth_access_tokens (
@@ -52,7 +51,6 @@ CREATE TABLE oauth_access_tokens (
     INDEX oauth_access_tokens_family_id_idx (family_id),
     INDEX oauth_access_tokens_expires_at_idx (expires_at),
     CONSTRAINT oauth_access_tokens_client_id_fkey FOREIGN KEY (client_id) REFERENCES oauth_clients (id) ON DELETE CASCADE,
-    CONSTRAINT oauth_access_tokens_user_id_fkey FOREIGN KEY (user_id) REFERENCES oauth_users (id) ON DELETE CASCADE,
     CONSTRAINT oauth_access_tokens_family_id_fkey FOREIGN KEY (family_id) REFERENCES oauth_families (id) ON DELETE CASCADE
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
 
@@ -72,7 +70,6 @@ CREATE TABLE oauth_refresh_tokens (
     INDEX oauth_refresh_tokens_family_id_idx (family_id),
     INDEX oauth_refresh_tokens_expires_at_idx (expires_at),
     CONSTRAINT oauth_refresh_tokens_client_id_fkey FOREIGN KEY (client_id) REFERENCES oauth_clients (id) ON DELETE CASCADE,
-    CONSTRAINT oauth_refresh_tokens_user_id_fkey FOREIGN KEY (user_id) REFERENCES oauth_users (id) ON DELETE CASCADE,
     CONSTRAINT oauth_refresh_tokens_family_id_fkey FOREIGN KEY (family_id) REFERENCES oauth_families (id) ON DELETE CASCADE
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
 
@@ -94,7 +91,6 @@ CREATE TABLE oauth_authorization_codes (
     INDEX oauth_authorization_codes_family_id_idx (family_id),
     INDEX oauth_authorization_codes_expires_at_idx (expires_at),
     CONSTRAINT oauth_authorization_codes_client_id_fkey FOREIGN KEY (client_id) REFERENCES oauth_clients (id) ON DELETE CASCADE,
-    CONSTRAINT oauth_authorization_codes_user_id_fkey FOREIGN KEY (user_id) REFERENCES oauth_users (id) ON DELETE CASCADE,
     CONSTRAINT oauth_authorization_codes_family_id_fkey FOREIGN KEY (family_id) REFERENCES oauth_families (id) ON DELETE CASCADE
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
 
@@ -119,7 +115,6 @@ CREATE TABLE oauth_device_codes (
     INDEX oauth_device_codes_expires_at_idx (expires_at),
     UNIQUE INDEX oauth_device_codes_user_code_hash_key (user_code_hash),
     CONSTRAINT oauth_device_codes_client_id_fkey FOREIGN KEY (client_id) REFERENCES oauth_clients (id) ON DELETE CASCADE,
-    CONSTRAINT oauth_device_codes_user_id_fkey FOREIGN KEY (user_id) REFERENCES oauth_users (id) ON DELETE CASCADE,
     CONSTRAINT oauth_device_codes_family_id_fkey FOREIGN KEY (family_id) REFERENCES oauth_families (id) ON DELETE CASCADE
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
 

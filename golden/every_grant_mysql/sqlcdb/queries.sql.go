@@ -5,6 +5,7 @@ package sqlcdb
 
 import (
 	"context"
+	"strings"
 	"time"
 )
 
@@ -373,6 +374,56 @@ func (q *Queries) DeleteUser(ctx context.Context, id string) (int64, error) {
 	return result.RowsAffected()
 }
 
+const deleteUserAccessTokens = `-- name: DeleteUserAccessTokens :exec
+DELETE FROM oauth_access_tokens
+WHERE user_id = ?
+`
+
+func (q *Queries) DeleteUserAccessTokens(ctx context.Context, userID *string) error {
+	_, err := q.db.ExecContext(ctx, deleteUserAccessTokens, userID)
+	return err
+}
+
+const deleteUserAuthorizationCodes = `-- name: DeleteUserAuthorizationCodes :exec
+DELETE FROM oauth_authorization_codes
+WHERE user_id = ?
+`
+
+func (q *Queries) DeleteUserAuthorizationCodes(ctx context.Context, userID string) error {
+	_, err := q.db.ExecContext(ctx, deleteUserAuthorizationCodes, userID)
+	return err
+}
+
+const deleteUserDeviceCodes = `-- name: DeleteUserDeviceCodes :exec
+DELETE FROM oauth_device_codes
+WHERE user_id = ?
+`
+
+func (q *Queries) DeleteUserDeviceCodes(ctx context.Context, userID *string) error {
+	_, err := q.db.ExecContext(ctx, deleteUserDeviceCodes, userID)
+	return err
+}
+
+const deleteUserFamilies = `-- name: DeleteUserFamilies :exec
+DELETE FROM oauth_families
+WHERE user_id = ?
+`
+
+func (q *Queries) DeleteUserFamilies(ctx context.Context, userID *string) error {
+	_, err := q.db.ExecContext(ctx, deleteUserFamilies, userID)
+	return err
+}
+
+const deleteUserRefreshTokens = `-- name: DeleteUserRefreshTokens :exec
+DELETE FROM oauth_refresh_tokens
+WHERE user_id = ?
+`
+
+func (q *Queries) DeleteUserRefreshTokens(ctx context.Context, userID *string) error {
+	_, err := q.db.ExecContext(ctx, deleteUserRefreshTokens, userID)
+	return err
+}
+
 const deviceCodeExists = `-- name: DeviceCodeExists :one
 SELECT COUNT(*) FROM oauth_device_codes
 WHERE hash = ?
@@ -686,20 +737,80 @@ func (q *Queries) ListUsers(ctx context.Context) ([]User, error) {
 	return items, nil
 }
 
+const lockPurgeableFamilies = `-- name: LockPurgeableFamilies :many
+SELECT e.id FROM oauth_families e
+WHERE e.created_at < ?
+  AND NOT EXISTS (SELECT 1 FROM oauth_access_tokens m WHERE m.family_id = e.id)
+  AND NOT EXISTS (SELECT 1 FROM oauth_refresh_tokens m WHERE m.family_id = e.id)
+  AND NOT EXISTS (SELECT 1 FROM oauth_authorization_codes m WHERE m.family_id = e.id)
+  AND NOT EXISTS (SELECT 1 FROM oauth_device_codes m WHERE m.family_id = e.id)
+LIMIT 1000
+FOR UPDATE
+`
+
+func (q *Queries) LockPurgeableFamilies(ctx context.Context, before time.Time) ([]string, error) {
+	rows, err := q.db.QueryContext(ctx, lockPurgeableFamilies, before)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		items = append(items, id)
+	}
+	if err := rows.Close(); err != nil {
+		return nil, err
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const pollDeviceCode = `-- name: PollDeviceCode :execrows
 UPDATE oauth_device_codes
 SET last_polled_at = ?, interval_seconds = ?
-WHERE hash = ?
+WHERE hash = ? AND last_polled_at = ?
 `
 
 type PollDeviceCodeParams struct {
 	LastPolledAt    *time.Time
 	IntervalSeconds int64
 	Hash            string
+	Previous        *time.Time
 }
 
 func (q *Queries) PollDeviceCode(ctx context.Context, arg PollDeviceCodeParams) (int64, error) {
-	result, err := q.db.ExecContext(ctx, pollDeviceCode, arg.LastPolledAt, arg.IntervalSeconds, arg.Hash)
+	result, err := q.db.ExecContext(ctx, pollDeviceCode,
+		arg.LastPolledAt,
+		arg.IntervalSeconds,
+		arg.Hash,
+		arg.Previous,
+	)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected()
+}
+
+const pollDeviceCodeFirst = `-- name: PollDeviceCodeFirst :execrows
+UPDATE oauth_device_codes
+SET last_polled_at = ?, interval_seconds = ?
+WHERE hash = ? AND last_polled_at IS NULL
+`
+
+type PollDeviceCodeFirstParams struct {
+	LastPolledAt    *time.Time
+	IntervalSeconds int64
+	Hash            string
+}
+
+func (q *Queries) PollDeviceCodeFirst(ctx context.Context, arg PollDeviceCodeFirstParams) (int64, error) {
+	result, err := q.db.ExecContext(ctx, pollDeviceCodeFirst, arg.LastPolledAt, arg.IntervalSeconds, arg.Hash)
 	if err != nil {
 		return 0, err
 	}
@@ -709,6 +820,7 @@ func (q *Queries) PollDeviceCode(ctx context.Context, arg PollDeviceCodeParams) 
 const purgeAccessTokens = `-- name: PurgeAccessTokens :execrows
 DELETE FROM oauth_access_tokens
 WHERE expires_at < ?
+LIMIT 1000
 `
 
 func (q *Queries) PurgeAccessTokens(ctx context.Context, before time.Time) (int64, error) {
@@ -722,6 +834,7 @@ func (q *Queries) PurgeAccessTokens(ctx context.Context, before time.Time) (int6
 const purgeAuthorizationCodes = `-- name: PurgeAuthorizationCodes :execrows
 DELETE FROM oauth_authorization_codes
 WHERE expires_at < ?
+LIMIT 1000
 `
 
 func (q *Queries) PurgeAuthorizationCodes(ctx context.Context, before time.Time) (int64, error) {
@@ -735,6 +848,7 @@ func (q *Queries) PurgeAuthorizationCodes(ctx context.Context, before time.Time)
 const purgeDeviceCodes = `-- name: PurgeDeviceCodes :execrows
 DELETE FROM oauth_device_codes
 WHERE expires_at < ?
+LIMIT 1000
 `
 
 func (q *Queries) PurgeDeviceCodes(ctx context.Context, before time.Time) (int64, error) {
@@ -747,15 +861,25 @@ func (q *Queries) PurgeDeviceCodes(ctx context.Context, before time.Time) (int64
 
 const purgeFamilies = `-- name: PurgeFamilies :execrows
 DELETE FROM oauth_families
-WHERE created_at < ?
+WHERE id IN (/*SLICE:ids*/?)
   AND NOT EXISTS (SELECT 1 FROM oauth_access_tokens m WHERE m.family_id = oauth_families.id)
   AND NOT EXISTS (SELECT 1 FROM oauth_refresh_tokens m WHERE m.family_id = oauth_families.id)
   AND NOT EXISTS (SELECT 1 FROM oauth_authorization_codes m WHERE m.family_id = oauth_families.id)
   AND NOT EXISTS (SELECT 1 FROM oauth_device_codes m WHERE m.family_id = oauth_families.id)
 `
 
-func (q *Queries) PurgeFamilies(ctx context.Context, before time.Time) (int64, error) {
-	result, err := q.db.ExecContext(ctx, purgeFamilies, before)
+func (q *Queries) PurgeFamilies(ctx context.Context, ids []string) (int64, error) {
+	query := purgeFamilies
+	var queryParams []interface{}
+	if len(ids) > 0 {
+		for _, v := range ids {
+			queryParams = append(queryParams, v)
+		}
+		query = strings.Replace(query, "/*SLICE:ids*/?", strings.Repeat(",?", len(ids))[1:], 1)
+	} else {
+		query = strings.Replace(query, "/*SLICE:ids*/?", "NULL", 1)
+	}
+	result, err := q.db.ExecContext(ctx, query, queryParams...)
 	if err != nil {
 		return 0, err
 	}
@@ -765,6 +889,7 @@ func (q *Queries) PurgeFamilies(ctx context.Context, before time.Time) (int64, e
 const purgeRefreshTokens = `-- name: PurgeRefreshTokens :execrows
 DELETE FROM oauth_refresh_tokens
 WHERE expires_at < ?
+LIMIT 1000
 `
 
 func (q *Queries) PurgeRefreshTokens(ctx context.Context, before time.Time) (int64, error) {
@@ -773,6 +898,18 @@ func (q *Queries) PurgeRefreshTokens(ctx context.Context, before time.Time) (int
 		return 0, err
 	}
 	return result.RowsAffected()
+}
+
+const refreshTokenConsumedAt = `-- name: RefreshTokenConsumedAt :one
+SELECT consumed_at FROM oauth_refresh_tokens
+WHERE hash = ?
+`
+
+func (q *Queries) RefreshTokenConsumedAt(ctx context.Context, hash string) (*time.Time, error) {
+	row := q.db.QueryRowContext(ctx, refreshTokenConsumedAt, hash)
+	var consumed_at *time.Time
+	err := row.Scan(&consumed_at)
+	return consumed_at, err
 }
 
 const refreshTokenExists = `-- name: RefreshTokenExists :one

@@ -24,8 +24,7 @@ CREATE TABLE oauth_families (
     created_at TIMESTAMPTZ NOT NULL,
     revoked_at TIMESTAMPTZ,
     PRIMARY KEY (id),
-    CONSTRAINT oauth_families_client_id_fkey FOREIGN KEY (client_id) REFERENCES oauth_clients (id) ON DELETE CASCADE,
-    CONSTRAINT oauth_families_user_id_fkey FOREIGN KEY (user_id) REFERENCES app_users (id) ON DELETE CASCADE
+    CONSTRAINT oauth_families_client_id_fkey FOREIGN KEY (client_id) REFERENCES oauth_clients (id) ON DELETE CASCADE
 );
 CREATE INDEX oauth_families_client_id_idx ON oauth_families (client_id);
 CREATE INDEX oauth_families_user_id_idx ON oauth_families (user_id);
@@ -41,7 +40,6 @@ CREATE TABLE oauth_access_tokens (
     revoked_at TIMESTAMPTZ,
     PRIMARY KEY (hash),
     CONSTRAINT oauth_access_tokens_client_id_fkey FOREIGN KEY (client_id) REFERENCES oauth_clients (id) ON DELETE CASCADE,
-    CONSTRAINT oauth_access_tokens_user_id_fkey FOREIGN KEY (user_id) REFERENCES app_users (id) ON DELETE CASCADE,
     CONSTRAINT oauth_access_tokens_family_id_fkey FOREIGN KEY (family_id) REFERENCES oauth_families (id) ON DELETE CASCADE
 );
 CREATE INDEX oauth_access_tokens_client_id_idx ON oauth_access_tokens (client_id);
@@ -61,7 +59,6 @@ CREATE TABLE oauth_refresh_tokens (
     revoked_at TIMESTAMPTZ,
     PRIMARY KEY (hash),
     CONSTRAINT oauth_refresh_tokens_client_id_fkey FOREIGN KEY (client_id) REFERENCES oauth_clients (id) ON DELETE CASCADE,
-    CONSTRAINT oauth_refresh_tokens_user_id_fkey FOREIGN KEY (user_id) REFERENCES app_users (id) ON DELETE CASCADE,
     CONSTRAINT oauth_refresh_tokens_family_id_fkey FOREIGN KEY (family_id) REFERENCES oauth_families (id) ON DELETE CASCADE
 );
 CREATE INDEX oauth_refresh_tokens_client_id_idx ON oauth_refresh_tokens (client_id);
@@ -83,7 +80,6 @@ CREATE TABLE oauth_authorization_codes (
     consumed_at TIMESTAMPTZ,
     PRIMARY KEY (hash),
     CONSTRAINT oauth_authorization_codes_client_id_fkey FOREIGN KEY (client_id) REFERENCES oauth_clients (id) ON DELETE CASCADE,
-    CONSTRAINT oauth_authorization_codes_user_id_fkey FOREIGN KEY (user_id) REFERENCES app_users (id) ON DELETE CASCADE,
     CONSTRAINT oauth_authorization_codes_family_id_fkey FOREIGN KEY (family_id) REFERENCES oauth_families (id) ON DELETE CASCADE
 );
 CREATE INDEX oauth_authorization_codes_client_id_idx ON oauth_authorization_codes (client_id);
@@ -107,7 +103,6 @@ CREATE TABLE oauth_device_codes (
     consumed_at TIMESTAMPTZ,
     PRIMARY KEY (hash),
     CONSTRAINT oauth_device_codes_client_id_fkey FOREIGN KEY (client_id) REFERENCES oauth_clients (id) ON DELETE CASCADE,
-    CONSTRAINT oauth_device_codes_user_id_fkey FOREIGN KEY (user_id) REFERENCES app_users (id) ON DELETE CASCADE,
     CONSTRAINT oauth_device_codes_family_id_fkey FOREIGN KEY (family_id) REFERENCES oauth_families (id) ON DELETE CASCADE
 );
 CREATE INDEX oauth_device_codes_client_id_idx ON oauth_device_codes (client_id);

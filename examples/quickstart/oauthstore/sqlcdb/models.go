@@ -41,7 +41,6 @@ type Client struct {
 	AccessTokenLifetimeSeconds  int64
 	RefreshTokenLifetimeSeconds int64
 	CreatedAt                   time.Time
-	DisplayName                 *string
 }
 
 type DeviceCode struct {

@@ -168,8 +168,8 @@ func (q *Queries) CreateAuthorizationCode(ctx context.Context, arg CreateAuthori
 }
 
 const createClient = `-- name: CreateClient :exec
-INSERT INTO oauth_clients (id, secret_hash, name, redirect_uris, grant_types, scopes, access_token_lifetime_seconds, refresh_token_lifetime_seconds, created_at, display_name)
-VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+INSERT INTO oauth_clients (id, secret_hash, name, redirect_uris, grant_types, scopes, access_token_lifetime_seconds, refresh_token_lifetime_seconds, created_at)
+VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
 `
 
 type CreateClientParams struct {
@@ -182,7 +182,6 @@ type CreateClientParams struct {
 	AccessTokenLifetimeSeconds  int64
 	RefreshTokenLifetimeSeconds int64
 	CreatedAt                   time.Time
-	DisplayName                 *string
 }
 
 func (q *Queries) CreateClient(ctx context.Context, arg CreateClientParams) error {
@@ -196,7 +195,6 @@ func (q *Queries) CreateClient(ctx context.Context, arg CreateClientParams) erro
 		arg.AccessTokenLifetimeSeconds,
 		arg.RefreshTokenLifetimeSeconds,
 		arg.CreatedAt,
-		arg.DisplayName,
 	)
 	return err
 }
@@ -373,6 +371,56 @@ func (q *Queries) DeleteUser(ctx context.Context, id string) (int64, error) {
 	return result.RowsAffected()
 }
 
+const deleteUserAccessTokens = `-- name: DeleteUserAccessTokens :exec
+DELETE FROM oauth_access_tokens
+WHERE user_id = ?1
+`
+
+func (q *Queries) DeleteUserAccessTokens(ctx context.Context, userID *string) error {
+	_, err := q.db.ExecContext(ctx, deleteUserAccessTokens, userID)
+	return err
+}
+
+const deleteUserAuthorizationCodes = `-- name: DeleteUserAuthorizationCodes :exec
+DELETE FROM oauth_authorization_codes
+WHERE user_id = ?1
+`
+
+func (q *Queries) DeleteUserAuthorizationCodes(ctx context.Context, userID string) error {
+	_, err := q.db.ExecContext(ctx, deleteUserAuthorizationCodes, userID)
+	return err
+}
+
+const deleteUserDeviceCodes = `-- name: DeleteUserDeviceCodes :exec
+DELETE FROM oauth_device_codes
+WHERE user_id = ?1
+`
+
+func (q *Queries) DeleteUserDeviceCodes(ctx context.Context, userID *string) error {
+	_, err := q.db.ExecContext(ctx, deleteUserDeviceCodes, userID)
+	return err
+}
+
+const deleteUserFamilies = `-- name: DeleteUserFamilies :exec
+DELETE FROM oauth_families
+WHERE user_id = ?1
+`
+
+func (q *Queries) DeleteUserFamilies(ctx context.Context, userID *string) error {
+	_, err := q.db.ExecContext(ctx, deleteUserFamilies, userID)
+	return err
+}
+
+const deleteUserRefreshTokens = `-- name: DeleteUserRefreshTokens :exec
+DELETE FROM oauth_refresh_tokens
+WHERE user_id = ?1
+`
+
+func (q *Queries) DeleteUserRefreshTokens(ctx context.Context, userID *string) error {
+	_, err := q.db.ExecContext(ctx, deleteUserRefreshTokens, userID)
+	return err
+}
+
 const deviceCodeExists = `-- name: DeviceCodeExists :one
 SELECT COUNT(*) FROM oauth_device_codes
 WHERE hash = ?1
@@ -460,7 +508,7 @@ func (q *Queries) GetAuthorizationCode(ctx context.Context, hash string) (Author
 
 const getClient = `-- name: GetClient :one
 
-SELECT id, secret_hash, name, redirect_uris, grant_types, scopes, access_token_lifetime_seconds, refresh_token_lifetime_seconds, created_at, display_name
+SELECT id, secret_hash, name, redirect_uris, grant_types, scopes, access_token_lifetime_seconds, refresh_token_lifetime_seconds, created_at
 FROM oauth_clients
 WHERE id = ?1
 `
@@ -479,7 +527,6 @@ func (q *Queries) GetClient(ctx context.Context, id string) (Client, error) {
 		&i.AccessTokenLifetimeSeconds,
 		&i.RefreshTokenLifetimeSeconds,
 		&i.CreatedAt,
-		&i.DisplayName,
 	)
 	return i, err
 }
@@ -613,7 +660,7 @@ func (q *Queries) GetUserByUsername(ctx context.Context, username string) (User,
 }
 
 const listClients = `-- name: ListClients :many
-SELECT id, secret_hash, name, redirect_uris, grant_types, scopes, access_token_lifetime_seconds, refresh_token_lifetime_seconds, created_at, display_name
+SELECT id, secret_hash, name, redirect_uris, grant_types, scopes, access_token_lifetime_seconds, refresh_token_lifetime_seconds, created_at
 FROM oauth_clients
 ORDER BY id
 `
@@ -637,7 +684,6 @@ func (q *Queries) ListClients(ctx context.Context) ([]Client, error) {
 			&i.AccessTokenLifetimeSeconds,
 			&i.RefreshTokenLifetimeSeconds,
 			&i.CreatedAt,
-			&i.DisplayName,
 		); err != nil {
 			return nil, err
 		}
@@ -689,17 +735,43 @@ func (q *Queries) ListUsers(ctx context.Context) ([]User, error) {
 const pollDeviceCode = `-- name: PollDeviceCode :execrows
 UPDATE oauth_device_codes
 SET last_polled_at = ?1, interval_seconds = ?2
-WHERE hash = ?3
+WHERE hash = ?3 AND last_polled_at = ?4
 `
 
 type PollDeviceCodeParams struct {
 	LastPolledAt    *time.Time
 	IntervalSeconds int64
 	Hash            string
+	Previous        *time.Time
 }
 
 func (q *Queries) PollDeviceCode(ctx context.Context, arg PollDeviceCodeParams) (int64, error) {
-	result, err := q.db.ExecContext(ctx, pollDeviceCode, arg.LastPolledAt, arg.IntervalSeconds, arg.Hash)
+	result, err := q.db.ExecContext(ctx, pollDeviceCode,
+		arg.LastPolledAt,
+		arg.IntervalSeconds,
+		arg.Hash,
+		arg.Previous,
+	)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected()
+}
+
+const pollDeviceCodeFirst = `-- name: PollDeviceCodeFirst :execrows
+UPDATE oauth_device_codes
+SET last_polled_at = ?1, interval_seconds = ?2
+WHERE hash = ?3 AND last_polled_at IS NULL
+`
+
+type PollDeviceCodeFirstParams struct {
+	LastPolledAt    *time.Time
+	IntervalSeconds int64
+	Hash            string
+}
+
+func (q *Queries) PollDeviceCodeFirst(ctx context.Context, arg PollDeviceCodeFirstParams) (int64, error) {
+	result, err := q.db.ExecContext(ctx, pollDeviceCodeFirst, arg.LastPolledAt, arg.IntervalSeconds, arg.Hash)
 	if err != nil {
 		return 0, err
 	}
@@ -708,7 +780,7 @@ func (q *Queries) PollDeviceCode(ctx context.Context, arg PollDeviceCodeParams) 
 
 const purgeAccessTokens = `-- name: PurgeAccessTokens :execrows
 DELETE FROM oauth_access_tokens
-WHERE expires_at < ?1
+WHERE hash IN (SELECT e.hash FROM oauth_access_tokens e WHERE e.expires_at < ?1 LIMIT 1000)
 `
 
 func (q *Queries) PurgeAccessTokens(ctx context.Context, before time.Time) (int64, error) {
@@ -721,7 +793,7 @@ func (q *Queries) PurgeAccessTokens(ctx context.Context, before time.Time) (int6
 
 const purgeAuthorizationCodes = `-- name: PurgeAuthorizationCodes :execrows
 DELETE FROM oauth_authorization_codes
-WHERE expires_at < ?1
+WHERE hash IN (SELECT e.hash FROM oauth_authorization_codes e WHERE e.expires_at < ?1 LIMIT 1000)
 `
 
 func (q *Queries) PurgeAuthorizationCodes(ctx context.Context, before time.Time) (int64, error) {
@@ -734,7 +806,7 @@ func (q *Queries) PurgeAuthorizationCodes(ctx context.Context, before time.Time)
 
 const purgeDeviceCodes = `-- name: PurgeDeviceCodes :execrows
 DELETE FROM oauth_device_codes
-WHERE expires_at < ?1
+WHERE hash IN (SELECT e.hash FROM oauth_device_codes e WHERE e.expires_at < ?1 LIMIT 1000)
 `
 
 func (q *Queries) PurgeDeviceCodes(ctx context.Context, before time.Time) (int64, error) {
@@ -747,11 +819,13 @@ func (q *Queries) PurgeDeviceCodes(ctx context.Context, before time.Time) (int64
 
 const purgeFamilies = `-- name: PurgeFamilies :execrows
 DELETE FROM oauth_families
-WHERE created_at < ?1
-  AND NOT EXISTS (SELECT 1 FROM oauth_access_tokens m WHERE m.family_id = oauth_families.id)
-  AND NOT EXISTS (SELECT 1 FROM oauth_refresh_tokens m WHERE m.family_id = oauth_families.id)
-  AND NOT EXISTS (SELECT 1 FROM oauth_authorization_codes m WHERE m.family_id = oauth_families.id)
-  AND NOT EXISTS (SELECT 1 FROM oauth_device_codes m WHERE m.family_id = oauth_families.id)
+WHERE id IN (SELECT e.id FROM oauth_families e
+  WHERE e.created_at < ?1
+  AND NOT EXISTS (SELECT 1 FROM oauth_access_tokens m WHERE m.family_id = e.id)
+  AND NOT EXISTS (SELECT 1 FROM oauth_refresh_tokens m WHERE m.family_id = e.id)
+  AND NOT EXISTS (SELECT 1 FROM oauth_authorization_codes m WHERE m.family_id = e.id)
+  AND NOT EXISTS (SELECT 1 FROM oauth_device_codes m WHERE m.family_id = e.id)
+  LIMIT 1000)
 `
 
 func (q *Queries) PurgeFamilies(ctx context.Context, before time.Time) (int64, error) {
@@ -764,7 +838,7 @@ func (q *Queries) PurgeFamilies(ctx context.Context, before time.Time) (int64, e
 
 const purgeRefreshTokens = `-- name: PurgeRefreshTokens :execrows
 DELETE FROM oauth_refresh_tokens
-WHERE expires_at < ?1
+WHERE hash IN (SELECT e.hash FROM oauth_refresh_tokens e WHERE e.expires_at < ?1 LIMIT 1000)
 `
 
 func (q *Queries) PurgeRefreshTokens(ctx context.Context, before time.Time) (int64, error) {
@@ -773,6 +847,18 @@ func (q *Queries) PurgeRefreshTokens(ctx context.Context, before time.Time) (int
 		return 0, err
 	}
 	return result.RowsAffected()
+}
+
+const refreshTokenConsumedAt = `-- name: RefreshTokenConsumedAt :one
+SELECT consumed_at FROM oauth_refresh_tokens
+WHERE hash = ?1
+`
+
+func (q *Queries) RefreshTokenConsumedAt(ctx context.Context, hash string) (*time.Time, error) {
+	row := q.db.QueryRowContext(ctx, refreshTokenConsumedAt, hash)
+	var consumed_at *time.Time
+	err := row.Scan(&consumed_at)
+	return consumed_at, err
 }
 
 const refreshTokenExists = `-- name: RefreshTokenExists :one
@@ -884,8 +970,8 @@ func (q *Queries) SetUserPasswordHash(ctx context.Context, arg SetUserPasswordHa
 
 const updateClient = `-- name: UpdateClient :execrows
 UPDATE oauth_clients
-SET name = ?1, redirect_uris = ?2, grant_types = ?3, scopes = ?4, access_token_lifetime_seconds = ?5, refresh_token_lifetime_seconds = ?6, display_name = ?7
-WHERE id = ?8
+SET name = ?1, redirect_uris = ?2, grant_types = ?3, scopes = ?4, access_token_lifetime_seconds = ?5, refresh_token_lifetime_seconds = ?6
+WHERE id = ?7
 `
 
 type UpdateClientParams struct {
@@ -895,7 +981,6 @@ type UpdateClientParams struct {
 	Scopes                      string
 	AccessTokenLifetimeSeconds  int64
 	RefreshTokenLifetimeSeconds int64
-	DisplayName                 *string
 	ID                          string
 }
 
@@ -907,7 +992,6 @@ func (q *Queries) UpdateClient(ctx context.Context, arg UpdateClientParams) (int
 		arg.Scopes,
 		arg.AccessTokenLifetimeSeconds,
 		arg.RefreshTokenLifetimeSeconds,
-		arg.DisplayName,
 		arg.ID,
 	)
 	if err != nil {

@@ -52,4 +52,5 @@ WHERE hash = sqlc.arg(hash);
 
 -- name: PurgeAccessTokens :execrows
 DELETE FROM oauth_access_tokens
-WHERE expires_at < sqlc.arg(before);
+WHERE expires_at < sqlc.arg(before)
+LIMIT 1000;

@@ -66,7 +66,8 @@ WHERE hash = sqlc.arg(hash);
 
 -- name: PurgeAccessTokens :execrows
 DELETE FROM oauth_access_tokens
-WHERE expires_at < sqlc.arg(before);
+WHERE expires_at < sqlc.arg(before)
+LIMIT 1000;
 
 -- name: CreateAuthorizationCode :exec
 INSERT INTO oauth_authorization_codes (hash, client_id, user_id, redirect_uri, scopes, code_challenge, code_challenge_method, family_id, issued_at, expires_at, consumed_at)
@@ -88,10 +89,19 @@ WHERE hash = sqlc.arg(hash);
 
 -- name: PurgeAuthorizationCodes :execrows
 DELETE FROM oauth_authorization_codes
-WHERE expires_at < sqlc.arg(before);
+WHERE expires_at < sqlc.arg(before)
+LIMIT 1000;
+
+-- name: LockPurgeableFamilies :many
+SELECT e.id FROM oauth_families e
+WHERE e.created_at < sqlc.arg(before)
+  AND NOT EXISTS (SELECT 1 FROM oauth_access_tokens m WHERE m.family_id = e.id)
+  AND NOT EXISTS (SELECT 1 FROM oauth_authorization_codes m WHERE m.family_id = e.id)
+LIMIT 1000
+FOR UPDATE;
 
 -- name: PurgeFamilies :execrows
 DELETE FROM oauth_families
-WHERE created_at < sqlc.arg(before)
+WHERE id IN (sqlc.slice(ids))
   AND NOT EXISTS (SELECT 1 FROM oauth_access_tokens m WHERE m.family_id = oauth_families.id)
   AND NOT EXISTS (SELECT 1 FROM oauth_authorization_codes m WHERE m.family_id = oauth_families.id);

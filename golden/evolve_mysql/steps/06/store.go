@@ -10,6 +10,7 @@ import (
 	"database/sql"
 	"embed"
 	"errors"
+	"fmt"
 	"github.com/go-sql-driver/mysql"
 	sqlcdb "github.com/oauthgen/oauthgen/golden/evolve_mysql/steps/06/sqlcdb"
 	"github.com/oauthgen/oauthgen/runtime"
@@ -46,8 +47,10 @@ var (
 )
 
 // Open opens the MySQL or MariaDB database at dsn (go-sql-driver/mysql
-// syntax). It sets what the Store relies on: parseTime, UTC times. Call
-// Migrate before first use.
+// syntax). It sets what the Store relies on: parseTime, UTC times, and
+// clientFoundRows, so that an UPDATE counts the rows it matched even when it
+// changed nothing (a poll that repeats the last one). Call Migrate before
+// first use.
 func Open(dsn string) (*Store, error) {
 	cfg, err := mysql.ParseDSN(dsn)
 	if err != nil {
@@ -55,6 +58,7 @@ func Open(dsn string) (*Store, error) {
 	}
 	cfg.ParseTime = true
 	cfg.Loc = time.UTC
+	cfg.ClientFoundRows = true
 	connector, err := mysql.NewConnector(cfg)
 	if err != nil {
 		return nil, err
@@ -71,7 +75,7 @@ func Open(dsn string) (*Store, error) {
 }
 
 // New returns a Store using db, opened with go-sql-driver/mysql and
-// parseTime=true&loc=UTC.
+// parseTime=true&loc=UTC&clientFoundRows=true.
 func New(db *sql.DB) *Store {
 	q := sqlcdb.New(db)
 	return &Store{db: db, write: q, read: q}
@@ -341,9 +345,9 @@ func clientFromRow(row sqlcdb.Client) *Client {
 	}
 }
 
-// CreateFamily stores f; runtime.ErrDuplicate if its key exists.
-func (s *Store) CreateFamily(ctx context.Context, f *runtime.Family) error {
-	return duplicate(s.write.CreateFamily(ctx, sqlcdb.CreateFamilyParams{
+// createFamily stores f through q; runtime.ErrDuplicate if a key exists.
+func (s *Store) createFamily(ctx context.Context, q *sqlcdb.Queries, f *runtime.Family) error {
+	return duplicate(q.CreateFamily(ctx, sqlcdb.CreateFamilyParams{
 		ID:        f.ID,
 		ClientID:  f.ClientID,
 		UserID:    nullString(f.UserID),
@@ -368,9 +372,9 @@ func (s *Store) RevokeFamily(ctx context.Context, id string, at time.Time) error
 	return missing(ctx, s.read.FamilyExists, id, nil)
 }
 
-// CreateAccessToken stores t; runtime.ErrDuplicate if its key exists.
-func (s *Store) CreateAccessToken(ctx context.Context, t *runtime.AccessToken) error {
-	return duplicate(s.write.CreateAccessToken(ctx, sqlcdb.CreateAccessTokenParams{
+// createAccessToken stores t through q; runtime.ErrDuplicate if a key exists.
+func (s *Store) createAccessToken(ctx context.Context, q *sqlcdb.Queries, t *runtime.AccessToken) error {
+	return duplicate(q.CreateAccessToken(ctx, sqlcdb.CreateAccessTokenParams{
 		Hash:      t.Hash,
 		ClientID:  t.ClientID,
 		UserID:    nullString(t.UserID),
@@ -417,9 +421,9 @@ func (s *Store) RevokeAccessToken(ctx context.Context, hash string, at time.Time
 	return missing(ctx, s.read.AccessTokenExists, hash, nil)
 }
 
-// CreateRefreshToken stores t; runtime.ErrDuplicate if its key exists.
-func (s *Store) CreateRefreshToken(ctx context.Context, t *runtime.RefreshToken) error {
-	return duplicate(s.write.CreateRefreshToken(ctx, sqlcdb.CreateRefreshTokenParams{
+// createRefreshToken stores t through q; runtime.ErrDuplicate if a key exists.
+func (s *Store) createRefreshToken(ctx context.Context, q *sqlcdb.Queries, t *runtime.RefreshToken) error {
+	return duplicate(q.CreateRefreshToken(ctx, sqlcdb.CreateRefreshTokenParams{
 		Hash:       t.Hash,
 		ClientID:   t.ClientID,
 		UserID:     nullString(t.UserID),
@@ -452,23 +456,6 @@ func (s *Store) GetRefreshToken(ctx context.Context, hash string) (*runtime.Refr
 	}, nil
 }
 
-// ConsumeRefreshToken marks the token rotated in one conditional UPDATE: of
-// any number of concurrent callers exactly one gets nil, the others
-// runtime.ErrConsumed. runtime.ErrNotFound if unknown.
-func (s *Store) ConsumeRefreshToken(ctx context.Context, hash string, at time.Time) error {
-	n, err := s.write.ConsumeRefreshToken(ctx, sqlcdb.ConsumeRefreshTokenParams{
-		ConsumedAt: nullTime(at),
-		Hash:       hash,
-	})
-	if err != nil {
-		return err
-	}
-	if n > 0 {
-		return nil
-	}
-	return missing(ctx, s.read.RefreshTokenExists, hash, runtime.ErrConsumed)
-}
-
 // RevokeRefreshToken marks the token revoked. Revoking again keeps the first
 // time. runtime.ErrNotFound if unknown.
 func (s *Store) RevokeRefreshToken(ctx context.Context, hash string, at time.Time) error {
@@ -485,9 +472,9 @@ func (s *Store) RevokeRefreshToken(ctx context.Context, hash string, at time.Tim
 	return missing(ctx, s.read.RefreshTokenExists, hash, nil)
 }
 
-// CreateAuthorizationCode stores c; runtime.ErrDuplicate if its key exists.
-func (s *Store) CreateAuthorizationCode(ctx context.Context, c *runtime.AuthorizationCode) error {
-	return duplicate(s.write.CreateAuthorizationCode(ctx, sqlcdb.CreateAuthorizationCodeParams{
+// createAuthorizationCode stores c through q; runtime.ErrDuplicate if a key exists.
+func (s *Store) createAuthorizationCode(ctx context.Context, q *sqlcdb.Queries, c *runtime.AuthorizationCode) error {
+	return duplicate(q.CreateAuthorizationCode(ctx, sqlcdb.CreateAuthorizationCodeParams{
 		Hash:                c.Hash,
 		ClientID:            c.ClientID,
 		UserID:              c.UserID,
@@ -524,51 +511,175 @@ func (s *Store) GetAuthorizationCode(ctx context.Context, hash string) (*runtime
 	}, nil
 }
 
-// ConsumeAuthorizationCode marks the code redeemed in one conditional UPDATE:
-// of any number of concurrent callers exactly one gets nil, the others
-// runtime.ErrConsumed. runtime.ErrNotFound if unknown.
-func (s *Store) ConsumeAuthorizationCode(ctx context.Context, hash string, at time.Time) error {
-	n, err := s.write.ConsumeAuthorizationCode(ctx, sqlcdb.ConsumeAuthorizationCodeParams{
-		ConsumedAt: nullTime(at),
-		Hash:       hash,
-	})
+// Issue applies is in one transaction: the Consume first, then the records,
+// the family before those that name it. Either all of it is visible
+// afterwards or none of it: runtime.ErrConsumed if the Consume lost,
+// runtime.ErrNotFound if its record does not exist, runtime.ErrDuplicate if
+// a key exists.
+//
+// The transaction runs at READ COMMITTED, which is enough: single use is a
+// conditional UPDATE (… AND consumed_at IS NULL), which locks the row and,
+// after waiting for a concurrent winner, re-checks the condition on the row
+// as that winner committed it; exactly one caller changes it. Nothing else
+// is read that a stronger level would protect, and READ COMMITTED takes no
+// gap locks, so concurrent issuances and purges do not deadlock over them.
+func (s *Store) Issue(ctx context.Context, is *runtime.Issuance) error {
+	// An access token alone (client credentials, implicit) is one INSERT,
+	// atomic by itself: no transaction to pay for.
+	if is.Consume == nil && is.Family == nil && is.AuthorizationCode == nil && is.DeviceCode == nil && is.RefreshToken == nil {
+		return s.issue(ctx, s.write, is)
+	}
+	tx, err := s.db.BeginTx(ctx, &sql.TxOptions{Isolation: sql.LevelReadCommitted})
 	if err != nil {
 		return err
 	}
-	if n > 0 {
-		return nil
+	defer tx.Rollback() // a no-op after Commit
+	if err := s.issue(ctx, s.write.WithTx(tx), is); err != nil {
+		return err
 	}
-	return missing(ctx, s.read.AuthorizationCodeExists, hash, runtime.ErrConsumed)
+	return tx.Commit()
 }
+
+// issue writes is through q, in Issue's order.
+func (s *Store) issue(ctx context.Context, q *sqlcdb.Queries, is *runtime.Issuance) error {
+	if is.Consume != nil {
+		if err := consume(ctx, q, is.Consume); err != nil {
+			return err
+		}
+	}
+	if is.Family != nil {
+		if err := s.createFamily(ctx, q, is.Family); err != nil {
+			return err
+		}
+	}
+	if is.AuthorizationCode != nil {
+		if err := s.createAuthorizationCode(ctx, q, is.AuthorizationCode); err != nil {
+			return err
+		}
+	}
+	if is.DeviceCode != nil {
+		return errors.New("this store keeps no device codes: oauthgen.yaml enables no grant that issues them")
+	}
+	if is.AccessToken != nil {
+		if err := s.createAccessToken(ctx, q, is.AccessToken); err != nil {
+			return err
+		}
+	}
+	if is.RefreshToken != nil {
+		if err := s.createRefreshToken(ctx, q, is.RefreshToken); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// consume spends c in one conditional UPDATE (… AND consumed_at IS NULL):
+// of any number of concurrent callers exactly one changes the row; the
+// others find it consumed. It changes a NULL to a time, so even MySQL,
+// which counts rows changed rather than matched, counts the row.
+func consume(ctx context.Context, q *sqlcdb.Queries, c *runtime.Consumption) error {
+	switch c.Kind {
+	case runtime.ConsumeAuthorizationCode:
+		n, err := q.ConsumeAuthorizationCode(ctx, sqlcdb.ConsumeAuthorizationCodeParams{
+			ConsumedAt: nullTime(c.At),
+			Hash:       c.Hash,
+		})
+		if err != nil || n > 0 {
+			return err
+		}
+		return missing(ctx, q.AuthorizationCodeExists, c.Hash, runtime.ErrConsumed)
+	case runtime.ConsumeRefreshToken:
+		n, err := q.ConsumeRefreshToken(ctx, sqlcdb.ConsumeRefreshTokenParams{
+			ConsumedAt: nullTime(c.At),
+			Hash:       c.Hash,
+		})
+		if err != nil || n > 0 {
+			return err
+		}
+		// Consumed already, or unknown. Within the reuse interval a token
+		// consumed since ReuseSince is good again, and keeps its first time.
+		consumedAt, err := q.RefreshTokenConsumedAt(ctx, c.Hash)
+		if err != nil {
+			return notFound(err)
+		}
+		if c.ReuseSince.IsZero() || consumedAt == nil || consumedAt.Before(c.ReuseSince) {
+			return runtime.ErrConsumed
+		}
+		return nil
+	default:
+		return fmt.Errorf("this store keeps no single-use records of kind %d", c.Kind)
+	}
+}
+
+// purgeBatch is the most rows one purge statement deletes.
+const purgeBatch = 1000
 
 // PurgeExpired deletes what expired before `before`: tokens, codes, device
 // authorizations, then families left with nothing. It returns how many rows
 // went. Run it now and then (a daily job); nothing expired is ever used, so
 // it only saves space.
+//
+// It deletes purgeBatch rows per statement, each statement its own
+// transaction, so that purging a large table never holds a lock long (on
+// SQLite, the one writer issuance waits for). A token request racing the
+// purge of the record it consumes gets runtime.ErrNotFound from Issue (an
+// invalid_grant), never a half-done issuance: the Consume locks the record,
+// and a family is deleted only when no member is left.
 func (s *Store) PurgeExpired(ctx context.Context, before time.Time) (int64, error) {
-	var total, n int64
-	var err error
-	n, err = s.write.PurgeAccessTokens(ctx, before.UTC())
-	total += n
-	if err != nil {
-		return total, err
-	}
-	n, err = s.write.PurgeRefreshTokens(ctx, before.UTC())
-	total += n
-	if err != nil {
-		return total, err
-	}
-	n, err = s.write.PurgeAuthorizationCodes(ctx, before.UTC())
-	total += n
-	if err != nil {
-		return total, err
-	}
-	n, err = s.write.PurgeFamilies(ctx, before.UTC())
-	total += n
-	if err != nil {
-		return total, err
+	before = before.UTC()
+	var total int64
+	for _, purge := range []func(context.Context, time.Time) (int64, error){
+		s.write.PurgeAccessTokens,
+		s.write.PurgeRefreshTokens,
+		s.write.PurgeAuthorizationCodes,
+		s.purgeFamilies,
+	} {
+		for {
+			n, err := purge(ctx, before)
+			total += n
+			if err != nil {
+				return total, err
+			}
+			if n < purgeBatch {
+				break
+			}
+		}
 	}
 	return total, nil
+}
+
+// purgeFamilies deletes up to purgeBatch families created before `before`
+// that have no member left, in one transaction of two statements. One
+// DELETE … WHERE NOT EXISTS (member) would race issuance at READ
+// COMMITTED: it decides on a snapshot without the members an in-flight
+// Issue is inserting, waits for the lock that Issue's foreign key check
+// holds on the family, then deletes the family without looking again, and
+// the cascade takes the tokens just issued. So it first locks the
+// candidates (FOR UPDATE waits for those in-flight Issues to commit), then
+// deletes those still without members: that second statement starts after
+// the locks were granted, so it sees every committed member, and an Issue
+// that comes later waits for this transaction. An Issue adds to an existing
+// family only while consuming one of its members, which that Issue has
+// locked, so such a family is never a candidate.
+func (s *Store) purgeFamilies(ctx context.Context, before time.Time) (int64, error) {
+	tx, err := s.db.BeginTx(ctx, &sql.TxOptions{Isolation: sql.LevelReadCommitted})
+	if err != nil {
+		return 0, err
+	}
+	defer tx.Rollback() // a no-op after Commit
+	q := s.write.WithTx(tx)
+	ids, err := q.LockPurgeableFamilies(ctx, before)
+	if err != nil || len(ids) == 0 {
+		return 0, err
+	}
+	n, err := q.PurgeFamilies(ctx, ids)
+	if err != nil {
+		return 0, err
+	}
+	if err := tx.Commit(); err != nil {
+		return 0, err
+	}
+	return n, nil
 }
 
 // joinList stores a list as one space-separated column: scopes, grant types

@@ -9,6 +9,7 @@ import (
 	"context"
 	"embed"
 	"errors"
+	"fmt"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -323,9 +324,9 @@ func clientFromRow(row sqlcdb.Client) *Client {
 	}
 }
 
-// CreateAccessToken stores t; runtime.ErrDuplicate if its key exists.
-func (s *Store) CreateAccessToken(ctx context.Context, t *runtime.AccessToken) error {
-	return duplicate(s.write.CreateAccessToken(ctx, sqlcdb.CreateAccessTokenParams{
+// createAccessToken stores t through q; runtime.ErrDuplicate if a key exists.
+func (s *Store) createAccessToken(ctx context.Context, q *sqlcdb.Queries, t *runtime.AccessToken) error {
+	return duplicate(q.CreateAccessToken(ctx, sqlcdb.CreateAccessTokenParams{
 		Hash:      t.Hash,
 		ClientID:  t.ClientID,
 		UserID:    nullString(t.UserID),
@@ -372,17 +373,103 @@ func (s *Store) RevokeAccessToken(ctx context.Context, hash string, at time.Time
 	return missing(ctx, s.read.AccessTokenExists, hash, nil)
 }
 
+// Issue applies is in one transaction: the Consume first, then the records,
+// the family before those that name it. Either all of it is visible
+// afterwards or none of it: runtime.ErrConsumed if the Consume lost,
+// runtime.ErrNotFound if its record does not exist, runtime.ErrDuplicate if
+// a key exists.
+//
+// The transaction runs at READ COMMITTED, which is enough: single use is a
+// conditional UPDATE (… AND consumed_at IS NULL), which locks the row and,
+// after waiting for a concurrent winner, re-checks the condition on the row
+// as that winner committed it; exactly one caller changes it. Nothing else
+// is read that a stronger level would protect, and READ COMMITTED takes no
+// gap locks, so concurrent issuances and purges do not deadlock over them.
+func (s *Store) Issue(ctx context.Context, is *runtime.Issuance) error {
+	// An access token alone (client credentials, implicit) is one INSERT,
+	// atomic by itself: no transaction to pay for.
+	if is.Consume == nil && is.Family == nil && is.AuthorizationCode == nil && is.DeviceCode == nil && is.RefreshToken == nil {
+		return s.issue(ctx, s.write, is)
+	}
+	tx, err := s.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.ReadCommitted})
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback(ctx) // a no-op after Commit
+	if err := s.issue(ctx, s.write.WithTx(tx), is); err != nil {
+		return err
+	}
+	return tx.Commit(ctx)
+}
+
+// issue writes is through q, in Issue's order.
+func (s *Store) issue(ctx context.Context, q *sqlcdb.Queries, is *runtime.Issuance) error {
+	if is.Consume != nil {
+		if err := consume(ctx, q, is.Consume); err != nil {
+			return err
+		}
+	}
+	if is.Family != nil {
+		return errors.New("this store keeps no families: oauthgen.yaml enables no grant that issues them")
+	}
+	if is.AuthorizationCode != nil {
+		return errors.New("this store keeps no authorization codes: oauthgen.yaml enables no grant that issues them")
+	}
+	if is.DeviceCode != nil {
+		return errors.New("this store keeps no device codes: oauthgen.yaml enables no grant that issues them")
+	}
+	if is.AccessToken != nil {
+		if err := s.createAccessToken(ctx, q, is.AccessToken); err != nil {
+			return err
+		}
+	}
+	if is.RefreshToken != nil {
+		return errors.New("this store keeps no refresh tokens: oauthgen.yaml enables no grant that issues them")
+	}
+	return nil
+}
+
+// consume spends c in one conditional UPDATE (… AND consumed_at IS NULL):
+// of any number of concurrent callers exactly one changes the row; the
+// others find it consumed. It changes a NULL to a time, so even MySQL,
+// which counts rows changed rather than matched, counts the row.
+func consume(ctx context.Context, q *sqlcdb.Queries, c *runtime.Consumption) error {
+	switch c.Kind {
+	default:
+		return fmt.Errorf("this store keeps no single-use records of kind %d", c.Kind)
+	}
+}
+
+// purgeBatch is the most rows one purge statement deletes.
+const purgeBatch = 1000
+
 // PurgeExpired deletes what expired before `before`: tokens, codes, device
 // authorizations, then families left with nothing. It returns how many rows
 // went. Run it now and then (a daily job); nothing expired is ever used, so
 // it only saves space.
+//
+// It deletes purgeBatch rows per statement, each statement its own
+// transaction, so that purging a large table never holds a lock long (on
+// SQLite, the one writer issuance waits for). A token request racing the
+// purge of the record it consumes gets runtime.ErrNotFound from Issue (an
+// invalid_grant), never a half-done issuance: the Consume locks the record,
+// and a family is deleted only when no member is left.
 func (s *Store) PurgeExpired(ctx context.Context, before time.Time) (int64, error) {
-	var total, n int64
-	var err error
-	n, err = s.write.PurgeAccessTokens(ctx, before.UTC())
-	total += n
-	if err != nil {
-		return total, err
+	before = before.UTC()
+	var total int64
+	for _, purge := range []func(context.Context, time.Time) (int64, error){
+		s.write.PurgeAccessTokens,
+	} {
+		for {
+			n, err := purge(ctx, before)
+			total += n
+			if err != nil {
+				return total, err
+			}
+			if n < purgeBatch {
+				break
+			}
+		}
 	}
 	return total, nil
 }

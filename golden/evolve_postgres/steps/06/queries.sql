@@ -66,7 +66,7 @@ WHERE hash = sqlc.arg(hash);
 
 -- name: PurgeAccessTokens :execrows
 DELETE FROM oauth_bearer_tokens
-WHERE expires_at < sqlc.arg(before);
+WHERE hash IN (SELECT e.hash FROM oauth_bearer_tokens e WHERE e.expires_at < sqlc.arg(before) LIMIT 1000);
 
 -- name: CreateRefreshToken :exec
 INSERT INTO oauth_refresh_tokens (hash, client_id, user_id, scopes, family_id, issued_at, expires_at, consumed_at, revoked_at)
@@ -83,6 +83,10 @@ UPDATE oauth_refresh_tokens
 SET consumed_at = sqlc.arg(consumed_at)
 WHERE hash = sqlc.arg(hash) AND consumed_at IS NULL;
 
+-- name: RefreshTokenConsumedAt :one
+SELECT consumed_at FROM oauth_refresh_tokens
+WHERE hash = sqlc.arg(hash);
+
 -- name: RevokeRefreshToken :execrows
 UPDATE oauth_refresh_tokens
 SET revoked_at = sqlc.arg(revoked_at)
@@ -94,7 +98,7 @@ WHERE hash = sqlc.arg(hash);
 
 -- name: PurgeRefreshTokens :execrows
 DELETE FROM oauth_refresh_tokens
-WHERE expires_at < sqlc.arg(before);
+WHERE hash IN (SELECT e.hash FROM oauth_refresh_tokens e WHERE e.expires_at < sqlc.arg(before) LIMIT 1000);
 
 -- name: CreateAuthorizationCode :exec
 INSERT INTO oauth_authorization_codes (hash, client_id, user_id, redirect_uri, scopes, code_challenge, code_challenge_method, family_id, issued_at, expires_at, consumed_at)
@@ -116,11 +120,20 @@ WHERE hash = sqlc.arg(hash);
 
 -- name: PurgeAuthorizationCodes :execrows
 DELETE FROM oauth_authorization_codes
-WHERE expires_at < sqlc.arg(before);
+WHERE hash IN (SELECT e.hash FROM oauth_authorization_codes e WHERE e.expires_at < sqlc.arg(before) LIMIT 1000);
+
+-- name: LockPurgeableFamilies :many
+SELECT e.id FROM oauth_families e
+WHERE e.created_at < sqlc.arg(before)
+  AND NOT EXISTS (SELECT 1 FROM oauth_bearer_tokens m WHERE m.family_id = e.id)
+  AND NOT EXISTS (SELECT 1 FROM oauth_refresh_tokens m WHERE m.family_id = e.id)
+  AND NOT EXISTS (SELECT 1 FROM oauth_authorization_codes m WHERE m.family_id = e.id)
+LIMIT 1000
+FOR UPDATE;
 
 -- name: PurgeFamilies :execrows
 DELETE FROM oauth_families
-WHERE created_at < sqlc.arg(before)
+WHERE id = ANY(sqlc.arg(ids)::text[])
   AND NOT EXISTS (SELECT 1 FROM oauth_bearer_tokens m WHERE m.family_id = oauth_families.id)
   AND NOT EXISTS (SELECT 1 FROM oauth_refresh_tokens m WHERE m.family_id = oauth_families.id)
   AND NOT EXISTS (SELECT 1 FROM oauth_authorization_codes m WHERE m.family_id = oauth_families.id);

@@ -52,4 +52,4 @@ WHERE hash = sqlc.arg(hash);
 
 -- name: PurgeAccessTokens :execrows
 DELETE FROM oauth_access_tokens
-WHERE expires_at < sqlc.arg(before);
+WHERE hash IN (SELECT e.hash FROM oauth_access_tokens e WHERE e.expires_at < sqlc.arg(before) LIMIT 1000);

@@ -10,6 +10,7 @@ import (
 	"database/sql"
 	"embed"
 	"errors"
+	"fmt"
 	"github.com/mattn/go-sqlite3"
 	sqlcdb "github.com/oauthgen/oauthgen/golden/evolve_sqlite/steps/07/sqlcdb"
 	"github.com/oauthgen/oauthgen/runtime"
@@ -83,7 +84,9 @@ func Open(path string) (*Store, error) {
 }
 
 // New returns a Store using db, opened with the mattn/go-sqlite3 driver, for
-// everything. Open foreign keys on (_foreign_keys=on): cascades depend on them.
+// everything. Open foreign keys on (_foreign_keys=on): cascades depend on them;
+// and transactions immediate (_txlock=immediate), as Issue's must take the
+// write lock when they begin.
 func New(db *sql.DB) *Store {
 	q := sqlcdb.New(db)
 	return &Store{db: db, write: q, read: q}
@@ -348,9 +351,9 @@ func clientFromRow(row sqlcdb.Client) *Client {
 	}
 }
 
-// CreateFamily stores f; runtime.ErrDuplicate if its key exists.
-func (s *Store) CreateFamily(ctx context.Context, f *runtime.Family) error {
-	return duplicate(s.write.CreateFamily(ctx, sqlcdb.CreateFamilyParams{
+// createFamily stores f through q; runtime.ErrDuplicate if a key exists.
+func (s *Store) createFamily(ctx context.Context, q *sqlcdb.Queries, f *runtime.Family) error {
+	return duplicate(q.CreateFamily(ctx, sqlcdb.CreateFamilyParams{
 		ID:        f.ID,
 		ClientID:  f.ClientID,
 		UserID:    nullString(f.UserID),
@@ -375,9 +378,9 @@ func (s *Store) RevokeFamily(ctx context.Context, id string, at time.Time) error
 	return missing(ctx, s.read.FamilyExists, id, nil)
 }
 
-// CreateAccessToken stores t; runtime.ErrDuplicate if its key exists.
-func (s *Store) CreateAccessToken(ctx context.Context, t *runtime.AccessToken) error {
-	return duplicate(s.write.CreateAccessToken(ctx, sqlcdb.CreateAccessTokenParams{
+// createAccessToken stores t through q; runtime.ErrDuplicate if a key exists.
+func (s *Store) createAccessToken(ctx context.Context, q *sqlcdb.Queries, t *runtime.AccessToken) error {
+	return duplicate(q.CreateAccessToken(ctx, sqlcdb.CreateAccessTokenParams{
 		Hash:      t.Hash,
 		ClientID:  t.ClientID,
 		UserID:    nullString(t.UserID),
@@ -424,9 +427,9 @@ func (s *Store) RevokeAccessToken(ctx context.Context, hash string, at time.Time
 	return missing(ctx, s.read.AccessTokenExists, hash, nil)
 }
 
-// CreateRefreshToken stores t; runtime.ErrDuplicate if its key exists.
-func (s *Store) CreateRefreshToken(ctx context.Context, t *runtime.RefreshToken) error {
-	return duplicate(s.write.CreateRefreshToken(ctx, sqlcdb.CreateRefreshTokenParams{
+// createRefreshToken stores t through q; runtime.ErrDuplicate if a key exists.
+func (s *Store) createRefreshToken(ctx context.Context, q *sqlcdb.Queries, t *runtime.RefreshToken) error {
+	return duplicate(q.CreateRefreshToken(ctx, sqlcdb.CreateRefreshTokenParams{
 		Hash:       t.Hash,
 		ClientID:   t.ClientID,
 		UserID:     nullString(t.UserID),
@@ -459,23 +462,6 @@ func (s *Store) GetRefreshToken(ctx context.Context, hash string) (*runtime.Refr
 	}, nil
 }
 
-// ConsumeRefreshToken marks the token rotated in one conditional UPDATE: of
-// any number of concurrent callers exactly one gets nil, the others
-// runtime.ErrConsumed. runtime.ErrNotFound if unknown.
-func (s *Store) ConsumeRefreshToken(ctx context.Context, hash string, at time.Time) error {
-	n, err := s.write.ConsumeRefreshToken(ctx, sqlcdb.ConsumeRefreshTokenParams{
-		ConsumedAt: nullTime(at),
-		Hash:       hash,
-	})
-	if err != nil {
-		return err
-	}
-	if n > 0 {
-		return nil
-	}
-	return missing(ctx, s.read.RefreshTokenExists, hash, runtime.ErrConsumed)
-}
-
 // RevokeRefreshToken marks the token revoked. Revoking again keeps the first
 // time. runtime.ErrNotFound if unknown.
 func (s *Store) RevokeRefreshToken(ctx context.Context, hash string, at time.Time) error {
@@ -492,9 +478,9 @@ func (s *Store) RevokeRefreshToken(ctx context.Context, hash string, at time.Tim
 	return missing(ctx, s.read.RefreshTokenExists, hash, nil)
 }
 
-// CreateAuthorizationCode stores c; runtime.ErrDuplicate if its key exists.
-func (s *Store) CreateAuthorizationCode(ctx context.Context, c *runtime.AuthorizationCode) error {
-	return duplicate(s.write.CreateAuthorizationCode(ctx, sqlcdb.CreateAuthorizationCodeParams{
+// createAuthorizationCode stores c through q; runtime.ErrDuplicate if a key exists.
+func (s *Store) createAuthorizationCode(ctx context.Context, q *sqlcdb.Queries, c *runtime.AuthorizationCode) error {
+	return duplicate(q.CreateAuthorizationCode(ctx, sqlcdb.CreateAuthorizationCodeParams{
 		Hash:                c.Hash,
 		ClientID:            c.ClientID,
 		UserID:              c.UserID,
@@ -531,49 +517,136 @@ func (s *Store) GetAuthorizationCode(ctx context.Context, hash string) (*runtime
 	}, nil
 }
 
-// ConsumeAuthorizationCode marks the code redeemed in one conditional UPDATE:
-// of any number of concurrent callers exactly one gets nil, the others
-// runtime.ErrConsumed. runtime.ErrNotFound if unknown.
-func (s *Store) ConsumeAuthorizationCode(ctx context.Context, hash string, at time.Time) error {
-	n, err := s.write.ConsumeAuthorizationCode(ctx, sqlcdb.ConsumeAuthorizationCodeParams{
-		ConsumedAt: nullTime(at),
-		Hash:       hash,
-	})
+// Issue applies is in one transaction: the Consume first, then the records,
+// the family before those that name it. Either all of it is visible
+// afterwards or none of it: runtime.ErrConsumed if the Consume lost,
+// runtime.ErrNotFound if its record does not exist, runtime.ErrDuplicate if
+// a key exists.
+//
+// On SQLite the transaction begins IMMEDIATE on the one writer connection
+// (Open's DSN has _txlock=immediate): it takes the write lock at once, so it
+// never fails half-way to upgrade a read lock.
+func (s *Store) Issue(ctx context.Context, is *runtime.Issuance) error {
+	// An access token alone (client credentials, implicit) is one INSERT,
+	// atomic by itself: no transaction to pay for.
+	if is.Consume == nil && is.Family == nil && is.AuthorizationCode == nil && is.DeviceCode == nil && is.RefreshToken == nil {
+		return s.issue(ctx, s.write, is)
+	}
+	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return err
 	}
-	if n > 0 {
-		return nil
+	defer tx.Rollback() // a no-op after Commit
+	if err := s.issue(ctx, s.write.WithTx(tx), is); err != nil {
+		return err
 	}
-	return missing(ctx, s.read.AuthorizationCodeExists, hash, runtime.ErrConsumed)
+	return tx.Commit()
 }
+
+// issue writes is through q, in Issue's order.
+func (s *Store) issue(ctx context.Context, q *sqlcdb.Queries, is *runtime.Issuance) error {
+	if is.Consume != nil {
+		if err := consume(ctx, q, is.Consume); err != nil {
+			return err
+		}
+	}
+	if is.Family != nil {
+		if err := s.createFamily(ctx, q, is.Family); err != nil {
+			return err
+		}
+	}
+	if is.AuthorizationCode != nil {
+		if err := s.createAuthorizationCode(ctx, q, is.AuthorizationCode); err != nil {
+			return err
+		}
+	}
+	if is.DeviceCode != nil {
+		return errors.New("this store keeps no device codes: oauthgen.yaml enables no grant that issues them")
+	}
+	if is.AccessToken != nil {
+		if err := s.createAccessToken(ctx, q, is.AccessToken); err != nil {
+			return err
+		}
+	}
+	if is.RefreshToken != nil {
+		if err := s.createRefreshToken(ctx, q, is.RefreshToken); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// consume spends c in one conditional UPDATE (… AND consumed_at IS NULL):
+// of any number of concurrent callers exactly one changes the row; the
+// others find it consumed. It changes a NULL to a time, so even MySQL,
+// which counts rows changed rather than matched, counts the row.
+func consume(ctx context.Context, q *sqlcdb.Queries, c *runtime.Consumption) error {
+	switch c.Kind {
+	case runtime.ConsumeAuthorizationCode:
+		n, err := q.ConsumeAuthorizationCode(ctx, sqlcdb.ConsumeAuthorizationCodeParams{
+			ConsumedAt: nullTime(c.At),
+			Hash:       c.Hash,
+		})
+		if err != nil || n > 0 {
+			return err
+		}
+		return missing(ctx, q.AuthorizationCodeExists, c.Hash, runtime.ErrConsumed)
+	case runtime.ConsumeRefreshToken:
+		n, err := q.ConsumeRefreshToken(ctx, sqlcdb.ConsumeRefreshTokenParams{
+			ConsumedAt: nullTime(c.At),
+			Hash:       c.Hash,
+		})
+		if err != nil || n > 0 {
+			return err
+		}
+		// Consumed already, or unknown. Within the reuse interval a token
+		// consumed since ReuseSince is good again, and keeps its first time.
+		consumedAt, err := q.RefreshTokenConsumedAt(ctx, c.Hash)
+		if err != nil {
+			return notFound(err)
+		}
+		if c.ReuseSince.IsZero() || consumedAt == nil || consumedAt.Before(c.ReuseSince) {
+			return runtime.ErrConsumed
+		}
+		return nil
+	default:
+		return fmt.Errorf("this store keeps no single-use records of kind %d", c.Kind)
+	}
+}
+
+// purgeBatch is the most rows one purge statement deletes.
+const purgeBatch = 1000
 
 // PurgeExpired deletes what expired before `before`: tokens, codes, device
 // authorizations, then families left with nothing. It returns how many rows
 // went. Run it now and then (a daily job); nothing expired is ever used, so
 // it only saves space.
+//
+// It deletes purgeBatch rows per statement, each statement its own
+// transaction, so that purging a large table never holds a lock long (on
+// SQLite, the one writer issuance waits for). A token request racing the
+// purge of the record it consumes gets runtime.ErrNotFound from Issue (an
+// invalid_grant), never a half-done issuance: the Consume locks the record,
+// and a family is deleted only when no member is left.
 func (s *Store) PurgeExpired(ctx context.Context, before time.Time) (int64, error) {
-	var total, n int64
-	var err error
-	n, err = s.write.PurgeAccessTokens(ctx, before.UTC())
-	total += n
-	if err != nil {
-		return total, err
-	}
-	n, err = s.write.PurgeRefreshTokens(ctx, before.UTC())
-	total += n
-	if err != nil {
-		return total, err
-	}
-	n, err = s.write.PurgeAuthorizationCodes(ctx, before.UTC())
-	total += n
-	if err != nil {
-		return total, err
-	}
-	n, err = s.write.PurgeFamilies(ctx, before.UTC())
-	total += n
-	if err != nil {
-		return total, err
+	before = before.UTC()
+	var total int64
+	for _, purge := range []func(context.Context, time.Time) (int64, error){
+		s.write.PurgeAccessTokens,
+		s.write.PurgeRefreshTokens,
+		s.write.PurgeAuthorizationCodes,
+		s.write.PurgeFamilies,
+	} {
+		for {
+			n, err := purge(ctx, before)
+			total += n
+			if err != nil {
+				return total, err
+			}
+			if n < purgeBatch {
+				break
+			}
+		}
 	}
 	return total, nil
 }

@@ -196,6 +196,7 @@ func (q *Queries) ListClients(ctx context.Context) ([]Client, error) {
 const purgeAccessTokens = `-- name: PurgeAccessTokens :execrows
 DELETE FROM oauth_access_tokens
 WHERE expires_at < ?
+LIMIT 1000
 `
 
 func (q *Queries) PurgeAccessTokens(ctx context.Context, before time.Time) (int64, error) {

@@ -5,6 +5,7 @@ package sqlcdb
 
 import (
 	"context"
+	"strings"
 	"time"
 )
 
@@ -432,9 +433,43 @@ func (q *Queries) ListClients(ctx context.Context) ([]Client, error) {
 	return items, nil
 }
 
+const lockPurgeableFamilies = `-- name: LockPurgeableFamilies :many
+SELECT e.id FROM oauth_families e
+WHERE e.created_at < ?
+  AND NOT EXISTS (SELECT 1 FROM oauth_bearer_tokens m WHERE m.family_id = e.id)
+  AND NOT EXISTS (SELECT 1 FROM oauth_refresh_tokens m WHERE m.family_id = e.id)
+  AND NOT EXISTS (SELECT 1 FROM oauth_authorization_codes m WHERE m.family_id = e.id)
+LIMIT 1000
+FOR UPDATE
+`
+
+func (q *Queries) LockPurgeableFamilies(ctx context.Context, before time.Time) ([]string, error) {
+	rows, err := q.db.QueryContext(ctx, lockPurgeableFamilies, before)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		items = append(items, id)
+	}
+	if err := rows.Close(); err != nil {
+		return nil, err
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const purgeAccessTokens = `-- name: PurgeAccessTokens :execrows
 DELETE FROM oauth_bearer_tokens
 WHERE expires_at < ?
+LIMIT 1000
 `
 
 func (q *Queries) PurgeAccessTokens(ctx context.Context, before time.Time) (int64, error) {
@@ -448,6 +483,7 @@ func (q *Queries) PurgeAccessTokens(ctx context.Context, before time.Time) (int6
 const purgeAuthorizationCodes = `-- name: PurgeAuthorizationCodes :execrows
 DELETE FROM oauth_authorization_codes
 WHERE expires_at < ?
+LIMIT 1000
 `
 
 func (q *Queries) PurgeAuthorizationCodes(ctx context.Context, before time.Time) (int64, error) {
@@ -460,14 +496,24 @@ func (q *Queries) PurgeAuthorizationCodes(ctx context.Context, before time.Time)
 
 const purgeFamilies = `-- name: PurgeFamilies :execrows
 DELETE FROM oauth_families
-WHERE created_at < ?
+WHERE id IN (/*SLICE:ids*/?)
   AND NOT EXISTS (SELECT 1 FROM oauth_bearer_tokens m WHERE m.family_id = oauth_families.id)
   AND NOT EXISTS (SELECT 1 FROM oauth_refresh_tokens m WHERE m.family_id = oauth_families.id)
   AND NOT EXISTS (SELECT 1 FROM oauth_authorization_codes m WHERE m.family_id = oauth_families.id)
 `
 
-func (q *Queries) PurgeFamilies(ctx context.Context, before time.Time) (int64, error) {
-	result, err := q.db.ExecContext(ctx, purgeFamilies, before)
+func (q *Queries) PurgeFamilies(ctx context.Context, ids []string) (int64, error) {
+	query := purgeFamilies
+	var queryParams []interface{}
+	if len(ids) > 0 {
+		for _, v := range ids {
+			queryParams = append(queryParams, v)
+		}
+		query = strings.Replace(query, "/*SLICE:ids*/?", strings.Repeat(",?", len(ids))[1:], 1)
+	} else {
+		query = strings.Replace(query, "/*SLICE:ids*/?", "NULL", 1)
+	}
+	result, err := q.db.ExecContext(ctx, query, queryParams...)
 	if err != nil {
 		return 0, err
 	}
@@ -477,6 +523,7 @@ func (q *Queries) PurgeFamilies(ctx context.Context, before time.Time) (int64, e
 const purgeRefreshTokens = `-- name: PurgeRefreshTokens :execrows
 DELETE FROM oauth_refresh_tokens
 WHERE expires_at < ?
+LIMIT 1000
 `
 
 func (q *Queries) PurgeRefreshTokens(ctx context.Context, before time.Time) (int64, error) {
@@ -485,6 +532,18 @@ func (q *Queries) PurgeRefreshTokens(ctx context.Context, before time.Time) (int
 		return 0, err
 	}
 	return result.RowsAffected()
+}
+
+const refreshTokenConsumedAt = `-- name: RefreshTokenConsumedAt :one
+SELECT consumed_at FROM oauth_refresh_tokens
+WHERE hash = ?
+`
+
+func (q *Queries) RefreshTokenConsumedAt(ctx context.Context, hash string) (*time.Time, error) {
+	row := q.db.QueryRowContext(ctx, refreshTokenConsumedAt, hash)
+	var consumed_at *time.Time
+	err := row.Scan(&consumed_at)
+	return consumed_at, err
 }
 
 const refreshTokenExists = `-- name: RefreshTokenExists :one

@@ -336,9 +336,38 @@ func (q *Queries) ListClients(ctx context.Context) ([]Client, error) {
 	return items, nil
 }
 
+const lockPurgeableFamilies = `-- name: LockPurgeableFamilies :many
+SELECT e.id FROM oauth_families e
+WHERE e.created_at < $1
+  AND NOT EXISTS (SELECT 1 FROM oauth_access_tokens m WHERE m.family_id = e.id)
+  AND NOT EXISTS (SELECT 1 FROM oauth_authorization_codes m WHERE m.family_id = e.id)
+LIMIT 1000
+FOR UPDATE
+`
+
+func (q *Queries) LockPurgeableFamilies(ctx context.Context, before time.Time) ([]string, error) {
+	rows, err := q.db.Query(ctx, lockPurgeableFamilies, before)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		items = append(items, id)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const purgeAccessTokens = `-- name: PurgeAccessTokens :execrows
 DELETE FROM oauth_access_tokens
-WHERE expires_at < $1
+WHERE hash IN (SELECT e.hash FROM oauth_access_tokens e WHERE e.expires_at < $1 LIMIT 1000)
 `
 
 func (q *Queries) PurgeAccessTokens(ctx context.Context, before time.Time) (int64, error) {
@@ -351,7 +380,7 @@ func (q *Queries) PurgeAccessTokens(ctx context.Context, before time.Time) (int6
 
 const purgeAuthorizationCodes = `-- name: PurgeAuthorizationCodes :execrows
 DELETE FROM oauth_authorization_codes
-WHERE expires_at < $1
+WHERE hash IN (SELECT e.hash FROM oauth_authorization_codes e WHERE e.expires_at < $1 LIMIT 1000)
 `
 
 func (q *Queries) PurgeAuthorizationCodes(ctx context.Context, before time.Time) (int64, error) {
@@ -364,13 +393,13 @@ func (q *Queries) PurgeAuthorizationCodes(ctx context.Context, before time.Time)
 
 const purgeFamilies = `-- name: PurgeFamilies :execrows
 DELETE FROM oauth_families
-WHERE created_at < $1
+WHERE id = ANY($1::text[])
   AND NOT EXISTS (SELECT 1 FROM oauth_access_tokens m WHERE m.family_id = oauth_families.id)
   AND NOT EXISTS (SELECT 1 FROM oauth_authorization_codes m WHERE m.family_id = oauth_families.id)
 `
 
-func (q *Queries) PurgeFamilies(ctx context.Context, before time.Time) (int64, error) {
-	result, err := q.db.Exec(ctx, purgeFamilies, before)
+func (q *Queries) PurgeFamilies(ctx context.Context, ids []string) (int64, error) {
+	result, err := q.db.Exec(ctx, purgeFamilies, ids)
 	if err != nil {
 		return 0, err
 	}

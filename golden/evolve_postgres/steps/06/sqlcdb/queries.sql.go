@@ -429,9 +429,39 @@ func (q *Queries) ListClients(ctx context.Context) ([]Client, error) {
 	return items, nil
 }
 
+const lockPurgeableFamilies = `-- name: LockPurgeableFamilies :many
+SELECT e.id FROM oauth_families e
+WHERE e.created_at < $1
+  AND NOT EXISTS (SELECT 1 FROM oauth_bearer_tokens m WHERE m.family_id = e.id)
+  AND NOT EXISTS (SELECT 1 FROM oauth_refresh_tokens m WHERE m.family_id = e.id)
+  AND NOT EXISTS (SELECT 1 FROM oauth_authorization_codes m WHERE m.family_id = e.id)
+LIMIT 1000
+FOR UPDATE
+`
+
+func (q *Queries) LockPurgeableFamilies(ctx context.Context, before time.Time) ([]string, error) {
+	rows, err := q.db.Query(ctx, lockPurgeableFamilies, before)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		items = append(items, id)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const purgeAccessTokens = `-- name: PurgeAccessTokens :execrows
 DELETE FROM oauth_bearer_tokens
-WHERE expires_at < $1
+WHERE hash IN (SELECT e.hash FROM oauth_bearer_tokens e WHERE e.expires_at < $1 LIMIT 1000)
 `
 
 func (q *Queries) PurgeAccessTokens(ctx context.Context, before time.Time) (int64, error) {
@@ -444,7 +474,7 @@ func (q *Queries) PurgeAccessTokens(ctx context.Context, before time.Time) (int6
 
 const purgeAuthorizationCodes = `-- name: PurgeAuthorizationCodes :execrows
 DELETE FROM oauth_authorization_codes
-WHERE expires_at < $1
+WHERE hash IN (SELECT e.hash FROM oauth_authorization_codes e WHERE e.expires_at < $1 LIMIT 1000)
 `
 
 func (q *Queries) PurgeAuthorizationCodes(ctx context.Context, before time.Time) (int64, error) {
@@ -457,14 +487,14 @@ func (q *Queries) PurgeAuthorizationCodes(ctx context.Context, before time.Time)
 
 const purgeFamilies = `-- name: PurgeFamilies :execrows
 DELETE FROM oauth_families
-WHERE created_at < $1
+WHERE id = ANY($1::text[])
   AND NOT EXISTS (SELECT 1 FROM oauth_bearer_tokens m WHERE m.family_id = oauth_families.id)
   AND NOT EXISTS (SELECT 1 FROM oauth_refresh_tokens m WHERE m.family_id = oauth_families.id)
   AND NOT EXISTS (SELECT 1 FROM oauth_authorization_codes m WHERE m.family_id = oauth_families.id)
 `
 
-func (q *Queries) PurgeFamilies(ctx context.Context, before time.Time) (int64, error) {
-	result, err := q.db.Exec(ctx, purgeFamilies, before)
+func (q *Queries) PurgeFamilies(ctx context.Context, ids []string) (int64, error) {
+	result, err := q.db.Exec(ctx, purgeFamilies, ids)
 	if err != nil {
 		return 0, err
 	}
@@ -473,7 +503,7 @@ func (q *Queries) PurgeFamilies(ctx context.Context, before time.Time) (int64, e
 
 const purgeRefreshTokens = `-- name: PurgeRefreshTokens :execrows
 DELETE FROM oauth_refresh_tokens
-WHERE expires_at < $1
+WHERE hash IN (SELECT e.hash FROM oauth_refresh_tokens e WHERE e.expires_at < $1 LIMIT 1000)
 `
 
 func (q *Queries) PurgeRefreshTokens(ctx context.Context, before time.Time) (int64, error) {
@@ -482,6 +512,18 @@ func (q *Queries) PurgeRefreshTokens(ctx context.Context, before time.Time) (int
 		return 0, err
 	}
 	return result.RowsAffected(), nil
+}
+
+const refreshTokenConsumedAt = `-- name: RefreshTokenConsumedAt :one
+SELECT consumed_at FROM oauth_refresh_tokens
+WHERE hash = $1
+`
+
+func (q *Queries) RefreshTokenConsumedAt(ctx context.Context, hash string) (*time.Time, error) {
+	row := q.db.QueryRow(ctx, refreshTokenConsumedAt, hash)
+	var consumed_at *time.Time
+	err := row.Scan(&consumed_at)
+	return consumed_at, err
 }
 
 const refreshTokenExists = `-- name: RefreshTokenExists :one

@@ -341,7 +341,7 @@ func (q *Queries) ListClients(ctx context.Context) ([]Client, error) {
 
 const purgeAccessTokens = `-- name: PurgeAccessTokens :execrows
 DELETE FROM oauth_access_tokens
-WHERE expires_at < ?1
+WHERE hash IN (SELECT e.hash FROM oauth_access_tokens e WHERE e.expires_at < ?1 LIMIT 1000)
 `
 
 func (q *Queries) PurgeAccessTokens(ctx context.Context, before time.Time) (int64, error) {
@@ -354,7 +354,7 @@ func (q *Queries) PurgeAccessTokens(ctx context.Context, before time.Time) (int6
 
 const purgeAuthorizationCodes = `-- name: PurgeAuthorizationCodes :execrows
 DELETE FROM oauth_authorization_codes
-WHERE expires_at < ?1
+WHERE hash IN (SELECT e.hash FROM oauth_authorization_codes e WHERE e.expires_at < ?1 LIMIT 1000)
 `
 
 func (q *Queries) PurgeAuthorizationCodes(ctx context.Context, before time.Time) (int64, error) {
@@ -367,9 +367,11 @@ func (q *Queries) PurgeAuthorizationCodes(ctx context.Context, before time.Time)
 
 const purgeFamilies = `-- name: PurgeFamilies :execrows
 DELETE FROM oauth_families
-WHERE created_at < ?1
-  AND NOT EXISTS (SELECT 1 FROM oauth_access_tokens m WHERE m.family_id = oauth_families.id)
-  AND NOT EXISTS (SELECT 1 FROM oauth_authorization_codes m WHERE m.family_id = oauth_families.id)
+WHERE id IN (SELECT e.id FROM oauth_families e
+  WHERE e.created_at < ?1
+  AND NOT EXISTS (SELECT 1 FROM oauth_access_tokens m WHERE m.family_id = e.id)
+  AND NOT EXISTS (SELECT 1 FROM oauth_authorization_codes m WHERE m.family_id = e.id)
+  LIMIT 1000)
 `
 
 func (q *Queries) PurgeFamilies(ctx context.Context, before time.Time) (int64, error) {

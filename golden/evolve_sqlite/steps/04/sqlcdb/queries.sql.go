@@ -588,17 +588,43 @@ func (q *Queries) ListClients(ctx context.Context) ([]Client, error) {
 const pollDeviceCode = `-- name: PollDeviceCode :execrows
 UPDATE oauth_device_codes
 SET last_polled_at = ?1, interval_seconds = ?2
-WHERE hash = ?3
+WHERE hash = ?3 AND last_polled_at = ?4
 `
 
 type PollDeviceCodeParams struct {
 	LastPolledAt    *time.Time
 	IntervalSeconds int64
 	Hash            string
+	Previous        *time.Time
 }
 
 func (q *Queries) PollDeviceCode(ctx context.Context, arg PollDeviceCodeParams) (int64, error) {
-	result, err := q.db.ExecContext(ctx, pollDeviceCode, arg.LastPolledAt, arg.IntervalSeconds, arg.Hash)
+	result, err := q.db.ExecContext(ctx, pollDeviceCode,
+		arg.LastPolledAt,
+		arg.IntervalSeconds,
+		arg.Hash,
+		arg.Previous,
+	)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected()
+}
+
+const pollDeviceCodeFirst = `-- name: PollDeviceCodeFirst :execrows
+UPDATE oauth_device_codes
+SET last_polled_at = ?1, interval_seconds = ?2
+WHERE hash = ?3 AND last_polled_at IS NULL
+`
+
+type PollDeviceCodeFirstParams struct {
+	LastPolledAt    *time.Time
+	IntervalSeconds int64
+	Hash            string
+}
+
+func (q *Queries) PollDeviceCodeFirst(ctx context.Context, arg PollDeviceCodeFirstParams) (int64, error) {
+	result, err := q.db.ExecContext(ctx, pollDeviceCodeFirst, arg.LastPolledAt, arg.IntervalSeconds, arg.Hash)
 	if err != nil {
 		return 0, err
 	}
@@ -607,7 +633,7 @@ func (q *Queries) PollDeviceCode(ctx context.Context, arg PollDeviceCodeParams) 
 
 const purgeAccessTokens = `-- name: PurgeAccessTokens :execrows
 DELETE FROM oauth_access_tokens
-WHERE expires_at < ?1
+WHERE hash IN (SELECT e.hash FROM oauth_access_tokens e WHERE e.expires_at < ?1 LIMIT 1000)
 `
 
 func (q *Queries) PurgeAccessTokens(ctx context.Context, before time.Time) (int64, error) {
@@ -620,7 +646,7 @@ func (q *Queries) PurgeAccessTokens(ctx context.Context, before time.Time) (int6
 
 const purgeAuthorizationCodes = `-- name: PurgeAuthorizationCodes :execrows
 DELETE FROM oauth_authorization_codes
-WHERE expires_at < ?1
+WHERE hash IN (SELECT e.hash FROM oauth_authorization_codes e WHERE e.expires_at < ?1 LIMIT 1000)
 `
 
 func (q *Queries) PurgeAuthorizationCodes(ctx context.Context, before time.Time) (int64, error) {
@@ -633,7 +659,7 @@ func (q *Queries) PurgeAuthorizationCodes(ctx context.Context, before time.Time)
 
 const purgeDeviceCodes = `-- name: PurgeDeviceCodes :execrows
 DELETE FROM oauth_device_codes
-WHERE expires_at < ?1
+WHERE hash IN (SELECT e.hash FROM oauth_device_codes e WHERE e.expires_at < ?1 LIMIT 1000)
 `
 
 func (q *Queries) PurgeDeviceCodes(ctx context.Context, before time.Time) (int64, error) {
@@ -646,11 +672,13 @@ func (q *Queries) PurgeDeviceCodes(ctx context.Context, before time.Time) (int64
 
 const purgeFamilies = `-- name: PurgeFamilies :execrows
 DELETE FROM oauth_families
-WHERE created_at < ?1
-  AND NOT EXISTS (SELECT 1 FROM oauth_access_tokens m WHERE m.family_id = oauth_families.id)
-  AND NOT EXISTS (SELECT 1 FROM oauth_refresh_tokens m WHERE m.family_id = oauth_families.id)
-  AND NOT EXISTS (SELECT 1 FROM oauth_authorization_codes m WHERE m.family_id = oauth_families.id)
-  AND NOT EXISTS (SELECT 1 FROM oauth_device_codes m WHERE m.family_id = oauth_families.id)
+WHERE id IN (SELECT e.id FROM oauth_families e
+  WHERE e.created_at < ?1
+  AND NOT EXISTS (SELECT 1 FROM oauth_access_tokens m WHERE m.family_id = e.id)
+  AND NOT EXISTS (SELECT 1 FROM oauth_refresh_tokens m WHERE m.family_id = e.id)
+  AND NOT EXISTS (SELECT 1 FROM oauth_authorization_codes m WHERE m.family_id = e.id)
+  AND NOT EXISTS (SELECT 1 FROM oauth_device_codes m WHERE m.family_id = e.id)
+  LIMIT 1000)
 `
 
 func (q *Queries) PurgeFamilies(ctx context.Context, before time.Time) (int64, error) {
@@ -663,7 +691,7 @@ func (q *Queries) PurgeFamilies(ctx context.Context, before time.Time) (int64, e
 
 const purgeRefreshTokens = `-- name: PurgeRefreshTokens :execrows
 DELETE FROM oauth_refresh_tokens
-WHERE expires_at < ?1
+WHERE hash IN (SELECT e.hash FROM oauth_refresh_tokens e WHERE e.expires_at < ?1 LIMIT 1000)
 `
 
 func (q *Queries) PurgeRefreshTokens(ctx context.Context, before time.Time) (int64, error) {
@@ -672,6 +700,18 @@ func (q *Queries) PurgeRefreshTokens(ctx context.Context, before time.Time) (int
 		return 0, err
 	}
 	return result.RowsAffected()
+}
+
+const refreshTokenConsumedAt = `-- name: RefreshTokenConsumedAt :one
+SELECT consumed_at FROM oauth_refresh_tokens
+WHERE hash = ?1
+`
+
+func (q *Queries) RefreshTokenConsumedAt(ctx context.Context, hash string) (*time.Time, error) {
+	row := q.db.QueryRowContext(ctx, refreshTokenConsumedAt, hash)
+	var consumed_at *time.Time
+	err := row.Scan(&consumed_at)
+	return consumed_at, err
 }
 
 const refreshTokenExists = `-- name: RefreshTokenExists :one

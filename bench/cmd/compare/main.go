@@ -1,0 +1,621 @@
+// Command compare is the HTTP compare harness: it builds and starts, one
+// after the other, the quickstart (SQLite file), the postgres example, the
+// peers (go-oauth2, fosite) and the floor servers (servers/), each as its
+// own process on a loopback port; drives each with the same load (a
+// client_credentials token request at POST /token, then a bearer-protected
+// GET /me) from the load generator in this process; and prints one table
+// with every oauthgen figure as a ratio of each peer's and of its floor.
+//
+// From the repository's root:
+//
+//	bench/compare.sh                       # everything, about 3 minutes
+//	bench/compare.sh -only quickstart,floor-sqlite -duration 10s
+//	bench/compare.sh -only quickstart -profile /tmp/prof   # pprof profiles
+//
+// The load generator runs in this process and shares the machine's CPUs
+// with the server: see -load-procs and -server-procs.
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/oauthgen/oauthgen/bench/internal/load"
+)
+
+// The one client every server knows: client_secret_basic, scope read.
+const (
+	clientID = "bench"
+	secret   = "a-secret-of-forty-three-characters-long-xyz"
+)
+
+// defaultPostgres is the DSN used without OAUTHGEN_TEST_POSTGRES.
+const defaultPostgres = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
+
+var (
+	duration    = flag.Duration("duration", 5*time.Second, "measured time of each phase")
+	warmup      = flag.Duration("warmup", time.Second, "load before each phase's measurement, not counted")
+	conns       = flag.Int("conns", 16, "concurrent keep-alive connections")
+	loadProcs   = flag.Int("load-procs", 1, "GOMAXPROCS of the load generator (this process)")
+	serverProcs = flag.Int("server-procs", 0, "GOMAXPROCS of each server; 0 leaves Go's default (the CPU count)")
+	only        = flag.String("only", "", "comma-separated subjects to run (default: all)")
+	profileDir  = flag.String("profile", "", "`DIR`: run the quickstart built with net/http/pprof and save CPU and allocation profiles of each phase there")
+	keep        = flag.Bool("keep", false, "keep the work directory (binaries, databases, server logs)")
+)
+
+// subject is one server the harness measures.
+type subject struct {
+	name  string
+	about string
+	// start returns the command serving on addr; setup work (a client, a
+	// schema) is done before it returns, cleanup after the server stops.
+	start func(ctx context.Context, w *work, addr string) (cmd *exec.Cmd, cleanup func(), err error)
+	pg    bool // needs PostgreSQL
+}
+
+// work is the run's shared state: where binaries and files go.
+type work struct {
+	root, bench, dir string // repository, bench module, work directory
+	pgDSN            string // empty: PostgreSQL unreachable
+}
+
+func (w *work) bin(name string) string { return filepath.Join(w.dir, "bin", name) }
+
+// subjects in the order they run and are shown.
+var subjects = []subject{
+	{name: "quickstart", about: "examples/quickstart: generated SQLite store, request logging on (to a file)",
+		start: func(ctx context.Context, w *work, addr string) (*exec.Cmd, func(), error) {
+			db := filepath.Join(w.dir, "quickstart.db")
+			if err := createClient(ctx, w.bin("quickstart"), "--db", db); err != nil {
+				return nil, nil, err
+			}
+			return exec.Command(w.bin("quickstart"), "--db", db, "serve", "--addr", addr), nil, nil
+		}},
+	{name: "postgres", pg: true, about: "examples/postgres: generated PostgreSQL store (pgx), request logging on (to a file)",
+		start: func(ctx context.Context, w *work, addr string) (*exec.Cmd, func(), error) {
+			dsn, drop, err := newSchema(ctx, w.pgDSN)
+			if err != nil {
+				return nil, nil, err
+			}
+			if err := createClient(ctx, w.bin("postgres"), "--dsn", dsn); err != nil {
+				drop()
+				return nil, nil, err
+			}
+			return exec.Command(w.bin("postgres"), "--dsn", dsn, "serve", "--addr", addr), drop, nil
+		}},
+	{name: "go-oauth2", about: "go-oauth2 v4.5.4, memory stores, plaintext secret",
+		start: peer("go-oauth2")},
+	{name: "fosite-bcrypt4", about: "fosite v0.49.0, memory store, bcrypt cost 4",
+		start: peer("fosite", "-bcrypt-cost", "4")},
+	{name: "fosite-default", about: "fosite v0.49.0, memory store, bcrypt at its default cost (12)",
+		start: peer("fosite")},
+	{name: "floor-memory", about: "bare net/http, map: 32 random bytes, SHA-256, JSON",
+		start: peer("floor-memory")},
+	{name: "floor-sqlite", about: "bare net/http + SQLite WAL, 1 writer conn: 1 INSERT / 1 SELECT",
+		start: func(ctx context.Context, w *work, addr string) (*exec.Cmd, func(), error) {
+			return exec.Command(w.bin("floor-sqlite"), "-db", filepath.Join(w.dir, "floor.db"), "-addr", addr, "-client-id", clientID, "-secret", secret), nil, nil
+		}},
+	{name: "floor-pgx", pg: true, about: "bare net/http + pgx pool: 1 INSERT / 1 SELECT",
+		start: func(ctx context.Context, w *work, addr string) (*exec.Cmd, func(), error) {
+			dsn, drop, err := newSchema(ctx, w.pgDSN)
+			if err != nil {
+				return nil, nil, err
+			}
+			return exec.Command(w.bin("floor-pgx"), "-dsn", dsn, "-addr", addr, "-client-id", clientID, "-secret", secret), drop, nil
+		}},
+}
+
+// ratios: each oauthgen subject against each other subject; the floor first.
+var ratios = []struct{ of, floor string }{
+	{"quickstart", "floor-sqlite"},
+	{"postgres", "floor-pgx"},
+}
+
+func peer(bin string, args ...string) func(context.Context, *work, string) (*exec.Cmd, func(), error) {
+	return func(_ context.Context, w *work, addr string) (*exec.Cmd, func(), error) {
+		return exec.Command(w.bin(bin), append(args, "-addr", addr, "-client-id", clientID, "-secret", secret)...), nil, nil
+	}
+}
+
+// createClient registers the client through an example's CLI.
+func createClient(ctx context.Context, bin string, dbFlags ...string) error {
+	args := append(dbFlags, "client", "create", "--id", clientID, "--secret", secret, "--grant", "client_credentials", "--scope", "read")
+	out, err := exec.CommandContext(ctx, bin, args...).CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("%s client create: %v: %s", filepath.Base(bin), err, out)
+	}
+	return nil
+}
+
+// newSchema creates a schema of its own on the PostgreSQL server and
+// returns a DSN whose search_path is that schema, and its drop.
+func newSchema(ctx context.Context, dsn string) (string, func(), error) {
+	conn, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		return "", nil, err
+	}
+	defer conn.Close(ctx)
+	schema := fmt.Sprintf("oauthgen_bench_%d", time.Now().UnixNano())
+	if _, err := conn.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
+		return "", nil, err
+	}
+	drop := func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if conn, err := pgx.Connect(ctx, dsn); err == nil {
+			conn.Exec(ctx, "DROP SCHEMA "+schema+" CASCADE")
+			conn.Close(ctx)
+		}
+	}
+	u, err := url.Parse(dsn)
+	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
+		return strings.TrimSpace(dsn) + " search_path=" + schema, drop, nil
+	}
+	q := u.Query()
+	q.Set("search_path", schema) // pgx sends unknown keys as run-time parameters
+	u.RawQuery = q.Encode()
+	return u.String(), drop, nil
+}
+
+func main() {
+	flag.Parse()
+	if err := run(); err != nil {
+		fmt.Fprintln(os.Stderr, "compare:", err)
+		os.Exit(1)
+	}
+}
+
+func run() error {
+	ctx := context.Background()
+	w := &work{}
+	var err error
+	if w.root, err = repoRoot(); err != nil {
+		return err
+	}
+	w.bench = filepath.Join(w.root, "bench")
+	if w.dir, err = os.MkdirTemp("", "oauthgen-compare-"); err != nil {
+		return err
+	}
+	if *keep {
+		fmt.Fprintln(os.Stderr, "work directory:", w.dir)
+	} else {
+		defer os.RemoveAll(w.dir)
+	}
+
+	selected := subjects
+	if *profileDir != "" && *only == "" {
+		*only = "quickstart"
+	}
+	if *only != "" {
+		names := strings.Split(*only, ",")
+		selected = slices.DeleteFunc(slices.Clone(subjects), func(s subject) bool { return !slices.Contains(names, s.name) })
+		if len(selected) != len(names) {
+			return fmt.Errorf("-only %s: unknown subject (known: %s)", *only, strings.Join(subjectNames(), ", "))
+		}
+	}
+	if slices.ContainsFunc(selected, func(s subject) bool { return s.pg }) {
+		dsn := cmpOr(os.Getenv("OAUTHGEN_TEST_POSTGRES"), defaultPostgres)
+		pctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+		conn, err := pgx.Connect(pctx, dsn)
+		cancel()
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "PostgreSQL unreachable at %s (%v): skipping postgres and floor-pgx; set OAUTHGEN_TEST_POSTGRES to a server's DSN\n", dsn, err)
+			selected = slices.DeleteFunc(selected, func(s subject) bool { return s.pg })
+		} else {
+			conn.Close(ctx)
+			w.pgDSN = dsn
+		}
+	}
+
+	start := time.Now()
+	if err := build(ctx, w, selected); err != nil {
+		return err
+	}
+	fmt.Fprintf(os.Stderr, "built in %v\n", time.Since(start).Round(time.Second))
+
+	runtime.GOMAXPROCS(*loadProcs)
+	results := make(map[string]measurement)
+	for _, s := range selected {
+		m, err := measure(ctx, w, s)
+		if err != nil {
+			return fmt.Errorf("%s: %w", s.name, err)
+		}
+		results[s.name] = m
+		fmt.Fprintf(os.Stderr, "%-15s tokens/s %8.0f  bearer/s %8.0f  peak RSS %s\n", s.name, m.token.PerSecond(), m.bearer.PerSecond(), mib(m.peakRSS))
+	}
+	fmt.Fprintf(os.Stderr, "total %v\n\n", time.Since(start).Round(time.Second))
+	printReport(os.Stdout, selected, results)
+	return nil
+}
+
+func subjectNames() []string {
+	var names []string
+	for _, s := range subjects {
+		names = append(names, s.name)
+	}
+	return names
+}
+
+func cmpOr(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
+
+// repoRoot finds the repository from the working directory: the directory
+// holding both go.mod and bench/go.mod.
+func repoRoot() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for d := dir; ; d = filepath.Dir(d) {
+		if fileExists(filepath.Join(d, "go.mod")) && fileExists(filepath.Join(d, "bench", "go.mod")) {
+			return d, nil
+		}
+		if filepath.Dir(d) == d {
+			return "", fmt.Errorf("run from inside the oauthgen repository (no go.mod with bench/go.mod above %s)", dir)
+		}
+	}
+}
+
+func fileExists(p string) bool { _, err := os.Stat(p); return err == nil }
+
+// pprofOverlay is added to the quickstart's package main at build time
+// (go build -overlay) when profiling: the quickstart as shipped, plus
+// net/http/pprof on its own listener. Nothing in examples/ changes.
+const pprofOverlay = `package main
+
+import (
+	"net/http"
+	_ "net/http/pprof"
+	"os"
+)
+
+func init() {
+	if addr := os.Getenv("BENCH_PPROF_ADDR"); addr != "" {
+		go http.ListenAndServe(addr, nil) // pprof's handlers are on DefaultServeMux, which the server does not use
+	}
+}
+`
+
+// build compiles the selected subjects' binaries into the work directory.
+func build(ctx context.Context, w *work, selected []subject) error {
+	bin := filepath.Join(w.dir, "bin") + string(filepath.Separator)
+	var examples, servers []string
+	for _, s := range selected {
+		if pkg := serverPackage(s.name); pkg == "" {
+			examples = append(examples, s.name)
+		} else if !slices.Contains(servers, pkg) {
+			servers = append(servers, pkg)
+		}
+	}
+	for _, ex := range examples {
+		args := []string{"build", "-o", bin + ex}
+		if ex == "quickstart" && *profileDir != "" {
+			overlay, err := writeOverlay(w)
+			if err != nil {
+				return err
+			}
+			args = append(args, "-overlay", overlay)
+		}
+		if err := goCmd(ctx, w.root, append(args, "./examples/"+ex)...); err != nil {
+			return err
+		}
+	}
+	if len(servers) > 0 {
+		return goCmd(ctx, w.bench, append([]string{"build", "-o", bin}, servers...)...)
+	}
+	return nil
+}
+
+// serverPackage is the package under bench/ serving subject name; empty
+// for the examples, built from the repository's root.
+func serverPackage(name string) string {
+	switch name {
+	case "quickstart", "postgres":
+		return ""
+	case "fosite-bcrypt4", "fosite-default":
+		return "./servers/fosite"
+	}
+	return "./servers/" + name
+}
+
+func writeOverlay(w *work) (string, error) {
+	src := filepath.Join(w.dir, "pprof_overlay.go")
+	if err := os.WriteFile(src, []byte(pprofOverlay), 0o644); err != nil {
+		return "", err
+	}
+	j, _ := json.Marshal(map[string]map[string]string{"Replace": {
+		filepath.Join(w.root, "examples", "quickstart", "zz_bench_pprof.go"): src,
+	}})
+	overlay := filepath.Join(w.dir, "overlay.json")
+	return overlay, os.WriteFile(overlay, j, 0o644)
+}
+
+func goCmd(ctx context.Context, dir string, args ...string) error {
+	cmd := exec.CommandContext(ctx, "go", args...)
+	cmd.Dir = dir
+	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+	if err := cmd.Run(); err != nil {
+		return fmt.Errorf("go %s (in %s): %w", strings.Join(args, " "), dir, err)
+	}
+	return nil
+}
+
+// measurement is one subject's results.
+type measurement struct {
+	token, bearer load.Result
+	peakRSS       int64 // bytes, VmHWM
+}
+
+// measure starts s, runs the token phase then the bearer phase, reads the
+// server's peak RSS and stops it.
+func measure(ctx context.Context, w *work, s subject) (m measurement, err error) {
+	addr, err := freeAddr()
+	if err != nil {
+		return m, err
+	}
+	cmd, cleanup, err := s.start(ctx, w, addr)
+	if err != nil {
+		return m, err
+	}
+	if cleanup != nil {
+		defer cleanup()
+	}
+	logf, err := os.Create(filepath.Join(w.dir, s.name+".log"))
+	if err != nil {
+		return m, err
+	}
+	defer logf.Close()
+	cmd.Stdout, cmd.Stderr = logf, logf
+	cmd.Env = os.Environ()
+	if *serverProcs > 0 {
+		cmd.Env = append(cmd.Env, fmt.Sprintf("GOMAXPROCS=%d", *serverProcs))
+	}
+	var pprofAddr string
+	if *profileDir != "" && s.name == "quickstart" {
+		if pprofAddr, err = freeAddr(); err != nil {
+			return m, err
+		}
+		cmd.Env = append(cmd.Env, "BENCH_PPROF_ADDR="+pprofAddr)
+	}
+	if err := cmd.Start(); err != nil {
+		return m, err
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	defer stop(cmd, exited)
+	if err := waitReady(addr, exited, filepath.Join(w.dir, s.name+".log")); err != nil {
+		return m, err
+	}
+	token, err := getToken(addr)
+	if err != nil {
+		return m, err
+	}
+
+	auth := "Authorization: Basic " + base64.StdEncoding.EncodeToString([]byte(url.QueryEscape(clientID)+":"+url.QueryEscape(secret)))
+	phases := []struct {
+		name   string
+		cfg    load.Config
+		result *load.Result
+	}{
+		{"token", load.Config{Request: load.Request("POST", addr, "/token", "grant_type=client_credentials&scope=read",
+			auth, "Content-Type: application/x-www-form-urlencoded"), Status: http.StatusOK}, &m.token},
+		{"bearer", load.Config{Request: load.Request("GET", addr, "/me", "", "Authorization: Bearer "+token), Status: http.StatusOK}, &m.bearer},
+	}
+	for i, p := range phases {
+		if i > 0 {
+			// Requests cut off at the end of a phase may still be running
+			// (bcrypt at cost 12 queues seconds of work): let the server
+			// finish them before the next phase starts.
+			waitIdle(cmd.Process.Pid, 30*time.Second)
+		}
+		p.cfg.Addr, p.cfg.Conns, p.cfg.Duration, p.cfg.Warmup = addr, *conns, *duration, *warmup
+		if pprofAddr != "" {
+			*p.result, err = profiled(ctx, pprofAddr, p.name, p.cfg)
+			if err != nil {
+				return m, err
+			}
+		} else {
+			*p.result = load.Run(ctx, p.cfg)
+		}
+		if p.result.Failed > 0 || p.result.OK == 0 {
+			// Shown in the table; a server too slow for one response in a
+			// phase (bcrypt at cost 12, short phases) is a figure, not an error.
+			fmt.Fprintf(os.Stderr, "%s, %s phase: %d good responses, %d failed (first: %v)\n", s.name, p.name, p.result.OK, p.result.Failed, p.result.FirstErr)
+		}
+	}
+	m.peakRSS, err = vmHWM(cmd.Process.Pid)
+	return m, err
+}
+
+// profiled runs one phase (after its warmup) while collecting a CPU profile
+// of the server, and snapshots of its allocation profile before and after,
+// for go tool pprof -base.
+func profiled(ctx context.Context, pprofAddr, phase string, cfg load.Config) (load.Result, error) {
+	if err := os.MkdirAll(*profileDir, 0o755); err != nil {
+		return load.Result{}, err
+	}
+	save := func(path, file string) error {
+		resp, err := http.Get("http://" + pprofAddr + path)
+		if err != nil {
+			return err
+		}
+		defer resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			return fmt.Errorf("%s: %s", path, resp.Status)
+		}
+		f, err := os.Create(filepath.Join(*profileDir, file))
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		_, err = io.Copy(f, resp.Body)
+		return err
+	}
+	if cfg.Warmup > 0 {
+		load.Run(ctx, load.Config{Addr: cfg.Addr, Request: cfg.Request, Status: cfg.Status, Conns: cfg.Conns, Duration: cfg.Warmup})
+		cfg.Warmup = 0
+	}
+	if err := save("/debug/pprof/allocs", phase+".allocs.before.pprof"); err != nil {
+		return load.Result{}, err
+	}
+	cpu := make(chan error, 1)
+	go func() {
+		cpu <- save(fmt.Sprintf("/debug/pprof/profile?seconds=%d", int(cfg.Duration.Seconds())), phase+".cpu.pprof")
+	}()
+	r := load.Run(ctx, cfg)
+	if err := <-cpu; err != nil {
+		return r, err
+	}
+	return r, save("/debug/pprof/allocs", phase+".allocs.after.pprof")
+}
+
+func freeAddr() (string, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer ln.Close()
+	return ln.Addr().String(), nil
+}
+
+// waitReady waits until the server accepts connections, or exits.
+func waitReady(addr string, exited <-chan error, logPath string) error {
+	deadline := time.Now().Add(60 * time.Second)
+	for time.Now().Before(deadline) {
+		select {
+		case err := <-exited:
+			out, _ := os.ReadFile(logPath)
+			return fmt.Errorf("exited before serving (%v): %s", err, bytes.TrimSpace(out))
+		default:
+		}
+		if c, err := net.DialTimeout("tcp", addr, time.Second); err == nil {
+			c.Close()
+			return nil
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return fmt.Errorf("not serving on %s after 60s", addr)
+}
+
+// getToken gets the token the bearer phase presents, checking the token
+// response in full once.
+func getToken(addr string) (string, error) {
+	req, _ := http.NewRequest(http.MethodPost, "http://"+addr+"/token", strings.NewReader("grant_type=client_credentials&scope=read"))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.SetBasicAuth(url.QueryEscape(clientID), url.QueryEscape(secret))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	var tok struct {
+		AccessToken string `json:"access_token"`
+		TokenType   string `json:"token_type"`
+		Scope       string `json:"scope"`
+	}
+	if err := json.Unmarshal(body, &tok); err != nil || resp.StatusCode != http.StatusOK || tok.AccessToken == "" ||
+		!strings.EqualFold(tok.TokenType, "bearer") || tok.Scope != "read" {
+		return "", fmt.Errorf("token request: %s %s", resp.Status, body)
+	}
+	return tok.AccessToken, nil
+}
+
+// stop ends the server with SIGTERM, then SIGKILL after 15 s.
+func stop(cmd *exec.Cmd, exited <-chan error) {
+	if cmd.ProcessState != nil {
+		return
+	}
+	cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-exited:
+	case <-time.After(15 * time.Second):
+		cmd.Process.Kill()
+		<-exited
+	}
+}
+
+// waitIdle waits until no thread of process pid is running or runnable in
+// three samples in a row, 50 ms apart, or for at most max. Thread states,
+// not CPU time: on a busy machine a server starved of CPU uses little of
+// it while it still has work queued.
+func waitIdle(pid int, max time.Duration) {
+	deadline := time.Now().Add(max)
+	for quiet := 0; quiet < 3 && time.Now().Before(deadline); {
+		time.Sleep(50 * time.Millisecond)
+		running, err := runningThreads(pid)
+		if err != nil {
+			return
+		}
+		if running == 0 {
+			quiet++
+		} else {
+			quiet = 0
+		}
+	}
+}
+
+// runningThreads counts the threads of process pid in state R.
+func runningThreads(pid int) (int, error) {
+	tasks, err := os.ReadDir(fmt.Sprintf("/proc/%d/task", pid))
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, t := range tasks {
+		stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%s/stat", pid, t.Name()))
+		if err != nil {
+			continue // the thread ended
+		}
+		// The state follows the command name, in parentheses that may hold spaces.
+		if _, rest, ok := bytes.Cut(stat, []byte(") ")); ok && len(rest) > 0 && rest[0] == 'R' {
+			n++
+		}
+	}
+	return n, nil
+}
+
+// vmHWM is the peak resident set size of process pid, from /proc.
+func vmHWM(pid int) (int64, error) {
+	status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0, err
+	}
+	return parseVmHWM(status)
+}
+
+func parseVmHWM(status []byte) (int64, error) {
+	for line := range bytes.Lines(status) {
+		if rest, ok := bytes.CutPrefix(line, []byte("VmHWM:")); ok {
+			var kb int64
+			if _, err := fmt.Sscanf(string(rest), "%d kB", &kb); err != nil {
+				return 0, fmt.Errorf("VmHWM: %q: %w", rest, err)
+			}
+			return kb << 10, nil
+		}
+	}
+	return 0, errors.New("no VmHWM in /proc/PID/status")
+}

@@ -1,0 +1,127 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"os"
+	"runtime"
+	"strings"
+	"time"
+)
+
+// printReport writes the run's conditions, the figures of every subject
+// and the ratios of the oauthgen subjects to each other one, as Markdown.
+func printReport(out io.Writer, selected []subject, results map[string]measurement) {
+	procs := "Go's default (the CPU count)"
+	if *serverProcs > 0 {
+		procs = fmt.Sprint(*serverProcs)
+	}
+	fmt.Fprintf(out, "%s; %d CPUs (%s), %s %s/%s; load average before: %s\n",
+		time.Now().UTC().Format("2006-01-02 15:04 MST"), runtime.NumCPU(), cpuModel(), runtime.Version(), runtime.GOOS, runtime.GOARCH, loadBefore)
+	fmt.Fprintf(out, "Command: bench/compare.sh %s\n", strings.Join(os.Args[1:], " "))
+	fmt.Fprintf(out, "Load: %d keep-alive connections, %v warmup + %v per phase; POST /token (client_credentials, client_secret_basic, scope read), then GET /me with one token.\n",
+		*conns, *warmup, *duration)
+	fmt.Fprintf(out, "The load generator runs on the same machine, GOMAXPROCS=%d; each server GOMAXPROCS=%s: they share the CPUs.\n\n", *loadProcs, procs)
+
+	fmt.Fprintln(out, "| server | tokens/s | token p50 | token p99 | bearer/s | bearer p50 | bearer p99 | peak RSS | failed |")
+	fmt.Fprintln(out, "|---|---|---|---|---|---|---|---|---|")
+	for _, s := range selected {
+		m := results[s.name]
+		fmt.Fprintf(out, "| %s | %.0f | %s | %s | %.0f | %s | %s | %s | %d |\n", s.name,
+			m.token.PerSecond(), ms(m.token.P50), ms(m.token.P99),
+			m.bearer.PerSecond(), ms(m.bearer.P50), ms(m.bearer.P99), mib(m.peakRSS), m.token.Failed+m.bearer.Failed)
+	}
+	fmt.Fprintln(out)
+	for _, s := range selected {
+		fmt.Fprintf(out, "- %s: %s\n", s.name, s.about)
+	}
+
+	var rows []string
+	for _, r := range ratios {
+		of, ok := results[r.of]
+		if !ok {
+			continue
+		}
+		others := []string{r.floor}
+		for _, s := range selected {
+			if s.name != r.of && s.name != r.floor && !isOAuthgen(s.name) {
+				others = append(others, s.name)
+			}
+		}
+		for _, o := range others {
+			m, ok := results[o]
+			if !ok {
+				continue
+			}
+			label := r.of + " / " + o
+			if o == r.floor {
+				label = "**" + label + "** (its floor)"
+			}
+			rows = append(rows, fmt.Sprintf("| %s | %s | %s | %s | %s | %s |", label,
+				ratio(of.token.PerSecond(), m.token.PerSecond()), ratio(of.bearer.PerSecond(), m.bearer.PerSecond()),
+				ratio(seconds(of.token.P99), seconds(m.token.P99)), ratio(seconds(of.bearer.P99), seconds(m.bearer.P99)),
+				ratio(float64(of.peakRSS), float64(m.peakRSS))))
+		}
+	}
+	if len(rows) == 0 {
+		return
+	}
+	fmt.Fprintln(out, "\nRatios, same run (throughput: above 1 is oauthgen faster; p99 and RSS: below 1 is oauthgen better):")
+	fmt.Fprintln(out)
+	fmt.Fprintln(out, "| oauthgen / other | tokens/s | bearer/s | token p99 | bearer p99 | peak RSS |")
+	fmt.Fprintln(out, "|---|---|---|---|---|---|")
+	for _, r := range rows {
+		fmt.Fprintln(out, r)
+	}
+}
+
+func isOAuthgen(name string) bool {
+	for _, r := range ratios {
+		if r.of == name {
+			return true
+		}
+	}
+	return false
+}
+
+func ratio(a, b float64) string {
+	if b == 0 {
+		return "–"
+	}
+	return fmt.Sprintf("%.2f", a/b)
+}
+
+func seconds(d time.Duration) float64 { return d.Seconds() }
+
+func ms(d time.Duration) string {
+	if d == 0 {
+		return "–"
+	}
+	return fmt.Sprintf("%.2f ms", float64(d)/float64(time.Millisecond))
+}
+
+func mib(b int64) string { return fmt.Sprintf("%.0f MiB", float64(b)/(1<<20)) }
+
+func cpuModel() string {
+	info, _ := os.ReadFile("/proc/cpuinfo")
+	for line := range bytes.Lines(info) {
+		if name, value, ok := bytes.Cut(line, []byte(":")); ok && string(bytes.TrimSpace(name)) == "model name" {
+			return string(bytes.TrimSpace(value))
+		}
+	}
+	return "unknown CPU"
+}
+
+// loadBefore is the load average when the run started: other work on the
+// machine skews every figure.
+var loadBefore = loadAverage()
+
+func loadAverage() string {
+	b, _ := os.ReadFile("/proc/loadavg")
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return "unknown"
+	}
+	return strings.Join(f[:3], " ")
+}

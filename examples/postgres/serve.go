@@ -1,0 +1,246 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/oauthgen/oauthgen/examples/postgres/oauthstore"
+	"github.com/oauthgen/oauthgen/runtime"
+)
+
+// Timeouts of the HTTP server: enough for slow clients, not for slowloris.
+const (
+	readHeaderTimeout = 5 * time.Second
+	readTimeout       = 15 * time.Second
+	writeTimeout      = 30 * time.Second
+	idleTimeout       = 2 * time.Minute
+	shutdownTimeout   = 10 * time.Second
+)
+
+// purgeEvery is how often serve deletes expired tokens, codes and device
+// authorizations. Expired rows are never used; this only keeps the tables
+// small. With several instances each purges: the deletes are idempotent.
+const purgeEvery = time.Hour
+
+// serveOptions configure serve.
+type serveOptions struct {
+	// Addr to listen on; port 0 picks a free one.
+	Addr string
+	// Issuer is the server's public URL; empty means http://Addr.
+	Issuer string
+	// Out receives the demo, on a new database, then the line
+	// "listening on http://HOST:PORT (issuer URL)".
+	Out io.Writer
+	// PageSecret signs the device page's tickets; every instance behind
+	// a load balancer needs the same (see deviceTicketKey). Empty: a
+	// random key for this process only.
+	PageSecret string
+}
+
+// serve serves the authorization server until SIGINT or SIGTERM, then
+// shuts down gracefully: it stops accepting, lets requests in flight
+// finish (up to shutdownTimeout) and returns nil.
+func serve(ctx context.Context, store *oauthstore.Store, opts serveOptions) error {
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	logger := slog.New(slog.NewTextHandler(os.Stderr, nil))
+
+	ln, err := net.Listen("tcp", opts.Addr)
+	if err != nil {
+		return err
+	}
+	defer ln.Close() // after Serve returns it is closed already; this covers early returns
+	issuer := strings.TrimSuffix(opts.Issuer, "/")
+	if issuer == "" {
+		if issuer, err = defaultIssuer(ln.Addr()); err != nil {
+			return err
+		}
+	}
+	srv, err := oauthstore.NewServer(store, func(c *runtime.Config) {
+		c.Issuer = issuer
+		c.Logger = logger
+		// routes serves the login and consent page and the device page
+		// with their grants; metadata advertises only what is served.
+		c.AppPages = runtime.AppPages{Authorization: true, Verification: true}
+	})
+	if err != nil {
+		return err
+	}
+	ticketKey, random, err := deviceTicketKey(opts.PageSecret)
+	if err != nil {
+		return err
+	}
+	if random {
+		logger.Warn("no page secret: device page tickets are signed with a key of this process only; give every instance behind a load balancer the same --page-secret (or " + pageSecretEnv + ")")
+	}
+	handler, err := routes(srv, ticketKey)
+	if err != nil {
+		return err
+	}
+	clients, err := store.ListClients(ctx)
+	if err != nil {
+		return err
+	}
+	if len(clients) == 0 {
+		if err := seedDemo(ctx, store, issuer, opts.Out, logger); err != nil {
+			return err
+		}
+	}
+	fmt.Fprintf(opts.Out, "listening on http://%s (issuer %s)\n", ln.Addr(), issuer)
+
+	server := &http.Server{
+		Handler:           logRequests(logger, handler),
+		ReadHeaderTimeout: readHeaderTimeout,
+		ReadTimeout:       readTimeout,
+		WriteTimeout:      writeTimeout,
+		IdleTimeout:       idleTimeout,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- server.Serve(ln) }()
+	purgeCtx, stopPurging := context.WithCancel(ctx)
+	purged := make(chan struct{})
+	go func() {
+		defer close(purged)
+		purgeExpired(purgeCtx, store, logger)
+	}()
+	defer func() { stopPurging(); <-purged }() // the caller closes the database next
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	stop() // a second signal ends the process at once
+	logger.Info("shutting down")
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+	defer cancel()
+	if err := server.Shutdown(shutdownCtx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+// defaultIssuer is http://ADDR for a listener on a specific address. On
+// every interface (":8080", "0.0.0.0:8080") there is no address clients
+// are known to use, so the issuer must be given.
+func defaultIssuer(addr net.Addr) (string, error) {
+	if tcp, ok := addr.(*net.TCPAddr); ok && tcp.IP.IsUnspecified() {
+		return "", errors.New("listening on every interface: set --issuer to the URL clients reach this server at (https, or http on a loopback address)")
+	}
+	return "http://" + addr.String(), nil
+}
+
+// purgeExpired deletes expired records now and every purgeEvery until ctx
+// ends.
+func purgeExpired(ctx context.Context, store *oauthstore.Store, logger *slog.Logger) {
+	t := time.NewTicker(purgeEvery)
+	defer t.Stop()
+	for {
+		n, err := store.PurgeExpired(ctx, time.Now())
+		switch {
+		case ctx.Err() != nil:
+			return
+		case err != nil:
+			logger.Warn("purge expired records", "err", err)
+		case n > 0:
+			logger.Info("purged expired records", "rows", n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// routes returns every endpoint, at its path relative to the issuer: for
+// an issuer with a path (https://example.com/oauth) the endpoints are
+// under that path, and the metadata is also where RFC 8414 §3.1 puts it
+// (/.well-known/oauth-authorization-server/oauth). The OAuth endpoints
+// check their own methods, so that a wrong one gets the RFC's JSON error
+// rather than the mux's 405. ticketKey signs the device page's
+// tickets.
+func routes(srv *runtime.Server, ticketKey []byte) (http.Handler, error) {
+	cfg := srv.Config()
+	issuer, err := url.Parse(cfg.Issuer)
+	if err != nil {
+		return nil, err
+	}
+	prefix := strings.TrimSuffix(issuer.Path, "/")
+	e := cfg.Endpoints
+	p := newPages(srv, prefix, ticketKey)
+
+	mux := http.NewServeMux()
+	mux.Handle(runtime.MetadataPath, srv.MetadataHandler())
+	mux.Handle(e.Token, srv.TokenHandler())
+	mux.Handle(e.Revocation, srv.RevocationHandler())
+	mux.Handle(e.Introspection, srv.IntrospectionHandler())
+	mux.Handle(e.DeviceAuthorization, srv.DeviceAuthorizationHandler())
+	mux.Handle("GET "+e.Verification, p.handler(p.deviceForm))
+	mux.Handle("POST "+e.Verification, p.handler(p.devicePost))
+	mux.Handle("GET "+e.Authorization, p.handler(p.authorize))
+	mux.Handle("POST "+e.Authorization, p.handler(p.authorize))
+	mux.Handle("GET "+callbackPath, p.handler(p.callback))
+	mux.Handle("GET /me", srv.RequireToken("read")(http.HandlerFunc(me)))
+	if prefix == "" {
+		return mux, nil
+	}
+	outer := http.NewServeMux()
+	outer.Handle(prefix+"/", http.StripPrefix(prefix, mux))
+	outer.Handle(runtime.MetadataPath+prefix, srv.MetadataHandler())
+	return outer, nil
+}
+
+// me is the protected resource: who the token is for.
+func me(w http.ResponseWriter, r *http.Request) {
+	tok, _ := runtime.TokenFromContext(r.Context()) // RequireToken put it there
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	json.NewEncoder(w).Encode(struct {
+		ClientID string `json:"client_id"`
+		Sub      string `json:"sub,omitempty"`
+		Scope    string `json:"scope"`
+	}{tok.ClientID, tok.UserID, runtime.FormatScope(tok.Scopes)})
+}
+
+// statusRecorder remembers the status a handler wrote.
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (s *statusRecorder) WriteHeader(code int) {
+	s.status = code
+	s.ResponseWriter.WriteHeader(code)
+}
+
+// Unwrap lets http.ResponseController reach the connection.
+func (s *statusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter }
+
+// logRequests logs each request's method, path, status and duration; never
+// its query or body, which carry codes, user codes and credentials.
+func logRequests(logger *slog.Logger, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
+		next.ServeHTTP(rec, r)
+		logger.Info("request", "method", r.Method, "path", r.URL.Path, "status", rec.status,
+			"duration", time.Since(start).Round(time.Microsecond))
+	})
+}

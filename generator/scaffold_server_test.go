@@ -1,0 +1,114 @@
+package generator
+
+import (
+	"flag"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/oauthgen/oauthgen/schema"
+)
+
+var updateExamples = flag.Bool("update-examples", false, "rewrite examples/quickstart and examples/postgres from the scaffold")
+
+// exampleServers are the examples that are scaffolded servers, and how.
+var exampleServers = []struct {
+	dir  string
+	opts ServerOptions
+}{
+	{"quickstart", ServerOptions{Dialect: schema.SQLite, ImportPath: "github.com/oauthgen/oauthgen/examples/quickstart"}},
+	{"postgres", ServerOptions{Dialect: schema.Postgres, ImportPath: "github.com/oauthgen/oauthgen/examples/postgres"}},
+}
+
+// TestScaffoldServerIsTheExamples: examples/quickstart and
+// examples/postgres are exactly what `oauthgen init --server` writes (with
+// their generated oauthstore, README and tests beside it), so the examples
+// and the scaffold cannot drift. -update-examples rewrites them.
+func TestScaffoldServerIsTheExamples(t *testing.T) {
+	for _, ex := range exampleServers {
+		t.Run(ex.dir, func(t *testing.T) {
+			dir := filepath.Join("..", "examples", ex.dir)
+			files, err := ScaffoldServer(ex.opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var paths []string
+			for _, f := range files {
+				paths = append(paths, f.Path)
+				p := filepath.Join(dir, filepath.FromSlash(f.Path))
+				if *updateExamples {
+					if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+						t.Fatal(err)
+					}
+					if err := os.WriteFile(p, f.Data, 0o644); err != nil {
+						t.Fatal(err)
+					}
+					continue
+				}
+				got, err := os.ReadFile(p)
+				if err != nil {
+					t.Errorf("%v (go test ./generator -run TestScaffoldServerIsTheExamples -update-examples writes it)", err)
+					continue
+				}
+				if diff := cmp.Diff(string(f.Data), string(got)); diff != "" {
+					t.Errorf("%s differs from the scaffold (-scaffold +example); edit templates/server, then -update-examples:\n%s", p, diff)
+				}
+			}
+			// A file that looks like scaffold output but that the scaffold
+			// does not write is a leftover.
+			for _, pattern := range []string{"*.go", "*.yaml", "pages/*"} {
+				found, _ := filepath.Glob(filepath.Join(dir, pattern))
+				for _, p := range found {
+					rel := filepath.ToSlash(strings.TrimPrefix(p, dir+string(filepath.Separator)))
+					if !strings.HasSuffix(rel, "_test.go") && !slices.Contains(paths, rel) {
+						t.Errorf("%s: not written by the scaffold", p)
+					}
+				}
+			}
+		})
+	}
+}
+
+// TestScaffoldServerGrants: every grant set a declaration allows gives Go
+// that parses and is gofmt'd (ScaffoldServer formats it, which fails on a
+// syntax error), with the pages the grants need; grants with pages but no
+// users are refused with the fix.
+func TestScaffoldServerGrants(t *testing.T) {
+	for _, c := range []struct {
+		grants []string
+		pages  []string
+	}{
+		{[]string{"client_credentials"}, nil},
+		{[]string{"password"}, nil},
+		{[]string{"password", "refresh_token"}, nil},
+		{[]string{"authorization_code", "password"}, []string{"pages/callback.html", "pages/consent.html"}},
+		{[]string{"device_code", "password"}, []string{"pages/device.html"}},
+		{[]string{"implicit", "password", "client_credentials"}, []string{"pages/consent.html"}},
+		{nil, []string{"pages/callback.html", "pages/consent.html", "pages/device.html"}},
+	} {
+		for _, dialect := range schema.Dialects() {
+			files, err := ScaffoldServer(ServerOptions{Dialect: dialect, Grants: c.grants, ImportPath: "example.com/auth"})
+			if err != nil {
+				t.Errorf("%s %v: %v", dialect, c.grants, err)
+				continue
+			}
+			var pages []string
+			for _, f := range files {
+				if strings.HasPrefix(f.Path, "pages/") && f.Path != "pages/layout.html" && f.Path != "pages/message.html" {
+					pages = append(pages, f.Path)
+				}
+			}
+			if !slices.Equal(pages, c.pages) {
+				t.Errorf("%s %v: pages %v, want %v", dialect, c.grants, pages, c.pages)
+			}
+		}
+	}
+	_, err := ScaffoldServer(ServerOptions{Dialect: schema.SQLite, Grants: []string{"authorization_code"}, ImportPath: "example.com/auth"})
+	if err == nil || !strings.Contains(err.Error(), "--grant password") {
+		t.Errorf("authorization_code without users: %v", err)
+	}
+}

@@ -1,0 +1,259 @@
+package generator
+
+import (
+	"github.com/dave/jennifer/jen"
+
+	"github.com/oauthgen/oauthgen/schema"
+)
+
+// txCode is how the Store's dialect begins, rolls back and commits a
+// transaction named tx.
+type txCode struct {
+	begin, rollback, commit jen.Code
+}
+
+// tx returns the dialect's transaction statements. PostgreSQL and MySQL
+// run at READ COMMITTED (see emitIssue); SQLite's writer connection
+// begins IMMEDIATE by its DSN (_txlock=immediate).
+func (g *storeGen) tx() txCode {
+	ctx := jen.Id("ctx")
+	switch g.p.Dialect {
+	case schema.Postgres:
+		return txCode{
+			begin:    jen.Id("s").Dot("pool").Dot("BeginTx").Call(ctx, jen.Qual(pgxPkg, "TxOptions").Values(jen.Id("IsoLevel").Op(":").Qual(pgxPkg, "ReadCommitted"))),
+			rollback: jen.Id("tx").Dot("Rollback").Call(ctx),
+			commit:   jen.Id("tx").Dot("Commit").Call(ctx),
+		}
+	case schema.MySQL:
+		return txCode{
+			begin:    jen.Id("s").Dot("db").Dot("BeginTx").Call(ctx, jen.Op("&").Qual(sqlPkg, "TxOptions").Values(jen.Id("Isolation").Op(":").Qual(sqlPkg, "LevelReadCommitted"))),
+			rollback: jen.Id("tx").Dot("Rollback").Call(),
+			commit:   jen.Id("tx").Dot("Commit").Call(),
+		}
+	}
+	return txCode{
+		begin:    jen.Id("s").Dot("db").Dot("BeginTx").Call(ctx, jen.Nil()),
+		rollback: jen.Id("tx").Dot("Rollback").Call(),
+		commit:   jen.Id("tx").Dot("Commit").Call(),
+	}
+}
+
+// issuanceRecords are the records of a runtime.Issuance, in the order
+// Issue creates them: the family before the records that name it.
+var issuanceRecords = []struct{ kind, field, rec string }{
+	{schema.TableFamilies, "Family", "f"},
+	{schema.TableAuthorizationCodes, "AuthorizationCode", "c"},
+	{schema.TableDeviceCodes, "DeviceCode", "d"},
+	{schema.TableAccessTokens, "AccessToken", "t"},
+	{schema.TableRefreshTokens, "RefreshToken", "t"},
+}
+
+// emitIssue writes Issue (runtime.IssuanceStore), its body issue, and
+// consume.
+func (g *storeGen) emitIssue() {
+	f := g.f
+	tx := g.tx()
+	f.Comment("Issue applies is in one transaction: the Consume first, then the records,")
+	f.Comment("the family before those that name it. Either all of it is visible")
+	f.Comment("afterwards or none of it: runtime.ErrConsumed if the Consume lost,")
+	f.Comment("runtime.ErrNotFound if its record does not exist, runtime.ErrDuplicate if")
+	f.Comment("a key exists.")
+	f.Comment("")
+	switch g.p.Dialect {
+	case schema.SQLite:
+		f.Comment("On SQLite the transaction begins IMMEDIATE on the one writer connection")
+		f.Comment("(Open's DSN has _txlock=immediate): it takes the write lock at once, so it")
+		f.Comment("never fails half-way to upgrade a read lock.")
+	default:
+		f.Comment("The transaction runs at READ COMMITTED, which is enough: single use is a")
+		f.Comment("conditional UPDATE (… AND consumed_at IS NULL), which locks the row and,")
+		f.Comment("after waiting for a concurrent winner, re-checks the condition on the row")
+		f.Comment("as that winner committed it; exactly one caller changes it. Nothing else")
+		f.Comment("is read that a stronger level would protect, and READ COMMITTED takes no")
+		f.Comment("gap locks, so concurrent issuances and purges do not deadlock over them.")
+	}
+	only := jen.Id("is").Dot("Consume").Op("==").Nil()
+	for _, r := range issuanceRecords {
+		if r.field != "AccessToken" {
+			only = only.Op("&&").Id("is").Dot(r.field).Op("==").Nil()
+		}
+	}
+	f.Func().Params(recv()).Id("Issue").Params(ctxParam(), jen.Id("is").Op("*").Add(rt("Issuance"))).Error().Block(
+		jen.Comment("An access token alone (client credentials, implicit) is one INSERT,"),
+		jen.Comment("atomic by itself: no transaction to pay for."),
+		jen.If(only).Block(jen.Return(jen.Id("s").Dot("issue").Call(jen.Id("ctx"), jen.Id("s").Dot("write"), jen.Id("is")))),
+		jen.List(jen.Id("tx"), jen.Err()).Op(":=").Add(tx.begin),
+		jen.If(jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Err())),
+		jen.Defer().Add(tx.rollback).Comment("a no-op after Commit"),
+		jen.If(jen.Err().Op(":=").Id("s").Dot("issue").Call(jen.Id("ctx"), jen.Id("s").Dot("write").Dot("WithTx").Call(jen.Id("tx")), jen.Id("is")), jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Err())),
+		jen.Return(tx.commit),
+	)
+	f.Line()
+
+	body := []jen.Code{
+		jen.If(jen.Id("is").Dot("Consume").Op("!=").Nil()).Block(
+			jen.If(jen.Err().Op(":=").Id("consume").Call(jen.Id("ctx"), jen.Id("q"), jen.Id("is").Dot("Consume")), jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Err())),
+		),
+	}
+	for _, r := range issuanceRecords {
+		field := jen.Id("is").Dot(r.field)
+		if !g.p.Has(r.kind) {
+			body = append(body, jen.If(field.Clone().Op("!=").Nil()).Block(
+				jen.Return(jen.Qual("errors", "New").Call(jen.Lit("this store keeps no "+kindWords(r.kind)+"s: oauthgen.yaml enables no grant that issues them"))),
+			))
+			continue
+		}
+		body = append(body, jen.If(field.Clone().Op("!=").Nil()).Block(
+			jen.If(jen.Err().Op(":=").Id("s").Dot("create"+recordName(r.kind)).Call(jen.Id("ctx"), jen.Id("q"), field), jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Err())),
+		))
+	}
+	f.Comment("issue writes is through q, in Issue's order.")
+	f.Func().Params(recv()).Id("issue").Params(ctxParam(), jen.Id("q").Op("*").Qual(g.db, "Queries"), jen.Id("is").Op("*").Add(rt("Issuance"))).Error().Block(
+		append(body, jen.Return(jen.Nil()))...,
+	)
+	f.Line()
+	g.emitConsume()
+}
+
+// emitConsume writes consume, the Consume of an Issuance.
+func (g *storeGen) emitConsume() {
+	f := g.f
+	q := jen.Id("q")
+	mark := func(query string) jen.Code {
+		return jen.List(jen.Id("n"), jen.Err()).Op(":=").Add(g.callOn(q, query,
+			arg{"consumed_at", g.use("nullTime", jen.Id("c").Dot("At"))}, arg{"hash", jen.Id("c").Dot("Hash")}))
+	}
+	done := jen.If(jen.Err().Op("!=").Nil().Op("||").Id("n").Op(">").Lit(0)).Block(jen.Return(jen.Err()))
+	var cases []jen.Code
+	if g.p.Has(schema.TableAuthorizationCodes) {
+		cases = append(cases, jen.Case(rt("ConsumeAuthorizationCode")).Block(
+			mark("ConsumeAuthorizationCode"), done,
+			jen.Return(g.use("missing", jen.Id("ctx"), q.Clone().Dot("AuthorizationCodeExists"), jen.Id("c").Dot("Hash"), rt("ErrConsumed"))),
+		))
+	}
+	if g.p.Has(schema.TableRefreshTokens) {
+		cases = append(cases, jen.Case(rt("ConsumeRefreshToken")).Block(
+			mark("ConsumeRefreshToken"), done,
+			jen.Comment("Consumed already, or unknown. Within the reuse interval a token"),
+			jen.Comment("consumed since ReuseSince is good again, and keeps its first time."),
+			jen.List(jen.Id("consumedAt"), jen.Err()).Op(":=").Add(g.callOn(q, "RefreshTokenConsumedAt", arg{"hash", jen.Id("c").Dot("Hash")})),
+			jen.If(jen.Err().Op("!=").Nil()).Block(jen.Return(g.use("notFound", jen.Err()))),
+			jen.If(jen.Id("c").Dot("ReuseSince").Dot("IsZero").Call().Op("||").Id("consumedAt").Op("==").Nil().Op("||").
+				Id("consumedAt").Dot("Before").Call(jen.Id("c").Dot("ReuseSince"))).Block(jen.Return(rt("ErrConsumed"))),
+			jen.Return(jen.Nil()),
+		))
+	}
+	if g.p.Has(schema.TableDeviceCodes) {
+		cases = append(cases, jen.Case(rt("ConsumeDeviceCode")).Block(
+			jen.Comment("Only an approved authorization is consumed."),
+			mark("ConsumeDeviceCode"), done,
+			jen.Return(g.use("missing", jen.Id("ctx"), q.Clone().Dot("DeviceCodeExists"), jen.Id("c").Dot("Hash"), rt("ErrConsumed"))),
+		))
+	}
+	cases = append(cases, jen.Default().Block(
+		jen.Return(jen.Qual("fmt", "Errorf").Call(jen.Lit("this store keeps no single-use records of kind %d"), jen.Id("c").Dot("Kind"))),
+	))
+	f.Comment("consume spends c in one conditional UPDATE (… AND consumed_at IS NULL):")
+	f.Comment("of any number of concurrent callers exactly one changes the row; the")
+	f.Comment("others find it consumed. It changes a NULL to a time, so even MySQL,")
+	f.Comment("which counts rows changed rather than matched, counts the row.")
+	f.Func().Id("consume").Params(ctxParam(), q.Clone().Op("*").Qual(g.db, "Queries"), jen.Id("c").Op("*").Add(rt("Consumption"))).Error().Block(
+		jen.Switch(jen.Id("c").Dot("Kind")).Block(cases...),
+	)
+	f.Line()
+}
+
+// purgeTables are the tables PurgeExpired empties of expired rows, in
+// order, with their purge query; families go last, once emptied.
+var purgeTables = []struct{ kind, query string }{
+	{schema.TableAccessTokens, "PurgeAccessTokens"},
+	{schema.TableRefreshTokens, "PurgeRefreshTokens"},
+	{schema.TableAuthorizationCodes, "PurgeAuthorizationCodes"},
+	{schema.TableDeviceCodes, "PurgeDeviceCodes"},
+}
+
+// emitPurge writes PurgeExpired, and purgeFamilies where families need
+// a transaction of their own (PostgreSQL, MySQL).
+func (g *storeGen) emitPurge() {
+	f := g.f
+	var purges []jen.Code
+	for _, x := range purgeTables {
+		if g.p.Has(x.kind) {
+			purges = append(purges, jen.Line().Id("s").Dot("write").Dot(x.query))
+		}
+	}
+	families := g.p.Has(schema.TableFamilies)
+	if families {
+		if g.p.Dialect == schema.SQLite {
+			purges = append(purges, jen.Line().Id("s").Dot("write").Dot("PurgeFamilies"))
+		} else {
+			purges = append(purges, jen.Line().Id("s").Dot("purgeFamilies"))
+		}
+	}
+	purges = append(purges, jen.Line())
+
+	f.Comment("purgeBatch is the most rows one purge statement deletes.")
+	f.Const().Id("purgeBatch").Op("=").Lit(g.p.PurgeBatch)
+	f.Line()
+	f.Comment("PurgeExpired deletes what expired before `before`: tokens, codes, device")
+	f.Comment("authorizations, then families left with nothing. It returns how many rows")
+	f.Comment("went. Run it now and then (a daily job); nothing expired is ever used, so")
+	f.Comment("it only saves space.")
+	f.Comment("")
+	f.Comment("It deletes purgeBatch rows per statement, each statement its own")
+	f.Comment("transaction, so that purging a large table never holds a lock long (on")
+	f.Comment("SQLite, the one writer issuance waits for). A token request racing the")
+	f.Comment("purge of the record it consumes gets runtime.ErrNotFound from Issue (an")
+	f.Comment("invalid_grant), never a half-done issuance: the Consume locks the record,")
+	f.Comment("and a family is deleted only when no member is left.")
+	f.Func().Params(recv()).Id("PurgeExpired").Params(ctxParam(), jen.Id("before").Qual(timePkg, "Time")).Params(jen.Int64(), jen.Error()).Block(
+		jen.Id("before").Op("=").Id("before").Dot("UTC").Call(),
+		jen.Var().Id("total").Int64(),
+		jen.For(jen.List(jen.Id("_"), jen.Id("purge")).Op(":=").Range().Index().Func().Params(jen.Qual(ctxPkg, "Context"), jen.Qual(timePkg, "Time")).Params(jen.Int64(), jen.Error()).Values(purges...)).Block(
+			jen.For().Block(
+				jen.List(jen.Id("n"), jen.Err()).Op(":=").Id("purge").Call(jen.Id("ctx"), jen.Id("before")),
+				jen.Id("total").Op("+=").Id("n"),
+				jen.If(jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Id("total"), jen.Err())),
+				jen.If(jen.Id("n").Op("<").Id("purgeBatch")).Block(jen.Break()),
+			),
+		),
+		jen.Return(jen.Id("total"), jen.Nil()),
+	)
+	f.Line()
+	if families && g.p.Dialect != schema.SQLite {
+		g.emitPurgeFamilies()
+	}
+}
+
+// emitPurgeFamilies writes purgeFamilies for PostgreSQL and MySQL.
+func (g *storeGen) emitPurgeFamilies() {
+	f := g.f
+	tx := g.tx()
+	q := jen.Id("q")
+	f.Comment("purgeFamilies deletes up to purgeBatch families created before `before`")
+	f.Comment("that have no member left, in one transaction of two statements. One")
+	f.Comment("DELETE … WHERE NOT EXISTS (member) would race issuance at READ")
+	f.Comment("COMMITTED: it decides on a snapshot without the members an in-flight")
+	f.Comment("Issue is inserting, waits for the lock that Issue's foreign key check")
+	f.Comment("holds on the family, then deletes the family without looking again, and")
+	f.Comment("the cascade takes the tokens just issued. So it first locks the")
+	f.Comment("candidates (FOR UPDATE waits for those in-flight Issues to commit), then")
+	f.Comment("deletes those still without members: that second statement starts after")
+	f.Comment("the locks were granted, so it sees every committed member, and an Issue")
+	f.Comment("that comes later waits for this transaction. An Issue adds to an existing")
+	f.Comment("family only while consuming one of its members, which that Issue has")
+	f.Comment("locked, so such a family is never a candidate.")
+	f.Func().Params(recv()).Id("purgeFamilies").Params(ctxParam(), jen.Id("before").Qual(timePkg, "Time")).Params(jen.Int64(), jen.Error()).Block(
+		jen.List(jen.Id("tx"), jen.Err()).Op(":=").Add(tx.begin),
+		jen.If(jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Lit(0), jen.Err())),
+		jen.Defer().Add(tx.rollback).Comment("a no-op after Commit"),
+		q.Clone().Op(":=").Id("s").Dot("write").Dot("WithTx").Call(jen.Id("tx")),
+		jen.List(jen.Id("ids"), jen.Err()).Op(":=").Add(g.callOn(q, "LockPurgeableFamilies", arg{"before", jen.Id("before")})),
+		jen.If(jen.Err().Op("!=").Nil().Op("||").Len(jen.Id("ids")).Op("==").Lit(0)).Block(jen.Return(jen.Lit(0), jen.Err())),
+		jen.List(jen.Id("n"), jen.Err()).Op(":=").Add(g.callOn(q, "PurgeFamilies", arg{"ids", jen.Id("ids")})),
+		jen.If(jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Lit(0), jen.Err())),
+		jen.If(jen.Err().Op(":=").Add(tx.commit), jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Lit(0), jen.Err())),
+		jen.Return(jen.Id("n"), jen.Nil()),
+	)
+	f.Line()
+}
