@@ -141,19 +141,25 @@ func (g *storeGen) emitSQLiteOpen() {
 		jen.Id("db").Dot("SetMaxOpenConns").Call(jen.Lit(1)),
 		jen.List(jen.Id("reader"), jen.Err()).Op(":=").Qual(sqlPkg, "Open").Call(jen.Lit("sqlite3"), jen.Id("dsn")),
 		jen.If(jen.Err().Op("!=").Nil()).Block(jen.Id("db").Dot("Close").Call(), jen.Return(jen.Nil(), jen.Err())),
-		jen.Id("reader").Dot("SetMaxOpenConns").Call(jen.Lit(8)),
+		jen.Comment("Keep every reader open: a connection closed when idle is opened again,"),
+		jen.Comment("with its schema read and its statements prepared again, under load."),
+		jen.Id("reader").Dot("SetMaxOpenConns").Call(jen.Id("readers")),
+		jen.Id("reader").Dot("SetMaxIdleConns").Call(jen.Id("readers")),
 		jen.Comment("Fail now, not at the first request, if the file cannot be opened."),
 		jen.If(jen.Err().Op(":=").Id("db").Dot("Ping").Call(), jen.Err().Op("!=").Nil()).Block(
 			jen.Id("db").Dot("Close").Call(), jen.Id("reader").Dot("Close").Call(), jen.Return(jen.Nil(), jen.Err()),
 		),
+		jen.List(jen.Id("write"), jen.Id("read")).Op(":=").Op("&").Id("preparedDB").Values(jen.Id("db").Op(":").Id("db")).Op(",").Op("&").Id("preparedDB").Values(jen.Id("db").Op(":").Id("reader")),
 		jen.Id("s").Op(":=").Op("&").Id("Store").Values(
 			jen.Line().Id("db").Op(":").Id("db"),
 			jen.Line().Id("reader").Op(":").Id("reader"),
-			jen.Line().Id("write").Op(":").Qual(g.db, "New").Call(jen.Id("db")),
-			jen.Line().Id("read").Op(":").Qual(g.db, "New").Call(jen.Id("reader")),
+			jen.Line().Id("write").Op(":").Qual(g.db, "New").Call(jen.Id("write")),
+			jen.Line().Id("read").Op(":").Qual(g.db, "New").Call(jen.Id("read")),
 			jen.Line(),
 		),
 		jen.Id("s").Dot("close").Op("=").Func().Params().Error().Block(
+			jen.Id("write").Dot("close").Call(),
+			jen.Id("read").Dot("close").Call(),
 			jen.Return(jen.Qual("errors", "Join").Call(jen.Id("reader").Dot("Close").Call(), jen.Id("db").Dot("Close").Call())),
 		),
 		jen.Return(jen.Id("s"), jen.Nil()),
@@ -171,7 +177,12 @@ func (g *storeGen) emitSQLiteOpen() {
 	f.Comment("DB returns the handle writes go through.")
 	f.Func().Params(recv()).Id("DB").Params().Op("*").Qual(sqlPkg, "DB").Block(jen.Return(jen.Id("s").Dot("db")))
 	f.Line()
+	f.Comment("readers is how many connections Open keeps for reads: a bearer check or a")
+	f.Comment("client lookup holds one for a single indexed SELECT.")
+	f.Const().Id("readers").Op("=").Lit(8)
+	f.Line()
 	f.Anon(sqlite3Pkg)
+	g.emitPreparedDB()
 }
 
 // emitPostgresOpen writes Open and New for PostgreSQL.
@@ -224,8 +235,13 @@ func (g *storeGen) emitMySQLOpen() {
 		jen.If(jen.Err().Op(":=").Id("db").Dot("Ping").Call(), jen.Err().Op("!=").Nil()).Block(
 			jen.Id("db").Dot("Close").Call(), jen.Return(jen.Nil(), jen.Err()),
 		),
-		jen.Id("s").Op(":=").Id("New").Call(jen.Id("db")),
-		jen.Id("s").Dot("close").Op("=").Id("db").Dot("Close"),
+		jen.Id("p").Op(":=").Op("&").Id("preparedDB").Values(jen.Id("db").Op(":").Id("db")),
+		jen.Id("q").Op(":=").Qual(g.db, "New").Call(jen.Id("p")),
+		jen.Id("s").Op(":=").Op("&").Id("Store").Values(jen.Id("db").Op(":").Id("db"), jen.Id("write").Op(":").Id("q"), jen.Id("read").Op(":").Id("q")),
+		jen.Id("s").Dot("close").Op("=").Func().Params().Error().Block(
+			jen.Id("p").Dot("close").Call(),
+			jen.Return(jen.Id("db").Dot("Close").Call()),
+		),
 		jen.Return(jen.Id("s"), jen.Nil()),
 	)
 	f.Line()
@@ -239,6 +255,7 @@ func (g *storeGen) emitMySQLOpen() {
 	f.Comment("DB returns the database handle.")
 	f.Func().Params(recv()).Id("DB").Params().Op("*").Qual(sqlPkg, "DB").Block(jen.Return(jen.Id("s").Dot("db")))
 	f.Line()
+	g.emitPreparedDB()
 }
 
 // emitMigrator writes the goose provider constructor shared by Migrate
@@ -273,5 +290,73 @@ func (g *storeGen) emitMigrator() {
 		jen.Return(jen.Id("p"), done, jen.Nil()),
 	)
 	f.Func().Params(recv()).Id("migrator").Params().Params(jen.Op("*").Qual(goosePkg, "Provider"), jen.Func().Params(), jen.Error()).Block(body...)
+	f.Line()
+}
+
+// emitPreparedDB writes preparedDB, the sqlc DBTX Open gives the queries on
+// database/sql: each query prepared once and kept, instead of parsed on
+// every call (sqlite3_prepare_v2 per query; a PREPARE, EXECUTE and CLOSE
+// round trip each on MySQL).
+func (g *storeGen) emitPreparedDB() {
+	f := g.f
+	ctx := func() *jen.Statement { return jen.Id("ctx").Qual(ctxPkg, "Context") }
+	query := func() *jen.Statement { return jen.Id("query").String() }
+	args := func() *jen.Statement { return jen.Id("args").Op("...").Any() }
+	prepare := jen.List(jen.Id("st"), jen.Err()).Op(":=").Id("p").Dot("stmt").Call(jen.Id("ctx"), jen.Id("query"))
+	f.Comment("preparedDB runs each query through a statement prepared on its first use and")
+	f.Comment("kept: database/sql prepares it once on each connection it runs on, so the")
+	f.Comment("SQL is parsed once per connection, not on every call. Transactions (WithTx)")
+	f.Comment("run their queries unprepared.")
+	f.Type().Id("preparedDB").Struct(
+		jen.Id("db").Op("*").Qual(sqlPkg, "DB"),
+		jen.Id("stmts").Qual("sync", "Map").Comment("query text → *sql.Stmt"),
+	)
+	f.Line()
+	f.Comment("stmt returns query's statement, preparing it the first time. A query that")
+	f.Comment("fails to prepare (its table does not exist yet) is not kept.")
+	f.Func().Params(jen.Id("p").Op("*").Id("preparedDB")).Id("stmt").Params(ctx(), query()).Params(jen.Op("*").Qual(sqlPkg, "Stmt"), jen.Error()).Block(
+		jen.If(jen.List(jen.Id("st"), jen.Id("ok")).Op(":=").Id("p").Dot("stmts").Dot("Load").Call(jen.Id("query")), jen.Id("ok")).Block(
+			jen.Return(jen.Id("st").Assert(jen.Op("*").Qual(sqlPkg, "Stmt")), jen.Nil()),
+		),
+		jen.List(jen.Id("st"), jen.Err()).Op(":=").Id("p").Dot("db").Dot("PrepareContext").Call(jen.Id("ctx"), jen.Id("query")),
+		jen.If(jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Nil(), jen.Err())),
+		jen.If(jen.List(jen.Id("prev"), jen.Id("loaded")).Op(":=").Id("p").Dot("stmts").Dot("LoadOrStore").Call(jen.Id("query"), jen.Id("st")), jen.Id("loaded")).Block(
+			jen.Id("st").Dot("Close").Call().Comment("another caller prepared it first"),
+			jen.Return(jen.Id("prev").Assert(jen.Op("*").Qual(sqlPkg, "Stmt")), jen.Nil()),
+		),
+		jen.Return(jen.Id("st"), jen.Nil()),
+	)
+	f.Line()
+	f.Func().Params(jen.Id("p").Op("*").Id("preparedDB")).Id("ExecContext").Params(ctx(), query(), args()).Params(jen.Qual(sqlPkg, "Result"), jen.Error()).Block(
+		prepare.Clone(),
+		jen.If(jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Nil(), jen.Err())),
+		jen.Return(jen.Id("st").Dot("ExecContext").Call(jen.Id("ctx"), jen.Id("args").Op("..."))),
+	)
+	f.Line()
+	f.Func().Params(jen.Id("p").Op("*").Id("preparedDB")).Id("QueryContext").Params(ctx(), query(), args()).Params(jen.Op("*").Qual(sqlPkg, "Rows"), jen.Error()).Block(
+		prepare.Clone(),
+		jen.If(jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Nil(), jen.Err())),
+		jen.Return(jen.Id("st").Dot("QueryContext").Call(jen.Id("ctx"), jen.Id("args").Op("..."))),
+	)
+	f.Line()
+	f.Comment("QueryRowContext runs a query that does not prepare unprepared: a *sql.Row")
+	f.Comment("cannot be made to carry the error, and running it reports the same one.")
+	f.Func().Params(jen.Id("p").Op("*").Id("preparedDB")).Id("QueryRowContext").Params(ctx(), query(), args()).Op("*").Qual(sqlPkg, "Row").Block(
+		prepare.Clone(),
+		jen.If(jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Id("p").Dot("db").Dot("QueryRowContext").Call(jen.Id("ctx"), jen.Id("query"), jen.Id("args").Op("...")))),
+		jen.Return(jen.Id("st").Dot("QueryRowContext").Call(jen.Id("ctx"), jen.Id("args").Op("..."))),
+	)
+	f.Line()
+	f.Func().Params(jen.Id("p").Op("*").Id("preparedDB")).Id("PrepareContext").Params(ctx(), query()).Params(jen.Op("*").Qual(sqlPkg, "Stmt"), jen.Error()).Block(
+		jen.Return(jen.Id("p").Dot("db").Dot("PrepareContext").Call(jen.Id("ctx"), jen.Id("query"))),
+	)
+	f.Line()
+	f.Comment("close closes the kept statements.")
+	f.Func().Params(jen.Id("p").Op("*").Id("preparedDB")).Id("close").Params().Block(
+		jen.Id("p").Dot("stmts").Dot("Range").Call(jen.Func().Params(jen.Id("_"), jen.Id("st").Any()).Bool().Block(
+			jen.Id("st").Assert(jen.Op("*").Qual(sqlPkg, "Stmt")).Dot("Close").Call(),
+			jen.Return(jen.True()),
+		)),
+	)
 	f.Line()
 }
