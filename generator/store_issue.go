@@ -53,18 +53,22 @@ var issuanceRecords = []struct{ kind, field, rec string }{
 func (g *storeGen) emitIssue() {
 	f := g.f
 	tx := g.tx()
-	f.Comment("Issue applies is in one transaction: the Consume first, then the records,")
-	f.Comment("the family before those that name it. Either all of it is visible")
-	f.Comment("afterwards or none of it: runtime.ErrConsumed if the Consume lost,")
-	f.Comment("runtime.ErrNotFound if its record does not exist, runtime.ErrDuplicate if")
-	f.Comment("a key exists.")
-	f.Comment("")
-	switch g.p.Dialect {
-	case schema.SQLite:
-		f.Comment("On SQLite the transaction begins IMMEDIATE on the one writer connection")
-		f.Comment("(Open's DSN has _txlock=immediate): it takes the write lock at once, so it")
-		f.Comment("never fails half-way to upgrade a read lock.")
-	default:
+	name := "Issue"
+	if g.p.Dialect == schema.SQLite {
+		// Issue queues for a group commit (emitGroupCommit); issueNow is
+		// one issuance committed alone, as Issue is on the other dialects.
+		name = "issueNow"
+		f.Comment("issueNow applies is alone, as Issue promises: in one transaction, or one")
+		f.Comment("INSERT when that is all it is. The transaction begins IMMEDIATE on the one")
+		f.Comment("writer connection (Open's DSN has _txlock=immediate): it takes the write")
+		f.Comment("lock at once, so it never fails half-way to upgrade a read lock.")
+	} else {
+		f.Comment("Issue applies is in one transaction: the Consume first, then the records,")
+		f.Comment("the family before those that name it. Either all of it is visible")
+		f.Comment("afterwards or none of it: runtime.ErrConsumed if the Consume lost,")
+		f.Comment("runtime.ErrNotFound if its record does not exist, runtime.ErrDuplicate if")
+		f.Comment("a key exists.")
+		f.Comment("")
 		f.Comment("The transaction runs at READ COMMITTED, which is enough: single use is a")
 		f.Comment("conditional UPDATE (… AND consumed_at IS NULL), which locks the row and,")
 		f.Comment("after waiting for a concurrent winner, re-checks the condition on the row")
@@ -78,7 +82,7 @@ func (g *storeGen) emitIssue() {
 			only = only.Op("&&").Id("is").Dot(r.field).Op("==").Nil()
 		}
 	}
-	f.Func().Params(recv()).Id("Issue").Params(ctxParam(), jen.Id("is").Op("*").Add(rt("Issuance"))).Error().Block(
+	f.Func().Params(recv()).Id(name).Params(ctxParam(), jen.Id("is").Op("*").Add(rt("Issuance"))).Error().Block(
 		jen.Comment("An access token alone (client credentials, implicit) is one INSERT,"),
 		jen.Comment("atomic by itself: no transaction to pay for."),
 		jen.If(only).Block(jen.Return(jen.Id("s").Dot("issue").Call(jen.Id("ctx"), jen.Id("s").Dot("write"), jen.Id("is")))),

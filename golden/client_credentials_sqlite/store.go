@@ -18,6 +18,7 @@ import (
 	"io/fs"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -32,8 +33,9 @@ const VersionTable = "oauth_goose_db_version"
 // Store keeps oauthgen's records in SQLite. It implements the runtime's store
 // interfaces for the grants declared in oauthgen.yaml. It is safe for concurrent use.
 type Store struct {
-	db     *sql.DB // writes, and reads when there is no reader
-	reader *sql.DB // reads; nil when New was given one handle
+	db     *sql.DB    // writes, and reads when there is no reader
+	reader *sql.DB    // reads; nil when New was given one handle
+	issues issueQueue // Issue's group commit
 	write  *sqlcdb.Queries
 	read   *sqlcdb.Queries
 	close  func() error // set by Open: Close releases what Open opened
@@ -61,20 +63,26 @@ func Open(path string) (*Store, error) {
 		db.Close()
 		return nil, err
 	}
-	reader.SetMaxOpenConns(8)
+	// Keep every reader open: a connection closed when idle is opened again,
+	// with its schema read and its statements prepared again, under load.
+	reader.SetMaxOpenConns(readers)
+	reader.SetMaxIdleConns(readers)
 	// Fail now, not at the first request, if the file cannot be opened.
 	if err := db.Ping(); err != nil {
 		db.Close()
 		reader.Close()
 		return nil, err
 	}
+	write, read := &preparedDB{db: db}, &preparedDB{db: reader}
 	s := &Store{
 		db:     db,
 		reader: reader,
-		write:  sqlcdb.New(db),
-		read:   sqlcdb.New(reader),
+		write:  sqlcdb.New(write),
+		read:   sqlcdb.New(read),
 	}
 	s.close = func() error {
+		write.close()
+		read.close()
 		return errors.Join(reader.Close(), db.Close())
 	}
 	return s, nil
@@ -92,6 +100,186 @@ func New(db *sql.DB) *Store {
 // DB returns the handle writes go through.
 func (s *Store) DB() *sql.DB {
 	return s.db
+}
+
+// readers is how many connections Open keeps for reads: a bearer check or a
+// client lookup holds one for a single indexed SELECT.
+const readers = 8
+
+// preparedDB runs each query through a statement prepared on its first use and
+// kept: database/sql prepares it once on each connection it runs on, so the
+// SQL is parsed once per connection, not on every call. Transactions (WithTx)
+// run their queries unprepared.
+type preparedDB struct {
+	db    *sql.DB
+	stmts sync.Map // query text → *sql.Stmt
+}
+
+// stmt returns query's statement, preparing it the first time. A query that
+// fails to prepare (its table does not exist yet) is not kept.
+func (p *preparedDB) stmt(ctx context.Context, query string) (*sql.Stmt, error) {
+	if st, ok := p.stmts.Load(query); ok {
+		return st.(*sql.Stmt), nil
+	}
+	st, err := p.db.PrepareContext(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	if prev, loaded := p.stmts.LoadOrStore(query, st); loaded {
+		st.Close() // another caller prepared it first
+		return prev.(*sql.Stmt), nil
+	}
+	return st, nil
+}
+
+func (p *preparedDB) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	st, err := p.stmt(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	return st.ExecContext(ctx, args...)
+}
+
+func (p *preparedDB) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	st, err := p.stmt(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	return st.QueryContext(ctx, args...)
+}
+
+// QueryRowContext runs a query that does not prepare unprepared: a *sql.Row
+// cannot be made to carry the error, and running it reports the same one.
+func (p *preparedDB) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	st, err := p.stmt(ctx, query)
+	if err != nil {
+		return p.db.QueryRowContext(ctx, query, args...)
+	}
+	return st.QueryRowContext(ctx, args...)
+}
+
+func (p *preparedDB) PrepareContext(ctx context.Context, query string) (*sql.Stmt, error) {
+	return p.db.PrepareContext(ctx, query)
+}
+
+// close closes the kept statements.
+func (p *preparedDB) close() {
+	p.stmts.Range(func(_, st any) bool {
+		st.(*sql.Stmt).Close()
+		return true
+	})
+}
+
+// maxBatch bounds how many issuances one transaction commits.
+const maxBatch = 64
+
+// issueQueue is Issue's group commit: on SQLite's one writer connection, a
+// commit costs more than a token's INSERT, so issuances that arrive while
+// another commits share the next transaction.
+type issueQueue struct {
+	mu      sync.Mutex
+	queue   []*pendingIssue
+	leading bool // a caller is committing the queue
+}
+
+// pendingIssue is one Issue call waiting in the queue.
+type pendingIssue struct {
+	ctx  context.Context
+	is   *runtime.Issuance
+	done chan error // its result, or errLead; buffered
+}
+
+// errLead tells a queued caller to commit the queue.
+var errLead = errors.New("lead the group commit")
+
+// Issue applies is in one transaction: the Consume first, then the records,
+// the family before those that name it. Either all of it is visible
+// afterwards or none of it: runtime.ErrConsumed if the Consume lost,
+// runtime.ErrNotFound if its record does not exist, runtime.ErrDuplicate if
+// a key exists. It returns once that transaction committed.
+//
+// Issuances that arrive together share a transaction (a group commit); one
+// that fails in it rolls it back, and each of them then runs alone, so a
+// caller's result never depends on the others'.
+func (s *Store) Issue(ctx context.Context, is *runtime.Issuance) error {
+	p := &pendingIssue{ctx: ctx, is: is, done: make(chan error, 1)}
+	q := &s.issues
+	q.mu.Lock()
+	q.queue = append(q.queue, p)
+	lead := !q.leading
+	q.leading = true
+	q.mu.Unlock()
+	if !lead {
+		if err := <-p.done; err != errLead {
+			return err
+		}
+	}
+	// Leading: p is first in the queue, so in this batch.
+	q.mu.Lock()
+	batch := q.queue
+	if len(batch) > maxBatch {
+		batch = batch[:maxBatch]
+	}
+	q.queue = q.queue[len(batch):]
+	q.mu.Unlock()
+	s.commitBatch(batch)
+	// Hand over to the first caller queued meanwhile, if any.
+	q.mu.Lock()
+	if len(q.queue) > 0 {
+		q.queue[0].done <- errLead
+	} else {
+		q.leading = false
+	}
+	q.mu.Unlock()
+	return <-p.done
+}
+
+// commitBatch applies batch in one transaction and tells each caller the
+// result. A caller that gave up already is left out. If anything fails, the
+// transaction is rolled back and each issuance runs alone (issueNow).
+func (s *Store) commitBatch(batch []*pendingIssue) {
+	live := batch[:0]
+	for _, p := range batch {
+		if err := p.ctx.Err(); err != nil {
+			p.done <- err
+			continue
+		}
+		live = append(live, p)
+	}
+	switch len(live) {
+	case 0:
+		return
+	case 1:
+		live[0].done <- s.issueNow(live[0].ctx, live[0].is)
+		return
+	}
+	if s.tryBatch(live) == nil {
+		for _, p := range live {
+			p.done <- nil
+		}
+		return
+	}
+	for _, p := range live {
+		p.done <- s.issueNow(p.ctx, p.is)
+	}
+}
+
+// tryBatch applies every issuance of batch in one transaction, all or none.
+// One caller giving up does not cancel the others' transaction.
+func (s *Store) tryBatch(batch []*pendingIssue) error {
+	ctx := context.WithoutCancel(batch[0].ctx)
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback() // a no-op after Commit
+	q := s.write.WithTx(tx)
+	for _, p := range batch {
+		if err := s.issue(ctx, q, p.is); err != nil {
+			return err
+		}
+	}
+	return tx.Commit()
 }
 
 // Close closes the database handles Open opened; after New it does nothing.
@@ -379,16 +567,11 @@ func (s *Store) RevokeAccessToken(ctx context.Context, hash string, at time.Time
 	return missing(ctx, s.read.AccessTokenExists, hash, nil)
 }
 
-// Issue applies is in one transaction: the Consume first, then the records,
-// the family before those that name it. Either all of it is visible
-// afterwards or none of it: runtime.ErrConsumed if the Consume lost,
-// runtime.ErrNotFound if its record does not exist, runtime.ErrDuplicate if
-// a key exists.
-//
-// On SQLite the transaction begins IMMEDIATE on the one writer connection
-// (Open's DSN has _txlock=immediate): it takes the write lock at once, so it
-// never fails half-way to upgrade a read lock.
-func (s *Store) Issue(ctx context.Context, is *runtime.Issuance) error {
+// issueNow applies is alone, as Issue promises: in one transaction, or one
+// INSERT when that is all it is. The transaction begins IMMEDIATE on the one
+// writer connection (Open's DSN has _txlock=immediate): it takes the write
+// lock at once, so it never fails half-way to upgrade a read lock.
+func (s *Store) issueNow(ctx context.Context, is *runtime.Issuance) error {
 	// An access token alone (client credentials, implicit) is one INSERT,
 	// atomic by itself: no transaction to pay for.
 	if is.Consume == nil && is.Family == nil && is.AuthorizationCode == nil && is.DeviceCode == nil && is.RefreshToken == nil {

@@ -17,6 +17,7 @@ import (
 	"github.com/pressly/goose/v3"
 	"io/fs"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -71,8 +72,13 @@ func Open(dsn string) (*Store, error) {
 		db.Close()
 		return nil, err
 	}
-	s := New(db)
-	s.close = db.Close
+	p := &preparedDB{db: db}
+	q := sqlcdb.New(p)
+	s := &Store{db: db, write: q, read: q}
+	s.close = func() error {
+		p.close()
+		return db.Close()
+	}
 	return s, nil
 }
 
@@ -86,6 +92,70 @@ func New(db *sql.DB) *Store {
 // DB returns the database handle.
 func (s *Store) DB() *sql.DB {
 	return s.db
+}
+
+// preparedDB runs each query through a statement prepared on its first use and
+// kept: database/sql prepares it once on each connection it runs on, so the
+// SQL is parsed once per connection, not on every call. Transactions (WithTx)
+// run their queries unprepared.
+type preparedDB struct {
+	db    *sql.DB
+	stmts sync.Map // query text → *sql.Stmt
+}
+
+// stmt returns query's statement, preparing it the first time. A query that
+// fails to prepare (its table does not exist yet) is not kept.
+func (p *preparedDB) stmt(ctx context.Context, query string) (*sql.Stmt, error) {
+	if st, ok := p.stmts.Load(query); ok {
+		return st.(*sql.Stmt), nil
+	}
+	st, err := p.db.PrepareContext(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	if prev, loaded := p.stmts.LoadOrStore(query, st); loaded {
+		st.Close() // another caller prepared it first
+		return prev.(*sql.Stmt), nil
+	}
+	return st, nil
+}
+
+func (p *preparedDB) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	st, err := p.stmt(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	return st.ExecContext(ctx, args...)
+}
+
+func (p *preparedDB) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	st, err := p.stmt(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	return st.QueryContext(ctx, args...)
+}
+
+// QueryRowContext runs a query that does not prepare unprepared: a *sql.Row
+// cannot be made to carry the error, and running it reports the same one.
+func (p *preparedDB) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	st, err := p.stmt(ctx, query)
+	if err != nil {
+		return p.db.QueryRowContext(ctx, query, args...)
+	}
+	return st.QueryRowContext(ctx, args...)
+}
+
+func (p *preparedDB) PrepareContext(ctx context.Context, query string) (*sql.Stmt, error) {
+	return p.db.PrepareContext(ctx, query)
+}
+
+// close closes the kept statements.
+func (p *preparedDB) close() {
+	p.stmts.Range(func(_, st any) bool {
+		st.(*sql.Stmt).Close()
+		return true
+	})
 }
 
 // Close closes the database handles Open opened; after New it does nothing.
