@@ -54,6 +54,9 @@ func (p *Plan) Interfaces() []string {
 			out = append(out, x.iface)
 		}
 	}
+	if p.Has(tableLimits) {
+		out = append(out, "Limiter")
+	}
 	return out
 }
 

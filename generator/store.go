@@ -62,6 +62,7 @@ var storeParts = []storePart{
 	{"authorization codes", hasTable(schema.TableAuthorizationCodes), (*storeGen).emitAuthorizationCodes},
 	{"device codes", hasTable(schema.TableDeviceCodes), (*storeGen).emitDeviceCodes},
 	{"issue", always, (*storeGen).emitIssue},
+	{"limiter", always, (*storeGen).emitLimiter},
 	{"purge", always, (*storeGen).emitPurge},
 	{"helpers", always, (*storeGen).emitHelpers},
 }

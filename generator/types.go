@@ -24,12 +24,14 @@ const (
 	TypeBool                    // boolean
 	TypeTime                    // instant, stored in UTC with microseconds or better
 	TypeUUID                    // UUID (a mapped users table's id)
+	TypeList                    // list of strings, kept whole (see store_lists.go)
 )
 
 // typeNames are the lock file's names of the types.
 var typeNames = map[Type]string{
 	TypeText: "text", TypeKey: "key", TypeHash: "hash", TypeEnum: "enum", TypeInt64: "int64",
 	TypeFloat64: "float64", TypeBool: "bool", TypeTime: "time", TypeUUID: "uuid",
+	TypeList: "list",
 }
 
 func (t Type) String() string { return typeNames[t] }
@@ -40,14 +42,17 @@ var sqlTypes = map[schema.Dialect]map[Type]string{
 	schema.SQLite: {
 		TypeText: "TEXT", TypeKey: "TEXT", TypeHash: "TEXT", TypeEnum: "TEXT", TypeInt64: "INTEGER",
 		TypeFloat64: "REAL", TypeBool: "BOOLEAN", TypeTime: "DATETIME", TypeUUID: "TEXT",
+		TypeList: "TEXT",
 	},
 	schema.Postgres: {
 		TypeText: "TEXT", TypeKey: "TEXT", TypeHash: "TEXT", TypeEnum: "TEXT", TypeInt64: "BIGINT",
 		TypeFloat64: "DOUBLE PRECISION", TypeBool: "BOOLEAN", TypeTime: "TIMESTAMPTZ", TypeUUID: "UUID",
+		TypeList: "TEXT[]",
 	},
 	schema.MySQL: {
 		TypeText: "TEXT", TypeKey: "VARCHAR(255)", TypeHash: "CHAR(64)", TypeEnum: "VARCHAR(32)", TypeInt64: "BIGINT",
 		TypeFloat64: "DOUBLE", TypeBool: "BOOLEAN", TypeTime: "DATETIME(6)", TypeUUID: "CHAR(36)",
+		TypeList: "TEXT",
 	},
 }
 
@@ -55,6 +60,7 @@ var sqlTypes = map[schema.Dialect]map[Type]string{
 var goTypes = map[Type]string{
 	TypeText: "string", TypeKey: "string", TypeHash: "string", TypeEnum: "string", TypeInt64: "int64",
 	TypeFloat64: "float64", TypeBool: "bool", TypeTime: "time.Time", TypeUUID: "string",
+	TypeList: "string",
 }
 
 // extraTypes maps the declaration's extra column types to portable types.
