@@ -195,7 +195,7 @@ func alterTable(d *schema.Declaration, old *SchemaState, cur, want *TableState) 
 
 	var addCol, dropCol []ColumnState
 	var nullCol, defCol [][2]ColumnState // {was, now}
-	var listCol []ColumnState           // space-joined text becoming a list
+	var listCol []ColumnState            // space-joined text becoming a list
 	for _, w := range want.Columns {
 		o := cur.Column(w.Name)
 		path := columnPath(d, want.Kind, w.Name)
