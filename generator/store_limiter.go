@@ -12,6 +12,8 @@ import (
 // a declaration table kind: its name is table_prefix + "limits".
 const tableLimits = "limits"
 
+func init() { recordNames[tableLimits] = "Limit" } // sqlc's model of a row
+
 // limitsTable adds the limiter's table.
 func (b *tableBuilder) limitsTable() {
 	t := &Table{Kind: tableLimits, Name: b.d.Storage.TablePrefix + tableLimits, Columns: []*Column{
