@@ -30,7 +30,7 @@ type Client struct {
 	ResourceServer              bool
 }
 
-type OauthLimits struct {
+type Limit struct {
 	ID          string
 	Failures    int64
 	LastFailure time.Time

@@ -54,6 +54,13 @@ type Family struct {
 	RevokedAt *time.Time
 }
 
+type Limit struct {
+	ID          string
+	Failures    int64
+	LastFailure time.Time
+	WindowStart time.Time
+}
+
 type OauthDeviceCodes struct {
 	Hash            string
 	UserCodeHash    string
@@ -68,13 +75,6 @@ type OauthDeviceCodes struct {
 	LastPolledAt    *time.Time
 	DecidedAt       *time.Time
 	ConsumedAt      *time.Time
-}
-
-type OauthLimits struct {
-	ID          string
-	Failures    int64
-	LastFailure time.Time
-	WindowStart time.Time
 }
 
 type RefreshToken struct {

@@ -54,7 +54,7 @@ type Family struct {
 	RevokedAt *time.Time
 }
 
-type OauthLimits struct {
+type Limit struct {
 	ID          string
 	Failures    int64
 	LastFailure time.Time
