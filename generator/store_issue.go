@@ -194,13 +194,14 @@ func (g *storeGen) emitPurge() {
 			purges = append(purges, jen.Line().Id("s").Dot("purgeFamilies"))
 		}
 	}
-	purges = append(purges, jen.Line())
+	purges = append(purges, jen.Line().Id("s").Dot("purgeLimits"), jen.Line())
 
 	f.Comment("purgeBatch is the most rows one purge statement deletes.")
 	f.Const().Id("purgeBatch").Op("=").Lit(g.p.PurgeBatch)
 	f.Line()
 	f.Comment("PurgeExpired deletes what expired before `before`: tokens, codes, device")
-	f.Comment("authorizations, then families left with nothing. It returns how many rows")
+	f.Comment("authorizations, then families left with nothing, and the limiter's counts")
+	f.Comment("older than limiterRetention before it. It returns how many rows")
 	f.Comment("went. Run it now and then (a daily job); nothing expired is ever used, so")
 	f.Comment("it only saves space.")
 	f.Comment("")

@@ -81,7 +81,7 @@ func newApp() *cli.App {
 				Subcommands: []*cli.Command{{
 					Name:  "create",
 					Usage: "register a client",
-					UsageText: name + " client create --id ID [--secret S] [--public] --grant G... --scope S... [--redirect-uri U...] [--name N]\n\n" +
+					UsageText: name + " client create --id ID [--secret S] [--public] --grant G... --scope S... [--redirect-uri U...] [--name N] [--resource-server]\n\n" +
 						"Examples:\n" +
 						"   " + name + " client create --id billing --grant client_credentials --scope read\n" +
 						"   " + name + " client create --id spa --public --grant authorization_code --grant refresh_token \\\n" +
@@ -94,6 +94,7 @@ func newApp() *cli.App {
 						&cli.StringSliceFlag{KeepSpace: true, Name: "scope", Usage: "scope the client may be granted (repeat; none: any the server knows)"},
 						&cli.StringSliceFlag{KeepSpace: true, Name: "redirect-uri", Usage: "registered redirect URI (repeat)"},
 						&cli.StringFlag{Name: "name", Usage: "name shown on the consent page"},
+						&cli.BoolFlag{Name: "resource-server", Usage: "may introspect every client's tokens, not only its own"},
 						dbFlag(),
 					},
 					Action: createClient,
@@ -122,7 +123,7 @@ func newApp() *cli.App {
 // declared configuration, then registers it.
 func createClient(c *cli.Context) error {
 	client := runtime.Client{
-		ID: c.String("id"), Name: c.String("name"),
+		ID: c.String("id"), Name: c.String("name"), ResourceServer: c.Bool("resource-server"),
 		GrantTypes: expandGrants(c.StringSlice("grant")), Scopes: c.StringSlice("scope"), RedirectURIs: c.StringSlice("redirect-uri"),
 	}
 	public := c.Bool("public")
@@ -161,7 +162,7 @@ func registerClient(ctx context.Context, store *oauthstore.Store, client runtime
 	}
 	_, secret, err := store.CreateClient(ctx, oauthstore.NewClient{
 		ID: client.ID, Public: public, Name: client.Name, GrantTypes: client.GrantTypes,
-		Scopes: client.Scopes, RedirectURIs: client.RedirectURIs,
+		Scopes: client.Scopes, RedirectURIs: client.RedirectURIs, ResourceServer: client.ResourceServer,
 	})
 	return secret, err
 }

@@ -79,6 +79,9 @@ func serve(ctx context.Context, store *oauthstore.Store, opts serveOptions) erro
 	srv, err := oauthstore.NewServer(store, func(c *runtime.Config) {
 		c.Issuer = issuer
 		c.Logger = logger
+		// Failed attempts are counted in the database, so that every
+		// instance behind a load balancer sees the same counts.
+		c.Throttle.Limiter = store
 		// routes serves the login and consent page and the device page
 		// with their grants; metadata advertises only what is served.
 		c.AppPages = runtime.AppPages{Authorization: true, Verification: true}
