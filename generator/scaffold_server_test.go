@@ -20,8 +20,8 @@ var exampleServers = []struct {
 	dir  string
 	opts ServerOptions
 }{
-	{"quickstart", ServerOptions{Dialect: schema.SQLite, ImportPath: "github.com/oauthgen/oauthgen/examples/quickstart"}},
-	{"postgres", ServerOptions{Dialect: schema.Postgres, ImportPath: "github.com/oauthgen/oauthgen/examples/postgres"}},
+	{"quickstart", ServerOptions{Dialect: schema.SQLite, ImportPath: "github.com/oauthgen/oauthgen/examples/quickstart", Features: Features{OpenID: true}}},
+	{"postgres", ServerOptions{Dialect: schema.Postgres, ImportPath: "github.com/oauthgen/oauthgen/examples/postgres", Features: Features{OpenID: true, AccessTokens: "jwt"}}},
 }
 
 // TestScaffoldServerIsTheExamples: examples/quickstart and
