@@ -211,7 +211,7 @@ func (g *storeGen) emitPurge() {
 	f.Comment("purge of the record it consumes gets runtime.ErrNotFound from Issue (an")
 	f.Comment("invalid_grant), never a half-done issuance: the Consume locks the record,")
 	f.Comment("and a family is deleted only when no member is left.")
-	f.Func().Params(recv()).Id("PurgeExpired").Params(ctxParam(), jen.Id("before").Qual(timePkg, "Time")).Params(jen.Int64(), jen.Error()).Block(
+	body := []jen.Code{
 		jen.Id("before").Op("=").Id("before").Dot("UTC").Call(),
 		jen.Var().Id("total").Int64(),
 		jen.For(jen.List(jen.Id("_"), jen.Id("purge")).Op(":=").Range().Index().Func().Params(jen.Qual(ctxPkg, "Context"), jen.Qual(timePkg, "Time")).Params(jen.Int64(), jen.Error()).Values(purges...)).Block(
@@ -222,8 +222,18 @@ func (g *storeGen) emitPurge() {
 				jen.If(jen.Id("n").Op("<").Id("purgeBatch")).Block(jen.Break()),
 			),
 		),
-		jen.Return(jen.Id("total"), jen.Nil()),
-	)
+	}
+	if g.p.Has(schema.TableSigningKeys) {
+		body = append(body,
+			jen.Comment("Signing keys that have left the JWKS, by the declared retire_after."),
+			jen.List(jen.Id("n"), jen.Err()).Op(":=").Id("s").Dot("write").Dot("PurgeSigningKeys").Call(jen.Id("ctx"),
+				jen.Qual(runtimePkg, "SigningKeyPurgeCutoff").Call(jen.Id("before"), jen.Id("Config").Call().Dot("SigningKeys"))),
+			jen.Id("total").Op("+=").Id("n"),
+			jen.If(jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Id("total"), jen.Err())),
+		)
+	}
+	body = append(body, jen.Return(jen.Id("total"), jen.Nil()))
+	f.Func().Params(recv()).Id("PurgeExpired").Params(ctxParam(), jen.Id("before").Qual(timePkg, "Time")).Params(jen.Int64(), jen.Error()).Block(body...)
 	f.Line()
 	if families && g.p.Dialect != schema.SQLite {
 		g.emitPurgeFamilies()

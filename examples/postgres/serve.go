@@ -53,6 +53,9 @@ type serveOptions struct {
 	// a load balancer needs the same (see deviceTicketKey). Empty: a
 	// random key for this process only.
 	PageSecret string
+	// KeyEncryptionKeyFile holds the key that seals the signing keys
+	// (keys.go); empty: OAUTHGEN_KEY_ENCRYPTION_KEY.
+	KeyEncryptionKeyFile string
 }
 
 // serve serves the authorization server until SIGINT or SIGTERM, then
@@ -76,8 +79,15 @@ func serve(ctx context.Context, store *oauthstore.Store, opts serveOptions) erro
 			return err
 		}
 	}
+	var kek []byte // nil: the runtime reads OAUTHGEN_KEY_ENCRYPTION_KEY
+	if signsTokens(oauthstore.Config()) {
+		if kek, err = keyEncryptionKey(opts.KeyEncryptionKeyFile); err != nil {
+			return err
+		}
+	}
 	srv, err := oauthstore.NewServer(store, func(c *runtime.Config) {
 		c.Issuer = issuer
+		c.SigningKeys.KeyEncryptionKey = kek
 		c.Logger = logger
 		// Failed attempts are counted in the database, so that every
 		// instance behind a load balancer sees the same counts.
@@ -209,6 +219,16 @@ func routes(srv *runtime.Server, ticketKey []byte) (http.Handler, error) {
 	mux.Handle("POST "+e.Authorization, p.handler(p.authorize))
 	mux.Handle("GET "+callbackPath, p.handler(p.callback))
 	mux.Handle("GET /me", srv.RequireToken("read")(http.HandlerFunc(me)))
+	// OpenID Connect and JWT access tokens, when oauthgen.yaml declares
+	// them: discovery (relative to the issuer's path, OpenID Connect
+	// Discovery §4), UserInfo, and the keys that verify tokens.
+	if signsTokens(cfg) {
+		mux.Handle(e.JWKS, srv.JWKSHandler())
+	}
+	if cfg.OpenID != nil {
+		mux.Handle(runtime.OpenIDConfigurationPath, srv.OpenIDConfigurationHandler())
+		mux.Handle(e.UserInfo, srv.UserInfoHandler())
+	}
 	if prefix == "" {
 		return mux, nil
 	}

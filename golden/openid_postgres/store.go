@@ -1012,6 +1012,12 @@ func (s *Store) PurgeExpired(ctx context.Context, before time.Time) (int64, erro
 			}
 		}
 	}
+	// Signing keys that have left the JWKS, by the declared retire_after.
+	n, err := s.write.PurgeSigningKeys(ctx, runtime.SigningKeyPurgeCutoff(before, Config().SigningKeys))
+	total += n
+	if err != nil {
+		return total, err
+	}
 	return total, nil
 }
 

@@ -33,27 +33,27 @@ SELECT COUNT(*) FROM oauth_clients
 WHERE id = sqlc.arg(id);
 
 -- name: GetUser :one
-SELECT id, username, password_hash, created_at
+SELECT id, username, password_hash, created_at, email
 FROM oauth_users
 WHERE id = sqlc.arg(id);
 
 -- name: GetUserByUsername :one
-SELECT id, username, password_hash, created_at
+SELECT id, username, password_hash, created_at, email
 FROM oauth_users
 WHERE username = sqlc.arg(username);
 
 -- name: ListUsers :many
-SELECT id, username, password_hash, created_at
+SELECT id, username, password_hash, created_at, email
 FROM oauth_users
 ORDER BY username;
 
 -- name: CreateUser :exec
-INSERT INTO oauth_users (id, username, password_hash, created_at)
-VALUES (sqlc.arg(id), sqlc.arg(username), sqlc.arg(password_hash), sqlc.arg(created_at));
+INSERT INTO oauth_users (id, username, password_hash, created_at, email)
+VALUES (sqlc.arg(id), sqlc.arg(username), sqlc.arg(password_hash), sqlc.arg(created_at), sqlc.arg(email));
 
 -- name: UpdateUser :execrows
 UPDATE oauth_users
-SET username = sqlc.arg(username)
+SET username = sqlc.arg(username), email = sqlc.arg(email)
 WHERE id = sqlc.arg(id);
 
 -- name: SetUserPasswordHash :execrows
@@ -138,11 +138,11 @@ DELETE FROM oauth_refresh_tokens
 WHERE hash IN (SELECT e.hash FROM oauth_refresh_tokens e WHERE e.expires_at < sqlc.arg(before) LIMIT 1000);
 
 -- name: CreateAuthorizationCode :exec
-INSERT INTO oauth_authorization_codes (hash, client_id, user_id, redirect_uri, scopes, code_challenge, code_challenge_method, family_id, issued_at, expires_at, consumed_at)
-VALUES (sqlc.arg(hash), sqlc.arg(client_id), sqlc.arg(user_id), sqlc.arg(redirect_uri), sqlc.arg(scopes), sqlc.arg(code_challenge), sqlc.arg(code_challenge_method), sqlc.arg(family_id), sqlc.arg(issued_at), sqlc.arg(expires_at), sqlc.arg(consumed_at));
+INSERT INTO oauth_authorization_codes (hash, client_id, user_id, redirect_uri, scopes, code_challenge, code_challenge_method, family_id, issued_at, expires_at, consumed_at, nonce, auth_time)
+VALUES (sqlc.arg(hash), sqlc.arg(client_id), sqlc.arg(user_id), sqlc.arg(redirect_uri), sqlc.arg(scopes), sqlc.arg(code_challenge), sqlc.arg(code_challenge_method), sqlc.arg(family_id), sqlc.arg(issued_at), sqlc.arg(expires_at), sqlc.arg(consumed_at), sqlc.arg(nonce), sqlc.arg(auth_time));
 
 -- name: GetAuthorizationCode :one
-SELECT hash, client_id, user_id, redirect_uri, scopes, code_challenge, code_challenge_method, family_id, issued_at, expires_at, consumed_at
+SELECT hash, client_id, user_id, redirect_uri, scopes, code_challenge, code_challenge_method, family_id, issued_at, expires_at, consumed_at, nonce, auth_time
 FROM oauth_authorization_codes
 WHERE hash = sqlc.arg(hash);
 
@@ -260,3 +260,21 @@ WHERE id = sqlc.arg(id);
 -- name: PurgeLimits :execrows
 DELETE FROM oauth_limits
 WHERE id IN (SELECT e.id FROM oauth_limits e WHERE e.last_failure < sqlc.arg(before) LIMIT 1000);
+
+-- name: ListSigningKeys :many
+SELECT id, generation, algorithm, public_jwk, sealed_private_key, created_at, active_from
+FROM oauth_signing_keys
+ORDER BY generation;
+
+-- name: CreateSigningKey :exec
+INSERT INTO oauth_signing_keys (id, generation, algorithm, public_jwk, sealed_private_key, created_at, active_from)
+VALUES (sqlc.arg(id), sqlc.arg(generation), sqlc.arg(algorithm), sqlc.arg(public_jwk), sqlc.arg(sealed_private_key), sqlc.arg(created_at), sqlc.arg(active_from));
+
+-- name: PurgeSigningKeys :execrows
+DELETE FROM oauth_signing_keys
+WHERE generation < (SELECT m.g FROM (SELECT MAX(n.generation) AS g FROM oauth_signing_keys n WHERE n.active_from < sqlc.arg(cutoff)) m);
+
+-- name: GetUserClaims :one
+SELECT id, email, username
+FROM oauth_users
+WHERE id = sqlc.arg(id);

@@ -52,6 +52,8 @@ var (
 	_ runtime.RefreshTokenStore      = (*Store)(nil)
 	_ runtime.AuthorizationCodeStore = (*Store)(nil)
 	_ runtime.DeviceCodeStore        = (*Store)(nil)
+	_ runtime.SigningKeyStore        = (*Store)(nil)
+	_ runtime.UserClaimsStore        = (*Store)(nil)
 	_ runtime.Limiter                = (*Store)(nil)
 )
 
@@ -353,8 +355,14 @@ func Config() runtime.Config {
 		RefreshTokenLifetime:      336 * time.Hour,
 		AuthorizationCodeLifetime: 5 * time.Minute,
 		DeviceCodeLifetime:        10 * time.Minute,
-		Scopes:                    []string{"read", "write"},
+		Scopes:                    []string{"openid", "profile", "email", "read", "write"},
 		DefaultScopes:             []string{"read"},
+		OpenID:                    &runtime.OpenIDConfig{IDTokenLifetime: time.Hour},
+		SigningKeys: runtime.SigningKeysConfig{
+			Algorithm:   "ES256",
+			RotateEvery: 720 * time.Hour,
+			RetireAfter: 168 * time.Hour,
+		},
 	}
 }
 
@@ -554,11 +562,18 @@ func clientFromRow(row sqlcdb.Client) *Client {
 	}
 }
 
-// User is a user of the oauth_users table.
+// UserExtra holds the extra columns oauthgen.yaml declares for users.
+type UserExtra struct {
+	// Email is the column email.
+	Email *string
+}
+
+// User is a user of the oauth_users table, with its extra columns.
 type User struct {
 	runtime.User
 	// CreatedAt is when the user was created.
 	CreatedAt time.Time
+	UserExtra
 }
 
 // NewUser describes a user to create with CreateUser.
@@ -567,6 +582,7 @@ type NewUser struct {
 	Username string
 	// Password is hashed with argon2id; only the hash is kept.
 	Password string
+	UserExtra
 }
 
 // CreateUser creates a user with a random id. runtime.ErrDuplicate if the
@@ -583,6 +599,7 @@ func (s *Store) CreateUser(ctx context.Context, nu NewUser) (*User, error) {
 			PasswordHash: runtime.HashPassword(nu.Password),
 		},
 		CreatedAt: time.Now().UTC(),
+		UserExtra: nu.UserExtra,
 	}
 	if err := s.ImportUser(ctx, u); err != nil {
 		return nil, err
@@ -599,6 +616,7 @@ func (s *Store) ImportUser(ctx context.Context, u *User) error {
 		Username:     u.Username,
 		PasswordHash: u.PasswordHash,
 		CreatedAt:    u.CreatedAt.UTC(),
+		Email:        u.Email,
 	}))
 }
 
@@ -658,6 +676,7 @@ func (s *Store) ListUsers(ctx context.Context) ([]*User, error) {
 func (s *Store) UpdateUser(ctx context.Context, u *User) error {
 	n, err := s.write.UpdateUser(ctx, sqlcdb.UpdateUserParams{
 		Username: u.Username,
+		Email:    u.Email,
 		ID:       u.ID,
 	})
 	if err != nil {
@@ -733,6 +752,9 @@ func userFromRow(row sqlcdb.User) *User {
 			PasswordHash: row.PasswordHash,
 		},
 		CreatedAt: row.CreatedAt.UTC(),
+		UserExtra: UserExtra{
+			Email: row.Email,
+		},
 	}
 }
 
@@ -877,6 +899,8 @@ func (s *Store) createAuthorizationCode(ctx context.Context, q *sqlcdb.Queries, 
 		IssuedAt:            c.IssuedAt.UTC(),
 		ExpiresAt:           c.ExpiresAt.UTC(),
 		ConsumedAt:          nullTime(c.ConsumedAt),
+		Nonce:               nullString(c.Nonce),
+		AuthTime:            nullTime(c.AuthTime),
 	}))
 }
 
@@ -899,6 +923,8 @@ func (s *Store) GetAuthorizationCode(ctx context.Context, hash string) (*runtime
 		IssuedAt:            row.IssuedAt.UTC(),
 		ExpiresAt:           row.ExpiresAt.UTC(),
 		ConsumedAt:          timeOf(row.ConsumedAt),
+		Nonce:               stringOf(row.Nonce),
+		AuthTime:            timeOf(row.AuthTime),
 	}, nil
 }
 
@@ -1007,6 +1033,60 @@ func (s *Store) PollDeviceCode(ctx context.Context, hash string, p runtime.Devic
 		return nil
 	}
 	return missing(ctx, s.read.DeviceCodeExists, hash, runtime.ErrConsumed)
+}
+
+// SigningKeys returns every stored signing key, by generation. Private keys
+// come back sealed, as the runtime stored them.
+func (s *Store) SigningKeys(ctx context.Context) ([]*runtime.SigningKey, error) {
+	rows, err := s.read.ListSigningKeys(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*runtime.SigningKey, len(rows))
+	for i, row := range rows {
+		out[i] = &runtime.SigningKey{
+			ID:               row.ID,
+			Generation:       row.Generation,
+			Algorithm:        row.Algorithm,
+			PublicJWK:        []byte(row.PublicJwk),
+			SealedPrivateKey: row.SealedPrivateKey,
+			CreatedAt:        row.CreatedAt.UTC(),
+			ActiveFrom:       row.ActiveFrom.UTC(),
+		}
+	}
+	return out, nil
+}
+
+// AddSigningKey stores k; runtime.ErrDuplicate when its id or generation
+// exists (another instance created that generation first).
+func (s *Store) AddSigningKey(ctx context.Context, k *runtime.SigningKey) error {
+	return duplicate(s.write.CreateSigningKey(ctx, sqlcdb.CreateSigningKeyParams{
+		ID:               k.ID,
+		Generation:       k.Generation,
+		Algorithm:        k.Algorithm,
+		PublicJwk:        string(k.PublicJWK),
+		SealedPrivateKey: k.SealedPrivateKey,
+		CreatedAt:        k.CreatedAt.UTC(),
+		ActiveFrom:       k.ActiveFrom.UTC(),
+	}))
+}
+
+// UserClaims returns the OpenID Connect claims of the user from the columns
+// oauthgen.yaml maps (openid_connect.claims); NULL and empty text are left out.
+// runtime.ErrNotFound for an unknown user.
+func (s *Store) UserClaims(ctx context.Context, userID string) (map[string]any, error) {
+	row, err := s.read.GetUserClaims(ctx, userID)
+	if err != nil {
+		return nil, notFound(err)
+	}
+	claims := map[string]any{}
+	if row.Email != nil && *row.Email != "" {
+		claims["email"] = *row.Email
+	}
+	if row.Username != "" {
+		claims["preferred_username"] = row.Username
+	}
+	return claims, nil
 }
 
 // issueNow applies is alone, as Issue promises: in one transaction, or one
@@ -1218,6 +1298,12 @@ func (s *Store) PurgeExpired(ctx context.Context, before time.Time) (int64, erro
 				break
 			}
 		}
+	}
+	// Signing keys that have left the JWKS, by the declared retire_after.
+	n, err := s.write.PurgeSigningKeys(ctx, runtime.SigningKeyPurgeCutoff(before, Config().SigningKeys))
+	total += n
+	if err != nil {
+		return total, err
 	}
 	return total, nil
 }

@@ -864,6 +864,19 @@ func (q *Queries) PurgeRefreshTokens(ctx context.Context, before time.Time) (int
 	return result.RowsAffected()
 }
 
+const purgeSigningKeys = `-- name: PurgeSigningKeys :execrows
+DELETE FROM oauth_signing_keys
+WHERE generation < (SELECT m.g FROM (SELECT MAX(n.generation) AS g FROM oauth_signing_keys n WHERE n.active_from < ?) m)
+`
+
+func (q *Queries) PurgeSigningKeys(ctx context.Context, cutoff time.Time) (int64, error) {
+	result, err := q.db.ExecContext(ctx, purgeSigningKeys, cutoff)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected()
+}
+
 const refreshTokenConsumedAt = `-- name: RefreshTokenConsumedAt :one
 SELECT consumed_at FROM oauth_refresh_tokens
 WHERE hash = ?

@@ -833,6 +833,19 @@ func (q *Queries) PurgeRefreshTokens(ctx context.Context, before time.Time) (int
 	return result.RowsAffected(), nil
 }
 
+const purgeSigningKeys = `-- name: PurgeSigningKeys :execrows
+DELETE FROM oauth_signing_keys
+WHERE generation < (SELECT m.g FROM (SELECT MAX(n.generation) AS g FROM oauth_signing_keys n WHERE n.active_from < $1) m)
+`
+
+func (q *Queries) PurgeSigningKeys(ctx context.Context, cutoff time.Time) (int64, error) {
+	result, err := q.db.Exec(ctx, purgeSigningKeys, cutoff)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}
+
 const refreshTokenConsumedAt = `-- name: RefreshTokenConsumedAt :one
 SELECT consumed_at FROM oauth_refresh_tokens
 WHERE hash = $1

@@ -29,6 +29,8 @@ type AuthorizationCode struct {
 	IssuedAt            time.Time
 	ExpiresAt           time.Time
 	ConsumedAt          *time.Time
+	Nonce               *string
+	AuthTime            *time.Time
 }
 
 type Client struct {
@@ -87,9 +89,20 @@ type RefreshToken struct {
 	RevokedAt  *time.Time
 }
 
+type SigningKey struct {
+	ID               string
+	Generation       int64
+	Algorithm        string
+	PublicJwk        string
+	SealedPrivateKey []byte
+	CreatedAt        time.Time
+	ActiveFrom       time.Time
+}
+
 type User struct {
 	ID           string
 	Username     string
 	PasswordHash string
 	CreatedAt    time.Time
+	Email        *string
 }

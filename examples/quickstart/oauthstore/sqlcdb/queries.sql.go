@@ -155,8 +155,8 @@ func (q *Queries) CreateAccessToken(ctx context.Context, arg CreateAccessTokenPa
 }
 
 const createAuthorizationCode = `-- name: CreateAuthorizationCode :exec
-INSERT INTO oauth_authorization_codes (hash, client_id, user_id, redirect_uri, scopes, code_challenge, code_challenge_method, family_id, issued_at, expires_at, consumed_at)
-VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
+INSERT INTO oauth_authorization_codes (hash, client_id, user_id, redirect_uri, scopes, code_challenge, code_challenge_method, family_id, issued_at, expires_at, consumed_at, nonce, auth_time)
+VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
 `
 
 type CreateAuthorizationCodeParams struct {
@@ -171,6 +171,8 @@ type CreateAuthorizationCodeParams struct {
 	IssuedAt            time.Time
 	ExpiresAt           time.Time
 	ConsumedAt          *time.Time
+	Nonce               *string
+	AuthTime            *time.Time
 }
 
 func (q *Queries) CreateAuthorizationCode(ctx context.Context, arg CreateAuthorizationCodeParams) error {
@@ -186,6 +188,8 @@ func (q *Queries) CreateAuthorizationCode(ctx context.Context, arg CreateAuthori
 		arg.IssuedAt,
 		arg.ExpiresAt,
 		arg.ConsumedAt,
+		arg.Nonce,
+		arg.AuthTime,
 	)
 	return err
 }
@@ -320,9 +324,37 @@ func (q *Queries) CreateRefreshToken(ctx context.Context, arg CreateRefreshToken
 	return err
 }
 
+const createSigningKey = `-- name: CreateSigningKey :exec
+INSERT INTO oauth_signing_keys (id, generation, algorithm, public_jwk, sealed_private_key, created_at, active_from)
+VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+`
+
+type CreateSigningKeyParams struct {
+	ID               string
+	Generation       int64
+	Algorithm        string
+	PublicJwk        string
+	SealedPrivateKey []byte
+	CreatedAt        time.Time
+	ActiveFrom       time.Time
+}
+
+func (q *Queries) CreateSigningKey(ctx context.Context, arg CreateSigningKeyParams) error {
+	_, err := q.db.ExecContext(ctx, createSigningKey,
+		arg.ID,
+		arg.Generation,
+		arg.Algorithm,
+		arg.PublicJwk,
+		arg.SealedPrivateKey,
+		arg.CreatedAt,
+		arg.ActiveFrom,
+	)
+	return err
+}
+
 const createUser = `-- name: CreateUser :exec
-INSERT INTO oauth_users (id, username, password_hash, created_at)
-VALUES (?1, ?2, ?3, ?4)
+INSERT INTO oauth_users (id, username, password_hash, created_at, email)
+VALUES (?1, ?2, ?3, ?4, ?5)
 `
 
 type CreateUserParams struct {
@@ -330,6 +362,7 @@ type CreateUserParams struct {
 	Username     string
 	PasswordHash string
 	CreatedAt    time.Time
+	Email        *string
 }
 
 func (q *Queries) CreateUser(ctx context.Context, arg CreateUserParams) error {
@@ -338,6 +371,7 @@ func (q *Queries) CreateUser(ctx context.Context, arg CreateUserParams) error {
 		arg.Username,
 		arg.PasswordHash,
 		arg.CreatedAt,
+		arg.Email,
 	)
 	return err
 }
@@ -507,7 +541,7 @@ func (q *Queries) GetAccessToken(ctx context.Context, hash string) (GetAccessTok
 }
 
 const getAuthorizationCode = `-- name: GetAuthorizationCode :one
-SELECT hash, client_id, user_id, redirect_uri, scopes, code_challenge, code_challenge_method, family_id, issued_at, expires_at, consumed_at
+SELECT hash, client_id, user_id, redirect_uri, scopes, code_challenge, code_challenge_method, family_id, issued_at, expires_at, consumed_at, nonce, auth_time
 FROM oauth_authorization_codes
 WHERE hash = ?1
 `
@@ -527,6 +561,8 @@ func (q *Queries) GetAuthorizationCode(ctx context.Context, hash string) (Author
 		&i.IssuedAt,
 		&i.ExpiresAt,
 		&i.ConsumedAt,
+		&i.Nonce,
+		&i.AuthTime,
 	)
 	return i, err
 }
@@ -650,7 +686,7 @@ func (q *Queries) GetRefreshToken(ctx context.Context, hash string) (GetRefreshT
 }
 
 const getUser = `-- name: GetUser :one
-SELECT id, username, password_hash, created_at
+SELECT id, username, password_hash, created_at, email
 FROM oauth_users
 WHERE id = ?1
 `
@@ -663,12 +699,13 @@ func (q *Queries) GetUser(ctx context.Context, id string) (User, error) {
 		&i.Username,
 		&i.PasswordHash,
 		&i.CreatedAt,
+		&i.Email,
 	)
 	return i, err
 }
 
 const getUserByUsername = `-- name: GetUserByUsername :one
-SELECT id, username, password_hash, created_at
+SELECT id, username, password_hash, created_at, email
 FROM oauth_users
 WHERE username = ?1
 `
@@ -681,7 +718,27 @@ func (q *Queries) GetUserByUsername(ctx context.Context, username string) (User,
 		&i.Username,
 		&i.PasswordHash,
 		&i.CreatedAt,
+		&i.Email,
 	)
+	return i, err
+}
+
+const getUserClaims = `-- name: GetUserClaims :one
+SELECT id, email, username
+FROM oauth_users
+WHERE id = ?1
+`
+
+type GetUserClaimsRow struct {
+	ID       string
+	Email    *string
+	Username string
+}
+
+func (q *Queries) GetUserClaims(ctx context.Context, id string) (GetUserClaimsRow, error) {
+	row := q.db.QueryRowContext(ctx, getUserClaims, id)
+	var i GetUserClaimsRow
+	err := row.Scan(&i.ID, &i.Email, &i.Username)
 	return i, err
 }
 
@@ -748,8 +805,45 @@ func (q *Queries) ListClients(ctx context.Context) ([]Client, error) {
 	return items, nil
 }
 
+const listSigningKeys = `-- name: ListSigningKeys :many
+SELECT id, generation, algorithm, public_jwk, sealed_private_key, created_at, active_from
+FROM oauth_signing_keys
+ORDER BY generation
+`
+
+func (q *Queries) ListSigningKeys(ctx context.Context) ([]SigningKey, error) {
+	rows, err := q.db.QueryContext(ctx, listSigningKeys)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []SigningKey
+	for rows.Next() {
+		var i SigningKey
+		if err := rows.Scan(
+			&i.ID,
+			&i.Generation,
+			&i.Algorithm,
+			&i.PublicJwk,
+			&i.SealedPrivateKey,
+			&i.CreatedAt,
+			&i.ActiveFrom,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Close(); err != nil {
+		return nil, err
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const listUsers = `-- name: ListUsers :many
-SELECT id, username, password_hash, created_at
+SELECT id, username, password_hash, created_at, email
 FROM oauth_users
 ORDER BY username
 `
@@ -768,6 +862,7 @@ func (q *Queries) ListUsers(ctx context.Context) ([]User, error) {
 			&i.Username,
 			&i.PasswordHash,
 			&i.CreatedAt,
+			&i.Email,
 		); err != nil {
 			return nil, err
 		}
@@ -906,6 +1001,19 @@ WHERE hash IN (SELECT e.hash FROM oauth_refresh_tokens e WHERE e.expires_at < ?1
 
 func (q *Queries) PurgeRefreshTokens(ctx context.Context, before time.Time) (int64, error) {
 	result, err := q.db.ExecContext(ctx, purgeRefreshTokens, before)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected()
+}
+
+const purgeSigningKeys = `-- name: PurgeSigningKeys :execrows
+DELETE FROM oauth_signing_keys
+WHERE generation < (SELECT m.g FROM (SELECT MAX(n.generation) AS g FROM oauth_signing_keys n WHERE n.active_from < ?1) m)
+`
+
+func (q *Queries) PurgeSigningKeys(ctx context.Context, cutoff time.Time) (int64, error) {
+	result, err := q.db.ExecContext(ctx, purgeSigningKeys, cutoff)
 	if err != nil {
 		return 0, err
 	}
@@ -1077,17 +1185,18 @@ func (q *Queries) UpdateClient(ctx context.Context, arg UpdateClientParams) (int
 
 const updateUser = `-- name: UpdateUser :execrows
 UPDATE oauth_users
-SET username = ?1
-WHERE id = ?2
+SET username = ?1, email = ?2
+WHERE id = ?3
 `
 
 type UpdateUserParams struct {
 	Username string
+	Email    *string
 	ID       string
 }
 
 func (q *Queries) UpdateUser(ctx context.Context, arg UpdateUserParams) (int64, error) {
-	result, err := q.db.ExecContext(ctx, updateUser, arg.Username, arg.ID)
+	result, err := q.db.ExecContext(ctx, updateUser, arg.Username, arg.Email, arg.ID)
 	if err != nil {
 		return 0, err
 	}

@@ -215,6 +215,10 @@ ORDER BY generation;
 INSERT INTO oauth_signing_keys (id, generation, algorithm, public_jwk, sealed_private_key, created_at, active_from)
 VALUES (sqlc.arg(id), sqlc.arg(generation), sqlc.arg(algorithm), sqlc.arg(public_jwk), sqlc.arg(sealed_private_key), sqlc.arg(created_at), sqlc.arg(active_from));
 
+-- name: PurgeSigningKeys :execrows
+DELETE FROM oauth_signing_keys
+WHERE generation < (SELECT m.g FROM (SELECT MAX(n.generation) AS g FROM oauth_signing_keys n WHERE n.active_from < sqlc.arg(cutoff)) m);
+
 -- name: GetUserClaims :one
 SELECT id, email, username
 FROM oauth_users
