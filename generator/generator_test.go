@@ -63,14 +63,15 @@ func TestBuiltinColumnsMatchSchema(t *testing.T) {
 }
 
 // TestOnlyWhatGrantsNeed: a client_credentials-only declaration gets no
-// code, refresh, device, family or user tables, queries or methods.
+// code, refresh, device, family or user tables, queries or methods: only
+// clients, access tokens and the limiter's counts.
 func TestOnlyWhatGrantsNeed(t *testing.T) {
 	p := newProject(t)
 	p.mustGenerate("version: 1\nout: ./oauthstore\ndialect: postgres\ngrants:\n  client_credentials: {}\n")
 	migration := p.read("migrations/00001_init.sql")
-	if got := regexp.MustCompile(`CREATE TABLE (\w+)`).FindAllStringSubmatch(migration, -1); len(got) != 2 ||
-		got[0][1] != "oauth_clients" || got[1][1] != "oauth_access_tokens" {
-		t.Errorf("tables %v, want oauth_clients and oauth_access_tokens", got)
+	if got := regexp.MustCompile(`CREATE TABLE (\w+)`).FindAllStringSubmatch(migration, -1); len(got) != 3 ||
+		got[0][1] != "oauth_clients" || got[1][1] != "oauth_access_tokens" || got[2][1] != "oauth_limits" {
+		t.Errorf("tables %v, want oauth_clients, oauth_access_tokens and oauth_limits", got)
 	}
 	unneeded := regexp.MustCompile(`Refresh|Family|Families|Code|Device|User`)
 	for _, m := range regexp.MustCompile(`-- name: (\w+)`).FindAllStringSubmatch(p.read("queries.sql"), -1) {

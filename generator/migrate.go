@@ -195,6 +195,7 @@ func alterTable(d *schema.Declaration, old *SchemaState, cur, want *TableState) 
 
 	var addCol, dropCol []ColumnState
 	var nullCol, defCol [][2]ColumnState // {was, now}
+	var listCol []ColumnState            // space-joined text becoming a list
 	for _, w := range want.Columns {
 		o := cur.Column(w.Name)
 		path := columnPath(d, want.Kind, w.Name)
@@ -205,7 +206,9 @@ func alterTable(d *schema.Declaration, old *SchemaState, cur, want *TableState) 
 					"column %s.%s is new on a table that may hold rows: give it a default or make it nullable", want.Kind, w.Name))
 			}
 			addCol = append(addCol, w)
-		case o.SQLType != w.SQLType:
+		case isListConversion(*o, w):
+			listCol = append(listCol, w)
+		case o.SQLType != w.SQLType || o.Type != w.Type:
 			errs = append(errs, d.Errorf(path+".type",
 				"column %s.%s is %s in the database and cannot be changed to %s safely: add a new column, copy the data, then remove this one",
 				want.Kind, w.Name, o.Type, w.Type))
@@ -236,17 +239,17 @@ func alterTable(d *schema.Declaration, old *SchemaState, cur, want *TableState) 
 		// SQLite alters none of these in place (nor adds a column whose
 		// default is not a constant): rebuild the table.
 		to := final
-		return []op{{
+		return append(listOps(cur.Name, listCol), op{
 			up:   step{"rebuild_table", rebuildData{cur, &to}},
 			down: step{"rebuild_table", rebuildData{&to, cur}},
 			noTx: len(old.referencedBy(cur.Name)) > 0,
-		}}, &final, nil
+		}), &final, nil
 	}
 
 	// Foreign keys go after, and come off before, the indexes they use:
 	// MySQL would create an index of its own for a foreign key without one,
 	// and refuses to drop an index a foreign key needs.
-	var ops []op
+	ops := listOps(cur.Name, listCol)
 	textCols := textColumns(want, cur)
 	for _, fk := range dropFK {
 		ops = append(ops, op{up: step{"drop_foreign_key", fkData{cur.Name, fk}}, down: step{"add_foreign_key", fkData{cur.Name, fk}}})

@@ -61,6 +61,9 @@ func (p *Plan) Interfaces() []string {
 	if len(p.Claims) > 0 {
 		out = append(out, "UserClaimsStore")
 	}
+	if p.Has(tableLimits) {
+		out = append(out, "Limiter")
+	}
 	return out
 }
 

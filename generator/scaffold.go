@@ -14,12 +14,27 @@ import (
 // a dialect and the grant keys to enable (none: client_credentials). The
 // result is parsed before it is returned, so it always loads.
 func Scaffold(dialect schema.Dialect, grants []string) ([]byte, error) {
-	return scaffoldDeclaration(dialect, grants, false)
+	return scaffoldDeclaration(dialect, grants, Features{}, false)
+}
+
+// Features are what `oauthgen init` enables besides grants.
+type Features struct {
+	// OpenID enables openid_connect (needs authorization_code); with the
+	// password grant's users table, an email column backs the email claim.
+	OpenID bool
+	// AccessTokens is the access token format: "" or "opaque", or "jwt"
+	// (RFC 9068).
+	AccessTokens string
+}
+
+// ScaffoldFeatures is Scaffold with features enabled.
+func ScaffoldFeatures(dialect schema.Dialect, grants []string, f Features) ([]byte, error) {
+	return scaffoldDeclaration(dialect, grants, f, false)
 }
 
 // scaffoldDeclaration renders init/oauthgen.yaml.tmpl; server declares the
 // scopes the scaffolded server's pages and demo use.
-func scaffoldDeclaration(dialect schema.Dialect, grants []string, server bool) ([]byte, error) {
+func scaffoldDeclaration(dialect schema.Dialect, grants []string, f Features, server bool) ([]byte, error) {
 	if !slices.Contains(schema.Dialects(), dialect) {
 		return nil, fmt.Errorf("unknown dialect %q: want one of %v", dialect, schema.Dialects())
 	}
@@ -28,12 +43,22 @@ func scaffoldDeclaration(dialect schema.Dialect, grants []string, server bool) (
 			return nil, fmt.Errorf("unknown grant %q: want one of %v", g, schema.GrantKeys())
 		}
 	}
+	switch f.AccessTokens {
+	case "", "opaque", "jwt":
+	default:
+		return nil, fmt.Errorf("unknown access token format %q: want opaque or jwt", f.AccessTokens)
+	}
+	if f.OpenID && !slices.Contains(grants, schema.GrantAuthorizationCode) {
+		return nil, fmt.Errorf("OpenID Connect needs the authorization_code grant: add --grant %s", schema.GrantAuthorizationCode)
+	}
 	t, err := template.ParseFS(templates.Init, "init/oauthgen.yaml.tmpl")
 	if err != nil {
 		return nil, err
 	}
 	var buf bytes.Buffer
-	if err := t.Execute(&buf, map[string]any{"Dialect": string(dialect), "Grants": grants, "Server": server}); err != nil {
+	if err := t.Execute(&buf, map[string]any{
+		"Dialect": string(dialect), "Grants": grants, "Server": server, "OpenID": f.OpenID, "JWT": f.AccessTokens == "jwt",
+	}); err != nil {
 		return nil, err
 	}
 	if _, err := schema.Parse("oauthgen.yaml", buf.Bytes()); err != nil {

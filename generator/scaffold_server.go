@@ -30,6 +30,9 @@ type ServerOptions struct {
 	// is named after its last element, and the generated Store is its
 	// oauthstore subpackage.
 	ImportPath string
+	// Features: OpenID Connect (the login page is the OpenID Provider's)
+	// and the access token format.
+	Features
 }
 
 // DefaultServerGrants are the grants of a server scaffolded without
@@ -54,6 +57,8 @@ type serverData struct {
 	InitFlags, GenerateFlags string
 	// Enabled grants.
 	AC, CC, PW, RT, DC, IM bool
+	// OpenID: openid_connect is declared. JWT: access_tokens.format jwt.
+	OpenID, JWT bool
 	// AuthorizePage: the login and consent page (authorization code,
 	// implicit). Public: a public demo client (authorization code, device
 	// flow). Pages: any HTML page at all.
@@ -85,6 +90,7 @@ func ScaffoldServer(opts ServerOptions) ([]ScaffoldFile, error) {
 		AC:          has(schema.GrantAuthorizationCode), CC: has(schema.GrantClientCredentials), PW: has(schema.GrantPassword),
 		RT: has(schema.GrantRefreshToken), DC: has(schema.GrantDeviceCode), IM: has(schema.GrantImplicit),
 	}
+	d.OpenID, d.JWT = opts.OpenID, opts.AccessTokens == "jwt"
 	d.DialectName = map[string]string{"sqlite": "SQLite", "postgres": "PostgreSQL", "mysql": "MySQL"}[d.Dialect]
 	d.AuthorizePage = d.AC || d.IM
 	d.Public = d.AC || d.DC
@@ -101,6 +107,12 @@ func ScaffoldServer(opts ServerOptions) ([]ScaffoldFile, error) {
 			d.InitFlags += " --grant " + g
 		}
 	}
+	if d.OpenID {
+		d.InitFlags += " --openid"
+	}
+	if d.JWT {
+		d.InitFlags += " --access-tokens jwt"
+	}
 	if opts.Config != "oauthgen.yaml" {
 		d.GenerateFlags = " --config " + opts.Config
 	}
@@ -111,12 +123,12 @@ func ScaffoldServer(opts ServerOptions) ([]ScaffoldFile, error) {
 		"GrantAuthorizationCode": d.AC, "GrantRefreshToken": d.RT, "GrantDeviceCode": d.DC,
 	}, "GrantAuthorizationCode", "GrantRefreshToken", "GrantDeviceCode")
 
-	decl, err := scaffoldDeclaration(opts.Dialect, grants, true)
+	decl, err := scaffoldDeclaration(opts.Dialect, grants, opts.Features, true)
 	if err != nil {
 		return nil, err
 	}
 	files := []ScaffoldFile{{Path: opts.Config, Data: decl}}
-	goFiles := []string{"main.go", "serve.go", "demo.go"}
+	goFiles := []string{"main.go", "serve.go", "demo.go", "keys.go"}
 	if d.Pages {
 		goFiles = append(goFiles, "pages.go")
 	}

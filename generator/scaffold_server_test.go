@@ -20,8 +20,8 @@ var exampleServers = []struct {
 	dir  string
 	opts ServerOptions
 }{
-	{"quickstart", ServerOptions{Dialect: schema.SQLite, ImportPath: "github.com/oauthgen/oauthgen/examples/quickstart"}},
-	{"postgres", ServerOptions{Dialect: schema.Postgres, ImportPath: "github.com/oauthgen/oauthgen/examples/postgres"}},
+	{"quickstart", ServerOptions{Dialect: schema.SQLite, ImportPath: "github.com/oauthgen/oauthgen/examples/quickstart", Features: Features{OpenID: true}}},
+	{"postgres", ServerOptions{Dialect: schema.Postgres, ImportPath: "github.com/oauthgen/oauthgen/examples/postgres", Features: Features{OpenID: true, AccessTokens: "jwt"}}},
 }
 
 // TestScaffoldServerIsTheExamples: examples/quickstart and
@@ -110,5 +110,46 @@ func TestScaffoldServerGrants(t *testing.T) {
 	_, err := ScaffoldServer(ServerOptions{Dialect: schema.SQLite, Grants: []string{"authorization_code"}, ImportPath: "example.com/auth"})
 	if err == nil || !strings.Contains(err.Error(), "--grant password") {
 		t.Errorf("authorization_code without users: %v", err)
+	}
+}
+
+// TestScaffoldServerFeatures: --openid declares openid_connect with the
+// email column and scopes, and the CLI's --email; --access-tokens jwt
+// declares the format; both are in the command line main.go names, and
+// --openid without authorization_code is refused with the fix.
+func TestScaffoldServerFeatures(t *testing.T) {
+	files, err := ScaffoldServer(ServerOptions{Dialect: schema.MySQL, ImportPath: "example.com/auth", Features: Features{OpenID: true, AccessTokens: "jwt"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, f := range files {
+		got[f.Path] = string(f.Data)
+	}
+	d, err := schema.Parse("oauthgen.yaml", []byte(got["oauthgen.yaml"]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.OpenIDConnect == nil || !d.JWTAccessTokens() || !slices.Contains(d.Scopes.Known, "openid") || len(d.Storage.ExtraColumns["users"]) != 1 {
+		t.Errorf("declaration: openid_connect %v, jwt %v, scopes %v, users columns %v", d.OpenIDConnect, d.JWTAccessTokens(), d.Scopes.Known, d.Storage.ExtraColumns["users"])
+	}
+	for file, want := range map[string]string{
+		"main.go": "`oauthgen init --server --dialect mysql --openid --access-tokens jwt`",
+		"keys.go": "no key-encryption key was given",
+		"demo.go": "/userinfo",
+	} {
+		if !strings.Contains(got[file], want) {
+			t.Errorf("%s lacks %q", file, want)
+		}
+	}
+	if !strings.Contains(got["main.go"], `Name: "email"`) {
+		t.Error("user create has no --email with OpenID Connect")
+	}
+	_, err = ScaffoldServer(ServerOptions{Dialect: schema.SQLite, Grants: []string{"password", "client_credentials"}, ImportPath: "example.com/auth", Features: Features{OpenID: true}})
+	if err == nil || !strings.Contains(err.Error(), "--grant authorization_code") {
+		t.Errorf("OpenID without authorization_code: %v", err)
+	}
+	if _, err := ScaffoldFeatures(schema.SQLite, nil, Features{AccessTokens: "jwe"}); err == nil {
+		t.Error("an unknown access token format was accepted")
 	}
 }

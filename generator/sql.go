@@ -100,7 +100,7 @@ func ddlTemplates(d schema.Dialect) (*template.Template, error) {
 		sqlTemplates = map[schema.Dialect]*template.Template{}
 		for _, dialect := range []schema.Dialect{schema.SQLite, schema.Postgres, schema.MySQL} {
 			t, err := template.New(string(dialect)).Funcs(sqlFuncs).ParseFS(templates.SQL,
-				"sql/common.sql.tmpl", "sql/queries.sql.tmpl", "sql/"+string(dialect)+"/ddl.sql.tmpl")
+				"sql/common.sql.tmpl", "sql/queries.sql.tmpl", "sql/limits.sql.tmpl", "sql/"+string(dialect)+"/ddl.sql.tmpl")
 			if err != nil {
 				sqlTemplatesErr = err
 				return
@@ -134,6 +134,8 @@ func execTemplate(d schema.Dialect, name string, data any) (string, error) {
 type queryData struct {
 	Clients, Families, AccessTokens, RefreshTokens, AuthorizationCodes, DeviceCodes *Table
 	Users                                                                           *Users
+	// Limits is the limiter's table (store_limiter.go).
+	Limits *Table
 	// FamilyMembers are the tables whose rows belong to a family.
 	FamilyMembers []*Table
 	// UserRecords are the tables DeleteUser empties of the user's rows, in
@@ -162,6 +164,7 @@ func buildQueries(p *Plan) ([]*Query, error) {
 		AuthorizationCodes: p.Table(schema.TableAuthorizationCodes),
 		DeviceCodes:        p.Table(schema.TableDeviceCodes),
 		Users:              p.Users,
+		Limits:             p.Table(tableLimits),
 		Dialect:            p.Dialect,
 		PurgeBatch:         p.PurgeBatch,
 	}

@@ -64,6 +64,7 @@ var storeParts = []storePart{
 	{"signing keys", hasTable(schema.TableSigningKeys), (*storeGen).emitSigningKeys},
 	{"user claims", func(p *Plan) bool { return len(p.Claims) > 0 }, (*storeGen).emitUserClaims},
 	{"issue", always, (*storeGen).emitIssue},
+	{"limiter", always, (*storeGen).emitLimiter},
 	{"purge", always, (*storeGen).emitPurge},
 	{"helpers", always, (*storeGen).emitHelpers},
 }

@@ -67,6 +67,9 @@ func (g *storeGen) emitClients() {
 		s.Comment("AccessTokenLifetime and RefreshTokenLifetime override the server's when")
 		s.Comment("not zero.")
 		s.List(jen.Id("AccessTokenLifetime"), jen.Id("RefreshTokenLifetime")).Qual(timePkg, "Duration")
+		s.Comment("ResourceServer lets the client introspect every client's tokens, not")
+		s.Comment("only its own (RFC 7662 §2.1).")
+		s.Id("ResourceServer").Bool()
 		if extra {
 			s.Id("ClientExtra")
 		}
@@ -75,6 +78,7 @@ func (g *storeGen) emitClients() {
 
 	f.Comment("CreateClient registers a client. It returns the client and, for a")
 	f.Comment("confidential client, its secret: show it once, only its SHA-256 is kept.")
+	f.Comment("runtime.ValidateClient's error if nc is not a valid registration.")
 	f.Func().Params(recv()).Id("CreateClient").Params(ctxParam(), jen.Id("nc").Id("NewClient")).
 		Params(jen.Op("*").Id("Client"), jen.String(), jen.Error()).BlockFunc(func(b *jen.Group) {
 		b.Id("c").Op(":=").Op("&").Id("Client").ValuesFunc(func(v *jen.Group) {
@@ -87,6 +91,7 @@ func (g *storeGen) emitClients() {
 				jen.Line().Id("AccessTokenLifetime").Op(":").Id("nc").Dot("AccessTokenLifetime"),
 				jen.Line().Id("RefreshTokenLifetime").Op(":").Id("nc").Dot("RefreshTokenLifetime"),
 				jen.Line().Id("CreatedAt").Op(":").Qual(timePkg, "Now").Call().Dot("UTC").Call(),
+				jen.Line().Id("ResourceServer").Op(":").Id("nc").Dot("ResourceServer"),
 				jen.Line(),
 			)
 			if extra {
@@ -108,10 +113,11 @@ func (g *storeGen) emitClients() {
 
 	f.Comment("ImportClient stores c as given, SecretHash included: the hex SHA-256 of a")
 	f.Comment("secret, or a bcrypt or argon2id hash of one issued elsewhere.")
-	f.Comment("runtime.ErrDuplicate if the id is taken.")
+	f.Comment("runtime.ErrDuplicate if the id is taken; runtime.ValidateClient's error")
+	f.Comment("if c is not a valid registration.")
 	pre, args := g.createArgs(t, "c", jen.Err())
 	f.Func().Params(recv()).Id("ImportClient").Params(ctxParam(), jen.Id("c").Op("*").Id("Client")).Error().Block(
-		append(pre, jen.Return(g.use("duplicate", g.call("CreateClient", args...))))...,
+		append(append([]jen.Code{validateClient()}, pre...), jen.Return(g.use("duplicate", g.call("CreateClient", args...))))...,
 	)
 	f.Line()
 
@@ -139,12 +145,13 @@ func (g *storeGen) emitClients() {
 	f.Line()
 
 	f.Comment("UpdateClient saves c, but for its secret and creation time, which stay.")
-	f.Comment("runtime.ErrNotFound if there is no such client.")
+	f.Comment("runtime.ErrNotFound if there is no such client; runtime.ValidateClient's")
+	f.Comment("error if c is not a valid registration.")
 	_, upd := g.createArgs(t, "c", jen.Err())
 	upd = without(upd, "secret_hash", "created_at")
 	upd = append(upd[1:], upd[0]) // the id is the WHERE clause's, after the SET's
 	f.Func().Params(recv()).Id("UpdateClient").Params(ctxParam(), jen.Id("c").Op("*").Id("Client")).Error().Block(
-		g.changeBody(g.call("UpdateClient", upd...), "ClientExists", jen.Id("c").Dot("ID"), jen.Nil())...,
+		append([]jen.Code{validateClient()}, g.changeBody(g.call("UpdateClient", upd...), "ClientExists", jen.Id("c").Dot("ID"), jen.Nil())...)...,
 	)
 	f.Line()
 
@@ -230,4 +237,10 @@ func without(args []arg, columns ...string) []arg {
 		}
 	}
 	return out
+}
+
+// validateClient refuses, in a method storing the client c, what
+// runtime.ValidateClient refuses: every way in checks the same things.
+func validateClient() jen.Code {
+	return jen.If(jen.Err().Op(":=").Add(rt("ValidateClient")).Call(jen.Op("&").Id("c").Dot("Client"), jen.Nil()), jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Err()))
 }

@@ -50,6 +50,7 @@ func (g *storeGen) emitStore() {
 		)
 		if p.Dialect == schema.SQLite {
 			fields = append(fields, jen.Id("reader").Op("*").Qual(sqlPkg, "DB").Comment("reads; nil when New was given one handle"))
+			fields = append(fields, jen.Id("issues").Id("issueQueue").Comment("Issue's group commit"))
 		}
 	}
 	fields = append(fields,
@@ -141,19 +142,25 @@ func (g *storeGen) emitSQLiteOpen() {
 		jen.Id("db").Dot("SetMaxOpenConns").Call(jen.Lit(1)),
 		jen.List(jen.Id("reader"), jen.Err()).Op(":=").Qual(sqlPkg, "Open").Call(jen.Lit("sqlite3"), jen.Id("dsn")),
 		jen.If(jen.Err().Op("!=").Nil()).Block(jen.Id("db").Dot("Close").Call(), jen.Return(jen.Nil(), jen.Err())),
-		jen.Id("reader").Dot("SetMaxOpenConns").Call(jen.Lit(8)),
+		jen.Comment("Keep every reader open: a connection closed when idle is opened again,"),
+		jen.Comment("with its schema read and its statements prepared again, under load."),
+		jen.Id("reader").Dot("SetMaxOpenConns").Call(jen.Id("readers")),
+		jen.Id("reader").Dot("SetMaxIdleConns").Call(jen.Id("readers")),
 		jen.Comment("Fail now, not at the first request, if the file cannot be opened."),
 		jen.If(jen.Err().Op(":=").Id("db").Dot("Ping").Call(), jen.Err().Op("!=").Nil()).Block(
 			jen.Id("db").Dot("Close").Call(), jen.Id("reader").Dot("Close").Call(), jen.Return(jen.Nil(), jen.Err()),
 		),
+		jen.List(jen.Id("write"), jen.Id("read")).Op(":=").Op("&").Id("preparedDB").Values(jen.Id("db").Op(":").Id("db")).Op(",").Op("&").Id("preparedDB").Values(jen.Id("db").Op(":").Id("reader")),
 		jen.Id("s").Op(":=").Op("&").Id("Store").Values(
 			jen.Line().Id("db").Op(":").Id("db"),
 			jen.Line().Id("reader").Op(":").Id("reader"),
-			jen.Line().Id("write").Op(":").Qual(g.db, "New").Call(jen.Id("db")),
-			jen.Line().Id("read").Op(":").Qual(g.db, "New").Call(jen.Id("reader")),
+			jen.Line().Id("write").Op(":").Qual(g.db, "New").Call(jen.Id("write")),
+			jen.Line().Id("read").Op(":").Qual(g.db, "New").Call(jen.Id("read")),
 			jen.Line(),
 		),
 		jen.Id("s").Dot("close").Op("=").Func().Params().Error().Block(
+			jen.Id("write").Dot("close").Call(),
+			jen.Id("read").Dot("close").Call(),
 			jen.Return(jen.Qual("errors", "Join").Call(jen.Id("reader").Dot("Close").Call(), jen.Id("db").Dot("Close").Call())),
 		),
 		jen.Return(jen.Id("s"), jen.Nil()),
@@ -171,7 +178,13 @@ func (g *storeGen) emitSQLiteOpen() {
 	f.Comment("DB returns the handle writes go through.")
 	f.Func().Params(recv()).Id("DB").Params().Op("*").Qual(sqlPkg, "DB").Block(jen.Return(jen.Id("s").Dot("db")))
 	f.Line()
+	f.Comment("readers is how many connections Open keeps for reads: a bearer check or a")
+	f.Comment("client lookup holds one for a single indexed SELECT.")
+	f.Const().Id("readers").Op("=").Lit(8)
+	f.Line()
 	f.Anon(sqlite3Pkg)
+	g.emitPreparedDB()
+	g.emitGroupCommit()
 }
 
 // emitPostgresOpen writes Open and New for PostgreSQL.
@@ -224,8 +237,13 @@ func (g *storeGen) emitMySQLOpen() {
 		jen.If(jen.Err().Op(":=").Id("db").Dot("Ping").Call(), jen.Err().Op("!=").Nil()).Block(
 			jen.Id("db").Dot("Close").Call(), jen.Return(jen.Nil(), jen.Err()),
 		),
-		jen.Id("s").Op(":=").Id("New").Call(jen.Id("db")),
-		jen.Id("s").Dot("close").Op("=").Id("db").Dot("Close"),
+		jen.Id("p").Op(":=").Op("&").Id("preparedDB").Values(jen.Id("db").Op(":").Id("db")),
+		jen.Id("q").Op(":=").Qual(g.db, "New").Call(jen.Id("p")),
+		jen.Id("s").Op(":=").Op("&").Id("Store").Values(jen.Id("db").Op(":").Id("db"), jen.Id("write").Op(":").Id("q"), jen.Id("read").Op(":").Id("q")),
+		jen.Id("s").Dot("close").Op("=").Func().Params().Error().Block(
+			jen.Id("p").Dot("close").Call(),
+			jen.Return(jen.Id("db").Dot("Close").Call()),
+		),
 		jen.Return(jen.Id("s"), jen.Nil()),
 	)
 	f.Line()
@@ -239,6 +257,7 @@ func (g *storeGen) emitMySQLOpen() {
 	f.Comment("DB returns the database handle.")
 	f.Func().Params(recv()).Id("DB").Params().Op("*").Qual(sqlPkg, "DB").Block(jen.Return(jen.Id("s").Dot("db")))
 	f.Line()
+	g.emitPreparedDB()
 }
 
 // emitMigrator writes the goose provider constructor shared by Migrate
@@ -273,5 +292,189 @@ func (g *storeGen) emitMigrator() {
 		jen.Return(jen.Id("p"), done, jen.Nil()),
 	)
 	f.Func().Params(recv()).Id("migrator").Params().Params(jen.Op("*").Qual(goosePkg, "Provider"), jen.Func().Params(), jen.Error()).Block(body...)
+	f.Line()
+}
+
+// emitPreparedDB writes preparedDB, the sqlc DBTX Open gives the queries on
+// database/sql: each query prepared once and kept, instead of parsed on
+// every call (sqlite3_prepare_v2 per query; a PREPARE, EXECUTE and CLOSE
+// round trip each on MySQL).
+func (g *storeGen) emitPreparedDB() {
+	f := g.f
+	ctx := func() *jen.Statement { return jen.Id("ctx").Qual(ctxPkg, "Context") }
+	query := func() *jen.Statement { return jen.Id("query").String() }
+	args := func() *jen.Statement { return jen.Id("args").Op("...").Any() }
+	prepare := jen.List(jen.Id("st"), jen.Err()).Op(":=").Id("p").Dot("stmt").Call(jen.Id("ctx"), jen.Id("query"))
+	f.Comment("preparedDB runs each query through a statement prepared on its first use and")
+	f.Comment("kept: database/sql prepares it once on each connection it runs on, so the")
+	f.Comment("SQL is parsed once per connection, not on every call. Transactions (WithTx)")
+	f.Comment("run their queries unprepared.")
+	f.Type().Id("preparedDB").Struct(
+		jen.Id("db").Op("*").Qual(sqlPkg, "DB"),
+		jen.Id("stmts").Qual("sync", "Map").Comment("query text → *sql.Stmt"),
+	)
+	f.Line()
+	f.Comment("stmt returns query's statement, preparing it the first time. A query that")
+	f.Comment("fails to prepare (its table does not exist yet) is not kept.")
+	f.Func().Params(jen.Id("p").Op("*").Id("preparedDB")).Id("stmt").Params(ctx(), query()).Params(jen.Op("*").Qual(sqlPkg, "Stmt"), jen.Error()).Block(
+		jen.If(jen.List(jen.Id("st"), jen.Id("ok")).Op(":=").Id("p").Dot("stmts").Dot("Load").Call(jen.Id("query")), jen.Id("ok")).Block(
+			jen.Return(jen.Id("st").Assert(jen.Op("*").Qual(sqlPkg, "Stmt")), jen.Nil()),
+		),
+		jen.List(jen.Id("st"), jen.Err()).Op(":=").Id("p").Dot("db").Dot("PrepareContext").Call(jen.Id("ctx"), jen.Id("query")),
+		jen.If(jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Nil(), jen.Err())),
+		jen.If(jen.List(jen.Id("prev"), jen.Id("loaded")).Op(":=").Id("p").Dot("stmts").Dot("LoadOrStore").Call(jen.Id("query"), jen.Id("st")), jen.Id("loaded")).Block(
+			jen.Id("st").Dot("Close").Call().Comment("another caller prepared it first"),
+			jen.Return(jen.Id("prev").Assert(jen.Op("*").Qual(sqlPkg, "Stmt")), jen.Nil()),
+		),
+		jen.Return(jen.Id("st"), jen.Nil()),
+	)
+	f.Line()
+	f.Func().Params(jen.Id("p").Op("*").Id("preparedDB")).Id("ExecContext").Params(ctx(), query(), args()).Params(jen.Qual(sqlPkg, "Result"), jen.Error()).Block(
+		prepare.Clone(),
+		jen.If(jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Nil(), jen.Err())),
+		jen.Return(jen.Id("st").Dot("ExecContext").Call(jen.Id("ctx"), jen.Id("args").Op("..."))),
+	)
+	f.Line()
+	f.Func().Params(jen.Id("p").Op("*").Id("preparedDB")).Id("QueryContext").Params(ctx(), query(), args()).Params(jen.Op("*").Qual(sqlPkg, "Rows"), jen.Error()).Block(
+		prepare.Clone(),
+		jen.If(jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Nil(), jen.Err())),
+		jen.Return(jen.Id("st").Dot("QueryContext").Call(jen.Id("ctx"), jen.Id("args").Op("..."))),
+	)
+	f.Line()
+	f.Comment("QueryRowContext runs a query that does not prepare unprepared: a *sql.Row")
+	f.Comment("cannot be made to carry the error, and running it reports the same one.")
+	f.Func().Params(jen.Id("p").Op("*").Id("preparedDB")).Id("QueryRowContext").Params(ctx(), query(), args()).Op("*").Qual(sqlPkg, "Row").Block(
+		prepare.Clone(),
+		jen.If(jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Id("p").Dot("db").Dot("QueryRowContext").Call(jen.Id("ctx"), jen.Id("query"), jen.Id("args").Op("...")))),
+		jen.Return(jen.Id("st").Dot("QueryRowContext").Call(jen.Id("ctx"), jen.Id("args").Op("..."))),
+	)
+	f.Line()
+	f.Func().Params(jen.Id("p").Op("*").Id("preparedDB")).Id("PrepareContext").Params(ctx(), query()).Params(jen.Op("*").Qual(sqlPkg, "Stmt"), jen.Error()).Block(
+		jen.Return(jen.Id("p").Dot("db").Dot("PrepareContext").Call(jen.Id("ctx"), jen.Id("query"))),
+	)
+	f.Line()
+	f.Comment("close closes the kept statements.")
+	f.Func().Params(jen.Id("p").Op("*").Id("preparedDB")).Id("close").Params().Block(
+		jen.Id("p").Dot("stmts").Dot("Range").Call(jen.Func().Params(jen.Id("_"), jen.Id("st").Any()).Bool().Block(
+			jen.Id("st").Assert(jen.Op("*").Qual(sqlPkg, "Stmt")).Dot("Close").Call(),
+			jen.Return(jen.True()),
+		)),
+	)
+	f.Line()
+}
+
+// emitGroupCommit writes SQLite's Issue: concurrent issuances queue, and
+// one of them (the leader) commits everything queued in one transaction,
+// whose commit (WAL frames, locks) is then paid once for all of them. Each
+// caller returns only after the transaction holding its records committed.
+// An error in a batch rolls it back and runs each of its issuances alone,
+// so that every caller gets exactly the result it would have got alone.
+func (g *storeGen) emitGroupCommit() {
+	f := g.f
+	pending := func() *jen.Statement { return jen.Op("*").Id("pendingIssue") }
+	f.Comment("maxBatch bounds how many issuances one transaction commits.")
+	f.Const().Id("maxBatch").Op("=").Lit(64)
+	f.Line()
+	f.Comment("issueQueue is Issue's group commit: on SQLite's one writer connection, a")
+	f.Comment("commit costs more than a token's INSERT, so issuances that arrive while")
+	f.Comment("another commits share the next transaction.")
+	f.Type().Id("issueQueue").Struct(
+		jen.Id("mu").Qual("sync", "Mutex"),
+		jen.Id("queue").Index().Add(pending()),
+		jen.Id("leading").Bool().Comment("a caller is committing the queue"),
+	)
+	f.Line()
+	f.Comment("pendingIssue is one Issue call waiting in the queue.")
+	f.Type().Id("pendingIssue").Struct(
+		jen.Id("ctx").Qual(ctxPkg, "Context"),
+		jen.Id("is").Op("*").Add(rt("Issuance")),
+		jen.Id("done").Chan().Error().Comment("its result, or errLead; buffered"),
+	)
+	f.Line()
+	f.Comment("errLead tells a queued caller to commit the queue.")
+	f.Var().Id("errLead").Op("=").Qual("errors", "New").Call(jen.Lit("lead the group commit"))
+	f.Line()
+
+	f.Comment("Issue applies is in one transaction: the Consume first, then the records,")
+	f.Comment("the family before those that name it. Either all of it is visible")
+	f.Comment("afterwards or none of it: runtime.ErrConsumed if the Consume lost,")
+	f.Comment("runtime.ErrNotFound if its record does not exist, runtime.ErrDuplicate if")
+	f.Comment("a key exists. It returns once that transaction committed.")
+	f.Comment("")
+	f.Comment("Issuances that arrive together share a transaction (a group commit); one")
+	f.Comment("that fails in it rolls it back, and each of them then runs alone, so a")
+	f.Comment("caller's result never depends on the others'.")
+	f.Func().Params(recv()).Id("Issue").Params(ctxParam(), jen.Id("is").Op("*").Add(rt("Issuance"))).Error().Block(
+		jen.Id("p").Op(":=").Op("&").Id("pendingIssue").Values(jen.Id("ctx").Op(":").Id("ctx"), jen.Id("is").Op(":").Id("is"), jen.Id("done").Op(":").Make(jen.Chan().Error(), jen.Lit(1))),
+		jen.Id("q").Op(":=").Op("&").Id("s").Dot("issues"),
+		jen.Id("q").Dot("mu").Dot("Lock").Call(),
+		jen.Id("q").Dot("queue").Op("=").Append(jen.Id("q").Dot("queue"), jen.Id("p")),
+		jen.Id("lead").Op(":=").Op("!").Id("q").Dot("leading"),
+		jen.Id("q").Dot("leading").Op("=").True(),
+		jen.Id("q").Dot("mu").Dot("Unlock").Call(),
+		jen.If(jen.Op("!").Id("lead")).Block(
+			jen.If(jen.Err().Op(":=").Op("<-").Id("p").Dot("done"), jen.Err().Op("!=").Id("errLead")).Block(jen.Return(jen.Err())),
+		),
+		jen.Comment("Leading: p is first in the queue, so in this batch."),
+		jen.Id("q").Dot("mu").Dot("Lock").Call(),
+		jen.Id("batch").Op(":=").Id("q").Dot("queue"),
+		jen.If(jen.Len(jen.Id("batch")).Op(">").Id("maxBatch")).Block(jen.Id("batch").Op("=").Id("batch").Index(jen.Empty(), jen.Id("maxBatch"))),
+		jen.Id("q").Dot("queue").Op("=").Id("q").Dot("queue").Index(jen.Len(jen.Id("batch")), jen.Empty()),
+		jen.Id("q").Dot("mu").Dot("Unlock").Call(),
+		jen.Id("s").Dot("commitBatch").Call(jen.Id("batch")),
+		jen.Comment("Hand over to the first caller queued meanwhile, if any."),
+		jen.Id("q").Dot("mu").Dot("Lock").Call(),
+		jen.If(jen.Len(jen.Id("q").Dot("queue")).Op(">").Lit(0)).Block(
+			jen.Id("q").Dot("queue").Index(jen.Lit(0)).Dot("done").Op("<-").Id("errLead"),
+		).Else().Block(
+			jen.Id("q").Dot("leading").Op("=").False(),
+		),
+		jen.Id("q").Dot("mu").Dot("Unlock").Call(),
+		jen.Return(jen.Op("<-").Id("p").Dot("done")),
+	)
+	f.Line()
+
+	f.Comment("commitBatch applies batch in one transaction and tells each caller the")
+	f.Comment("result. A caller that gave up already is left out. If anything fails, the")
+	f.Comment("transaction is rolled back and each issuance runs alone (issueNow).")
+	f.Func().Params(recv()).Id("commitBatch").Params(jen.Id("batch").Index().Add(pending())).Block(
+		jen.Id("live").Op(":=").Id("batch").Index(jen.Empty(), jen.Lit(0)),
+		jen.For(jen.List(jen.Id("_"), jen.Id("p")).Op(":=").Range().Id("batch")).Block(
+			jen.If(jen.Err().Op(":=").Id("p").Dot("ctx").Dot("Err").Call(), jen.Err().Op("!=").Nil()).Block(
+				jen.Id("p").Dot("done").Op("<-").Err(),
+				jen.Continue(),
+			),
+			jen.Id("live").Op("=").Append(jen.Id("live"), jen.Id("p")),
+		),
+		jen.Switch(jen.Len(jen.Id("live"))).Block(
+			jen.Case(jen.Lit(0)).Block(jen.Return()),
+			jen.Case(jen.Lit(1)).Block(
+				jen.Id("live").Index(jen.Lit(0)).Dot("done").Op("<-").Id("s").Dot("issueNow").Call(jen.Id("live").Index(jen.Lit(0)).Dot("ctx"), jen.Id("live").Index(jen.Lit(0)).Dot("is")),
+				jen.Return(),
+			),
+		),
+		jen.If(jen.Id("s").Dot("tryBatch").Call(jen.Id("live")).Op("==").Nil()).Block(
+			jen.For(jen.List(jen.Id("_"), jen.Id("p")).Op(":=").Range().Id("live")).Block(jen.Id("p").Dot("done").Op("<-").Nil()),
+			jen.Return(),
+		),
+		jen.For(jen.List(jen.Id("_"), jen.Id("p")).Op(":=").Range().Id("live")).Block(
+			jen.Id("p").Dot("done").Op("<-").Id("s").Dot("issueNow").Call(jen.Id("p").Dot("ctx"), jen.Id("p").Dot("is")),
+		),
+	)
+	f.Line()
+
+	f.Comment("tryBatch applies every issuance of batch in one transaction, all or none.")
+	f.Comment("One caller giving up does not cancel the others' transaction.")
+	f.Func().Params(recv()).Id("tryBatch").Params(jen.Id("batch").Index().Add(pending())).Error().Block(
+		jen.Id("ctx").Op(":=").Qual(ctxPkg, "WithoutCancel").Call(jen.Id("batch").Index(jen.Lit(0)).Dot("ctx")),
+		jen.List(jen.Id("tx"), jen.Err()).Op(":=").Id("s").Dot("db").Dot("BeginTx").Call(jen.Id("ctx"), jen.Nil()),
+		jen.If(jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Err())),
+		jen.Defer().Id("tx").Dot("Rollback").Call().Comment("a no-op after Commit"),
+		jen.Id("q").Op(":=").Id("s").Dot("write").Dot("WithTx").Call(jen.Id("tx")),
+		jen.For(jen.List(jen.Id("_"), jen.Id("p")).Op(":=").Range().Id("batch")).Block(
+			jen.If(jen.Err().Op(":=").Id("s").Dot("issue").Call(jen.Id("ctx"), jen.Id("q"), jen.Id("p").Dot("is")), jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Err())),
+		),
+		jen.Return(jen.Id("tx").Dot("Commit").Call()),
+	)
 	f.Line()
 }

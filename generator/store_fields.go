@@ -11,7 +11,7 @@ type conv int
 
 const (
 	convPlain      conv = iota // same type on both sides
-	convList                   // []string ↔ space-separated text
+	convList                   // []string ↔ the list column (store_lists.go)
 	convSeconds                // time.Duration ↔ int64 seconds
 	convTime                   // time.Time ↔ time.Time, stored in UTC
 	convNullTime               // time.Time, zero for NULL ↔ *time.Time
@@ -57,6 +57,7 @@ func (g *storeGen) bindings(t *Table) []binding {
 			b("access_token_lifetime_seconds", "AccessTokenLifetime", convSeconds),
 			b("refresh_token_lifetime_seconds", "RefreshTokenLifetime", convSeconds),
 			b("created_at", "CreatedAt", convTime),
+			b("resource_server", "ResourceServer", convPlain),
 		}
 	case schema.TableUsers:
 		u := g.p.Users
@@ -127,7 +128,7 @@ func (g *storeGen) userIDInt() bool { return g.p.Users != nil && g.p.Users.IDTyp
 func (g *storeGen) toColumn(b binding, src *jen.Statement, errReturn []jen.Code) (pre []jen.Code, value jen.Code) {
 	switch b.conv {
 	case convList:
-		return nil, g.use("joinList", src)
+		return nil, g.listToColumn(src)
 	case convSeconds:
 		return nil, g.use("seconds", src)
 	case convTime:
@@ -165,7 +166,7 @@ func (g *storeGen) toColumn(b binding, src *jen.Statement, errReturn []jen.Code)
 func (g *storeGen) fromColumn(b binding, src *jen.Statement) jen.Code {
 	switch b.conv {
 	case convList:
-		return g.use("splitList", src)
+		return g.listFromColumn(src)
 	case convSeconds:
 		return g.use("duration", src)
 	case convTime:

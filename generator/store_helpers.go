@@ -16,17 +16,6 @@ type helper struct {
 
 // storeHelpers are emitted in this order, each only when used.
 var storeHelpers = []helper{
-	{"joinList", nil, func(g *storeGen) {
-		g.f.Comment("joinList stores a list as one space-separated column: scopes, grant types")
-		g.f.Comment("and redirect URIs never contain spaces.")
-		g.f.Func().Id("joinList").Params(jen.Id("list").Index().String()).String().Block(
-			jen.Return(jen.Qual("strings", "Join").Call(jen.Id("list"), jen.Lit(" "))))
-	}},
-	{"splitList", nil, func(g *storeGen) {
-		g.f.Comment("splitList reads a list joinList stored.")
-		g.f.Func().Id("splitList").Params(jen.Id("s").String()).Index().String().Block(
-			jen.Return(jen.Qual("strings", "Fields").Call(jen.Id("s"))))
-	}},
 	{"seconds", nil, func(g *storeGen) {
 		g.f.Comment("seconds stores a duration as whole seconds.")
 		g.f.Func().Id("seconds").Params(jen.Id("d").Qual(timePkg, "Duration")).Int64().Block(

@@ -53,18 +53,22 @@ var issuanceRecords = []struct{ kind, field, rec string }{
 func (g *storeGen) emitIssue() {
 	f := g.f
 	tx := g.tx()
-	f.Comment("Issue applies is in one transaction: the Consume first, then the records,")
-	f.Comment("the family before those that name it. Either all of it is visible")
-	f.Comment("afterwards or none of it: runtime.ErrConsumed if the Consume lost,")
-	f.Comment("runtime.ErrNotFound if its record does not exist, runtime.ErrDuplicate if")
-	f.Comment("a key exists.")
-	f.Comment("")
-	switch g.p.Dialect {
-	case schema.SQLite:
-		f.Comment("On SQLite the transaction begins IMMEDIATE on the one writer connection")
-		f.Comment("(Open's DSN has _txlock=immediate): it takes the write lock at once, so it")
-		f.Comment("never fails half-way to upgrade a read lock.")
-	default:
+	name := "Issue"
+	if g.p.Dialect == schema.SQLite {
+		// Issue queues for a group commit (emitGroupCommit); issueNow is
+		// one issuance committed alone, as Issue is on the other dialects.
+		name = "issueNow"
+		f.Comment("issueNow applies is alone, as Issue promises: in one transaction, or one")
+		f.Comment("INSERT when that is all it is. The transaction begins IMMEDIATE on the one")
+		f.Comment("writer connection (Open's DSN has _txlock=immediate): it takes the write")
+		f.Comment("lock at once, so it never fails half-way to upgrade a read lock.")
+	} else {
+		f.Comment("Issue applies is in one transaction: the Consume first, then the records,")
+		f.Comment("the family before those that name it. Either all of it is visible")
+		f.Comment("afterwards or none of it: runtime.ErrConsumed if the Consume lost,")
+		f.Comment("runtime.ErrNotFound if its record does not exist, runtime.ErrDuplicate if")
+		f.Comment("a key exists.")
+		f.Comment("")
 		f.Comment("The transaction runs at READ COMMITTED, which is enough: single use is a")
 		f.Comment("conditional UPDATE (… AND consumed_at IS NULL), which locks the row and,")
 		f.Comment("after waiting for a concurrent winner, re-checks the condition on the row")
@@ -78,7 +82,7 @@ func (g *storeGen) emitIssue() {
 			only = only.Op("&&").Id("is").Dot(r.field).Op("==").Nil()
 		}
 	}
-	f.Func().Params(recv()).Id("Issue").Params(ctxParam(), jen.Id("is").Op("*").Add(rt("Issuance"))).Error().Block(
+	f.Func().Params(recv()).Id(name).Params(ctxParam(), jen.Id("is").Op("*").Add(rt("Issuance"))).Error().Block(
 		jen.Comment("An access token alone (client credentials, implicit) is one INSERT,"),
 		jen.Comment("atomic by itself: no transaction to pay for."),
 		jen.If(only).Block(jen.Return(jen.Id("s").Dot("issue").Call(jen.Id("ctx"), jen.Id("s").Dot("write"), jen.Id("is")))),
@@ -190,13 +194,14 @@ func (g *storeGen) emitPurge() {
 			purges = append(purges, jen.Line().Id("s").Dot("purgeFamilies"))
 		}
 	}
-	purges = append(purges, jen.Line())
+	purges = append(purges, jen.Line().Id("s").Dot("purgeLimits"), jen.Line())
 
 	f.Comment("purgeBatch is the most rows one purge statement deletes.")
 	f.Const().Id("purgeBatch").Op("=").Lit(g.p.PurgeBatch)
 	f.Line()
 	f.Comment("PurgeExpired deletes what expired before `before`: tokens, codes, device")
-	f.Comment("authorizations, then families left with nothing. It returns how many rows")
+	f.Comment("authorizations, then families left with nothing, and the limiter's counts")
+	f.Comment("older than limiterRetention before it. It returns how many rows")
 	f.Comment("went. Run it now and then (a daily job); nothing expired is ever used, so")
 	f.Comment("it only saves space.")
 	f.Comment("")
@@ -206,7 +211,7 @@ func (g *storeGen) emitPurge() {
 	f.Comment("purge of the record it consumes gets runtime.ErrNotFound from Issue (an")
 	f.Comment("invalid_grant), never a half-done issuance: the Consume locks the record,")
 	f.Comment("and a family is deleted only when no member is left.")
-	f.Func().Params(recv()).Id("PurgeExpired").Params(ctxParam(), jen.Id("before").Qual(timePkg, "Time")).Params(jen.Int64(), jen.Error()).Block(
+	body := []jen.Code{
 		jen.Id("before").Op("=").Id("before").Dot("UTC").Call(),
 		jen.Var().Id("total").Int64(),
 		jen.For(jen.List(jen.Id("_"), jen.Id("purge")).Op(":=").Range().Index().Func().Params(jen.Qual(ctxPkg, "Context"), jen.Qual(timePkg, "Time")).Params(jen.Int64(), jen.Error()).Values(purges...)).Block(
@@ -217,8 +222,18 @@ func (g *storeGen) emitPurge() {
 				jen.If(jen.Id("n").Op("<").Id("purgeBatch")).Block(jen.Break()),
 			),
 		),
-		jen.Return(jen.Id("total"), jen.Nil()),
-	)
+	}
+	if g.p.Has(schema.TableSigningKeys) {
+		body = append(body,
+			jen.Comment("Signing keys that have left the JWKS, by the declared retire_after."),
+			jen.List(jen.Id("n"), jen.Err()).Op(":=").Id("s").Dot("write").Dot("PurgeSigningKeys").Call(jen.Id("ctx"),
+				jen.Qual(runtimePkg, "SigningKeyPurgeCutoff").Call(jen.Id("before"), jen.Id("Config").Call().Dot("SigningKeys"))),
+			jen.Id("total").Op("+=").Id("n"),
+			jen.If(jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Id("total"), jen.Err())),
+		)
+	}
+	body = append(body, jen.Return(jen.Id("total"), jen.Nil()))
+	f.Func().Params(recv()).Id("PurgeExpired").Params(ctxParam(), jen.Id("before").Qual(timePkg, "Time")).Params(jen.Int64(), jen.Error()).Block(body...)
 	f.Line()
 	if families && g.p.Dialect != schema.SQLite {
 		g.emitPurgeFamilies()

@@ -114,6 +114,12 @@ func openIDQueries(p *Plan) []*Query {
 			&Query{Name: "ListSigningKeys", Cmd: ":many", SQL: "SELECT " + cols + "\nFROM " + t.Name + "\nORDER BY generation;"},
 			&Query{Name: "CreateSigningKey", Cmd: ":exec", Params: columnNames(t), Write: true,
 				SQL: "INSERT INTO " + t.Name + " (" + cols + ")\nVALUES (" + strings.Join(args, ", ") + ");"},
+			// Keys older than the newest one active before the cutoff
+			// (runtime.SigningKeyPurgeCutoff). The derived table lets
+			// MySQL read the table it deletes from.
+			&Query{Name: "PurgeSigningKeys", Cmd: ":execrows", Params: []string{"cutoff"}, Write: true,
+				SQL: "DELETE FROM " + t.Name + "\nWHERE generation < (SELECT m.g FROM (SELECT MAX(n.generation) AS g FROM " + t.Name +
+					" n WHERE n.active_from < sqlc.arg(cutoff)) m);"},
 		)
 	}
 	if len(p.Claims) > 0 {

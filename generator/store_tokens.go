@@ -169,7 +169,7 @@ func (g *storeGen) emitDeviceCodes() {
 		append(pre, g.changeBody(g.call("DecideDeviceCode",
 			arg{"status", jen.String().Call(jen.Id("d").Dot("Status"))},
 			arg{"user_id", userID},
-			arg{"scopes", g.use("joinList", jen.Id("d").Dot("Scopes"))},
+			arg{"scopes", g.listToColumn(jen.Id("d").Dot("Scopes"))},
 			arg{"decided_at", g.use("nullTime", jen.Id("d").Dot("At"))},
 			arg{"hash", jen.Id("hash")},
 		), "DeviceCodeExists", jen.Id("hash"), rt("ErrConsumed"))...)...,

@@ -80,8 +80,12 @@ func (g *storeGen) emitUsers() {
 	f.Line()
 
 	f.Comment("CreateUser creates a user with a random id. runtime.ErrDuplicate if the")
-	f.Comment("username is taken.")
+	f.Comment("username is taken; runtime.CheckCredentials' error for an empty username")
+	f.Comment("or password.")
 	f.Func().Params(recv()).Id("CreateUser").Params(ctxParam(), jen.Id("nu").Id("NewUser")).Params(jen.Op("*").Id("User"), jen.Error()).Block(
+		jen.If(jen.Err().Op(":=").Add(rt("CheckCredentials")).Call(jen.Id("nu").Dot("Username"), jen.Id("nu").Dot("Password")), jen.Err().Op("!=").Nil()).Block(
+			jen.Return(jen.Nil(), jen.Err()),
+		),
 		jen.Id("u").Op(":=").Op("&").Id("User").ValuesFunc(func(v *jen.Group) {
 			v.Line().Id("User").Op(":").Add(rt("User")).Values(
 				jen.Line().Id("ID").Op(":").Add(rt("NewID")).Call(),
@@ -155,10 +159,13 @@ func (g *storeGen) emitUsers() {
 	f.Line()
 
 	f.Comment("SetUserPassword replaces the user's password. runtime.ErrNotFound if there")
-	f.Comment("is no such user.")
+	f.Comment("is no such user; runtime.CheckCredentials' error for an empty password.")
 	f.Func().Params(recv()).Id("SetUserPassword").Params(ctxParam(), jen.List(jen.Id("id"), jen.Id("password")).String()).Error().Block(
-		g.changeBody(g.call("SetUserPasswordHash",
-			arg{"password_hash", rt("HashPassword").Call(jen.Id("password"))}, arg{"id", jen.Id("id")}), "UserExists", jen.Id("id"), jen.Nil())...,
+		append([]jen.Code{
+			jen.Comment("The id stands in for the username, which this method does not change."),
+			jen.If(jen.Err().Op(":=").Add(rt("CheckCredentials")).Call(jen.Id("id"), jen.Id("password")), jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Err())),
+		}, g.changeBody(g.call("SetUserPasswordHash",
+			arg{"password_hash", rt("HashPassword").Call(jen.Id("password"))}, arg{"id", jen.Id("id")}), "UserExists", jen.Id("id"), jen.Nil())...)...,
 	)
 	f.Line()
 

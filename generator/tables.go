@@ -37,12 +37,14 @@ func buildTables(d *schema.Declaration) ([]*Table, *Users, error) {
 		b.col("id", TypeKey, false),
 		b.col("secret_hash", TypeText, false),
 		b.col("name", TypeText, false),
-		b.col("redirect_uris", TypeText, false),
-		b.col("grant_types", TypeText, false),
-		b.col("scopes", TypeText, false),
+		b.col("redirect_uris", TypeList, false),
+		b.col("grant_types", TypeList, false),
+		b.col("scopes", TypeList, false),
 		b.colDefault("access_token_lifetime_seconds", TypeInt64, "0"),
 		b.colDefault("refresh_token_lifetime_seconds", TypeInt64, "0"),
 		b.col("created_at", TypeTime, false),
+		// Added after created_at: databases created before it get it last.
+		b.colDefault("resource_server", TypeBool, "FALSE"),
 	)
 	clients.PrimaryKey = []string{"id"}
 
@@ -118,7 +120,7 @@ func buildTables(d *schema.Declaration) ([]*Table, *Users, error) {
 		b.col("hash", TypeHash, false),
 		b.col("client_id", TypeKey, false),
 		userCol(true),
-		b.col("scopes", TypeText, false),
+		b.col("scopes", TypeList, false),
 		familyCol(false),
 		b.col("issued_at", TypeTime, false),
 		b.col("expires_at", TypeTime, false),
@@ -129,7 +131,7 @@ func buildTables(d *schema.Declaration) ([]*Table, *Users, error) {
 			b.col("hash", TypeHash, false),
 			b.col("client_id", TypeKey, false),
 			userCol(true),
-			b.col("scopes", TypeText, false),
+			b.col("scopes", TypeList, false),
 			familyCol(true),
 			b.col("issued_at", TypeTime, false),
 			b.col("expires_at", TypeTime, false),
@@ -143,7 +145,7 @@ func buildTables(d *schema.Declaration) ([]*Table, *Users, error) {
 			b.col("client_id", TypeKey, false),
 			userCol(false),
 			b.col("redirect_uri", TypeText, false),
-			b.col("scopes", TypeText, false),
+			b.col("scopes", TypeList, false),
 			b.col("code_challenge", TypeText, false),
 			b.col("code_challenge_method", TypeEnum, false),
 			familyCol(true),
@@ -160,7 +162,7 @@ func buildTables(d *schema.Declaration) ([]*Table, *Users, error) {
 			b.col("hash", TypeHash, false),
 			b.col("user_code_hash", TypeHash, false),
 			b.col("client_id", TypeKey, false),
-			b.col("scopes", TypeText, false),
+			b.col("scopes", TypeList, false),
 			b.col("status", TypeEnum, false),
 			userCol(true),
 			familyCol(true),
@@ -179,6 +181,7 @@ func buildTables(d *schema.Declaration) ([]*Table, *Users, error) {
 	if usersTable != nil && usersTable.External {
 		b.mappedClaimColumns(usersTable)
 	}
+	b.limitsTable()
 	if err := b.addExtras(); err != nil {
 		return nil, nil, err
 	}

@@ -25,12 +25,14 @@ const (
 	TypeTime                    // instant, stored in UTC with microseconds or better
 	TypeUUID                    // UUID (a mapped users table's id)
 	TypeBytes                   // opaque bytes (sealed private keys)
+	TypeList                    // list of strings, kept whole (see store_lists.go)
 )
 
 // typeNames are the lock file's names of the types.
 var typeNames = map[Type]string{
 	TypeText: "text", TypeKey: "key", TypeHash: "hash", TypeEnum: "enum", TypeInt64: "int64",
 	TypeFloat64: "float64", TypeBool: "bool", TypeTime: "time", TypeUUID: "uuid", TypeBytes: "bytes",
+	TypeList: "list",
 }
 
 func (t Type) String() string { return typeNames[t] }
@@ -41,14 +43,17 @@ var sqlTypes = map[schema.Dialect]map[Type]string{
 	schema.SQLite: {
 		TypeText: "TEXT", TypeKey: "TEXT", TypeHash: "TEXT", TypeEnum: "TEXT", TypeInt64: "INTEGER",
 		TypeFloat64: "REAL", TypeBool: "BOOLEAN", TypeTime: "DATETIME", TypeUUID: "TEXT", TypeBytes: "BLOB",
+		TypeList: "TEXT",
 	},
 	schema.Postgres: {
 		TypeText: "TEXT", TypeKey: "TEXT", TypeHash: "TEXT", TypeEnum: "TEXT", TypeInt64: "BIGINT",
 		TypeFloat64: "DOUBLE PRECISION", TypeBool: "BOOLEAN", TypeTime: "TIMESTAMPTZ", TypeUUID: "UUID", TypeBytes: "BYTEA",
+		TypeList: "TEXT[]",
 	},
 	schema.MySQL: {
 		TypeText: "TEXT", TypeKey: "VARCHAR(255)", TypeHash: "CHAR(64)", TypeEnum: "VARCHAR(32)", TypeInt64: "BIGINT",
 		TypeFloat64: "DOUBLE", TypeBool: "BOOLEAN", TypeTime: "DATETIME(6)", TypeUUID: "CHAR(36)", TypeBytes: "LONGBLOB",
+		TypeList: "TEXT",
 	},
 }
 
@@ -56,6 +61,7 @@ var sqlTypes = map[schema.Dialect]map[Type]string{
 var goTypes = map[Type]string{
 	TypeText: "string", TypeKey: "string", TypeHash: "string", TypeEnum: "string", TypeInt64: "int64",
 	TypeFloat64: "float64", TypeBool: "bool", TypeTime: "time.Time", TypeUUID: "string", TypeBytes: "[]byte",
+	TypeList: "string",
 }
 
 // extraTypes maps the declaration's extra column types to portable types.

@@ -59,6 +59,7 @@ func (s *Server) RequireToken(scopes ...string) func(http.Handler) http.Handler 
 		}
 	}
 	required := slices.Clone(scopes)
+	accepted := FormatScope(required)
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			t, from, err := s.authenticate(r)
@@ -70,11 +71,11 @@ func (s *Server) RequireToken(scopes ...string) func(http.Handler) http.Handler 
 				w.Header().Set("Cache-Control", "private")
 			}
 			if len(required) > 0 {
-				w.Header().Set("X-Accepted-OAuth-Scopes", FormatScope(required))
+				w.Header().Set("X-Accepted-OAuth-Scopes", accepted)
 				w.Header().Set("X-OAuth-Scopes", FormatScope(t.Scopes))
 				if !HasScopes(t.Scopes, required...) {
 					e := NewError(InsufficientScope, "the access token lacks a required scope")
-					e.scope = FormatScope(required)
+					e.scope = accepted
 					s.WriteBearerError(w, r, e)
 					return
 				}
@@ -136,7 +137,8 @@ func (s *Server) bearerToken(r *http.Request) (string, tokenSource, error) {
 		value string
 		from  tokenSource
 	}
-	var tokens []found
+	var at [3]found // one per location: no allocation for the usual one
+	tokens := at[:0]
 
 	headers := r.Header.Values("Authorization")
 	if len(headers) > 1 {
@@ -156,7 +158,10 @@ func (s *Server) bearerToken(r *http.Request) (string, tokenSource, error) {
 
 	// ParseQuery keeps what parses; a malformed pair elsewhere in the
 	// query is not the token's business.
-	query, _ := url.ParseQuery(r.URL.RawQuery)
+	var query url.Values
+	if r.URL.RawQuery != "" {
+		query, _ = url.ParseQuery(r.URL.RawQuery)
+	}
 	if query.Has("access_token") {
 		if !s.cfg.Bearer.AllowQuery {
 			return "", fromQuery, NewError(InvalidRequest, "access_token in the query string is not accepted; use the Authorization header")

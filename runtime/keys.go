@@ -41,6 +41,20 @@ const (
 	DefaultIDTokenLifetime  = time.Hour
 )
 
+// SigningKeyPurgeCutoff is when, for a store's PurgeExpired at now, a
+// signing key may be deleted: once a key of a later generation became
+// active before the cutoff. The JWKS publishes a key until RetireAfter
+// after its successor became active (keyring.refresh), so such a key has
+// left every JWKS and every token it signed has expired; the newest key
+// that became active before the cutoff, and all later ones, are kept.
+func SigningKeyPurgeCutoff(now time.Time, cfg SigningKeysConfig) time.Time {
+	retire := cfg.RetireAfter
+	if retire <= 0 {
+		retire = DefaultRetireAfter
+	}
+	return now.Add(-retire)
+}
+
 // signingAlgorithms are the supported JWS algorithms.
 var signingAlgorithms = []string{"ES256", "RS256", "EdDSA"}
 

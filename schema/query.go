@@ -54,7 +54,7 @@ func TableKinds() []string {
 // that take extra columns; extra columns and indexes are checked against
 // them. The generator reads them through BuiltinColumns, so both agree.
 var builtinColumns = map[string][]string{
-	TableClients:       {"id", "secret_hash", "name", "redirect_uris", "grant_types", "scopes", "access_token_lifetime_seconds", "refresh_token_lifetime_seconds", "created_at"},
+	TableClients:       {"id", "secret_hash", "name", "redirect_uris", "grant_types", "scopes", "access_token_lifetime_seconds", "refresh_token_lifetime_seconds", "created_at", "resource_server"},
 	TableUsers:         {"id", "username", "password_hash", "created_at"},
 	TableAccessTokens:  {"hash", "client_id", "user_id", "scopes", "family_id", "issued_at", "expires_at", "revoked_at"},
 	TableRefreshTokens: {"hash", "client_id", "user_id", "scopes", "family_id", "issued_at", "expires_at", "revoked_at", "consumed_at"},

@@ -77,13 +77,14 @@ func newApp(stdout, stderr io.Writer, code *int) *cli.App {
 			{
 				Name:  "init",
 				Usage: "write a commented oauthgen.yaml to start from, or a whole server with --server",
-				UsageText: `oauthgen init [--server] [--dialect sqlite|postgres|mysql] [--grant GRANT]... [--config FILE]
+				UsageText: `oauthgen init [--server] [--dialect sqlite|postgres|mysql] [--grant GRANT]... [--openid] [--access-tokens opaque|jwt] [--config FILE]
 
 Examples:
    oauthgen init
    oauthgen init --dialect postgres --grant authorization_code --grant refresh_token
    oauthgen init --server                     # the quickstart's server, in this folder
-   oauthgen init --server --dialect postgres --config cmd/authserver/oauthgen.yaml`,
+   oauthgen init --server --dialect postgres --config cmd/authserver/oauthgen.yaml
+   oauthgen init --server --openid --access-tokens jwt   # OpenID Provider, JWT access tokens`,
 				Description: "Writes a declaration with every key shown and explained. With --server, also a server\n" +
 					"package you own beside it (main.go: serve, client create, user create; the login, consent\n" +
 					"and device pages; demo seeding), in the module of the nearest go.mod. It never overwrites\n" +
@@ -94,13 +95,15 @@ Examples:
 					&cli.StringFlag{Name: "dialect", Aliases: []string{"d"}, Value: "sqlite", Usage: "SQL dialect: sqlite, postgres or mysql"},
 					&cli.StringSliceFlag{Name: "grant", Aliases: []string{"g"}, Usage: "enable `GRANT` (repeat the flag for more)"},
 					&cli.BoolFlag{Name: "server", Usage: "also scaffold a server package beside the declaration"},
+					&cli.BoolFlag{Name: "openid", Usage: "enable OpenID Connect (needs authorization_code): ID tokens, UserInfo, discovery; the login page is the OpenID Provider's"},
+					&cli.StringFlag{Name: "access-tokens", Value: "opaque", Usage: "access token `FORMAT`: opaque, or jwt (RFC 9068, verified offline with the JWKS)"},
 				},
 				Action: func(c *cli.Context) error {
 					path := c.String("config")
 					if c.Bool("server") {
 						return initServer(c, path)
 					}
-					out, err := generator.Scaffold(schema.Dialect(c.String("dialect")), c.StringSlice("grant"))
+					out, err := generator.ScaffoldFeatures(schema.Dialect(c.String("dialect")), c.StringSlice("grant"), initFeatures(c))
 					if err != nil {
 						return cli.Exit("oauthgen init: "+err.Error(), exitUsage)
 					}
@@ -290,11 +293,20 @@ func version() string {
 	return "(devel)"
 }
 
+// initFeatures are init's --openid and --access-tokens.
+func initFeatures(c *cli.Context) generator.Features {
+	f := generator.Features{OpenID: c.Bool("openid"), AccessTokens: c.String("access-tokens")}
+	if f.AccessTokens == "opaque" {
+		f.AccessTokens = "" // the default: the declaration shows it commented out
+	}
+	return f
+}
+
 // initServer is `init --server`: the declaration and a server package in
 // its folder.
 func initServer(c *cli.Context, config string) error {
 	written, err := generator.WriteServer(config, generator.ServerOptions{
-		Dialect: schema.Dialect(c.String("dialect")), Grants: c.StringSlice("grant"),
+		Dialect: schema.Dialect(c.String("dialect")), Grants: c.StringSlice("grant"), Features: initFeatures(c),
 	})
 	if _, exist := errors.AsType[*generator.ExistError](err); exist || (err != nil && written == nil) {
 		return cli.Exit("oauthgen init: "+err.Error(), exitUsage)

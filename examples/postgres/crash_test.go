@@ -27,6 +27,7 @@ func TestPostgresCrash(t *testing.T) {
 	pg := e2e.StartPostgres(t)
 	bin := e2e.Build(t, ".")
 	appSecret := e2e.Setup(t, bin, "--db", pg.DSN)
+	t.Setenv("OAUTHGEN_KEY_ENCRYPTION_KEY", e2e.NewKeyEncryptionKey()) // it signs JWT access tokens
 
 	s := e2e.Serve(t, bin, []string{"--db", pg.DSN}, nil)
 	load := e2e.StartLoad(s.URL, appSecret, 8)

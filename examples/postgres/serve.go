@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
@@ -13,6 +14,7 @@ import (
 	"os"
 	"os/signal"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -34,6 +36,10 @@ const (
 // small. With several instances each purges: the deletes are idempotent.
 const purgeEvery = time.Hour
 
+// logFlushEvery is the longest a log line waits in serve's buffer: one write
+// per request would cost more than the rest of its logging.
+const logFlushEvery = 100 * time.Millisecond
+
 // serveOptions configure serve.
 type serveOptions struct {
 	// Addr to listen on; port 0 picks a free one.
@@ -47,6 +53,9 @@ type serveOptions struct {
 	// a load balancer needs the same (see deviceTicketKey). Empty: a
 	// random key for this process only.
 	PageSecret string
+	// KeyEncryptionKeyFile holds the key that seals the signing keys
+	// (keys.go); empty: OAUTHGEN_KEY_ENCRYPTION_KEY.
+	KeyEncryptionKeyFile string
 }
 
 // serve serves the authorization server until SIGINT or SIGTERM, then
@@ -55,7 +64,9 @@ type serveOptions struct {
 func serve(ctx context.Context, store *oauthstore.Store, opts serveOptions) error {
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	logger := slog.New(slog.NewTextHandler(os.Stderr, nil))
+	logOut := newBufferedLog(os.Stderr)
+	defer logOut.Close() // last: after the shutdown is logged
+	logger := slog.New(slog.NewTextHandler(logOut, nil))
 
 	ln, err := net.Listen("tcp", opts.Addr)
 	if err != nil {
@@ -68,9 +79,19 @@ func serve(ctx context.Context, store *oauthstore.Store, opts serveOptions) erro
 			return err
 		}
 	}
+	var kek []byte // nil: the runtime reads OAUTHGEN_KEY_ENCRYPTION_KEY
+	if signsTokens(oauthstore.Config()) {
+		if kek, err = keyEncryptionKey(opts.KeyEncryptionKeyFile); err != nil {
+			return err
+		}
+	}
 	srv, err := oauthstore.NewServer(store, func(c *runtime.Config) {
 		c.Issuer = issuer
+		c.SigningKeys.KeyEncryptionKey = kek
 		c.Logger = logger
+		// Failed attempts are counted in the database, so that every
+		// instance behind a load balancer sees the same counts.
+		c.Throttle.Limiter = store
 		// routes serves the login and consent page and the device page
 		// with their grants; metadata advertises only what is served.
 		c.AppPages = runtime.AppPages{Authorization: true, Verification: true}
@@ -198,6 +219,16 @@ func routes(srv *runtime.Server, ticketKey []byte) (http.Handler, error) {
 	mux.Handle("POST "+e.Authorization, p.handler(p.authorize))
 	mux.Handle("GET "+callbackPath, p.handler(p.callback))
 	mux.Handle("GET /me", srv.RequireToken("read")(http.HandlerFunc(me)))
+	// OpenID Connect and JWT access tokens, when oauthgen.yaml declares
+	// them: discovery (relative to the issuer's path, OpenID Connect
+	// Discovery §4), UserInfo, and the keys that verify tokens.
+	if signsTokens(cfg) {
+		mux.Handle(e.JWKS, srv.JWKSHandler())
+	}
+	if cfg.OpenID != nil {
+		mux.Handle(runtime.OpenIDConfigurationPath, srv.OpenIDConfigurationHandler())
+		mux.Handle(e.UserInfo, srv.UserInfoHandler())
+	}
 	if prefix == "" {
 		return mux, nil
 	}
@@ -240,7 +271,54 @@ func logRequests(logger *slog.Logger, next http.Handler) http.Handler {
 		start := time.Now()
 		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
 		next.ServeHTTP(rec, r)
-		logger.Info("request", "method", r.Method, "path", r.URL.Path, "status", rec.status,
-			"duration", time.Since(start).Round(time.Microsecond))
+		logger.LogAttrs(r.Context(), slog.LevelInfo, "request", slog.String("method", r.Method),
+			slog.String("path", r.URL.Path), slog.Int("status", rec.status),
+			slog.Duration("duration", time.Since(start).Round(time.Microsecond)))
 	})
+}
+
+// bufferedLog gathers log lines and writes them out at most logFlushEvery
+// later, and at Close. A crash loses what is still in the buffer.
+type bufferedLog struct {
+	mu   sync.Mutex
+	w    *bufio.Writer
+	stop chan struct{}
+	done chan struct{}
+}
+
+func newBufferedLog(w io.Writer) *bufferedLog {
+	b := &bufferedLog{w: bufio.NewWriterSize(w, 64<<10), stop: make(chan struct{}), done: make(chan struct{})}
+	go func() {
+		defer close(b.done)
+		tick := time.NewTicker(logFlushEvery)
+		defer tick.Stop()
+		for {
+			select {
+			case <-tick.C:
+				b.flush()
+			case <-b.stop:
+				b.flush()
+				return
+			}
+		}
+	}()
+	return b
+}
+
+func (b *bufferedLog) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.w.Write(p)
+}
+
+func (b *bufferedLog) flush() {
+	b.mu.Lock()
+	b.w.Flush()
+	b.mu.Unlock()
+}
+
+// Close writes out what is buffered and stops the flushing.
+func (b *bufferedLog) Close() {
+	close(b.stop)
+	<-b.done
 }

@@ -1,6 +1,6 @@
 // Command quickstart is an OAuth 2.0 authorization server on SQLite, built on
 // the Store oauthgen generates from oauthgen.yaml. It was scaffolded by
-// `oauthgen init --server`: it is yours to edit.
+// `oauthgen init --server --openid`: it is yours to edit.
 //
 //	go generate ./... && go run . serve
 //
@@ -67,10 +67,12 @@ func newApp() *cli.App {
 					dbFlag(),
 					// From the environment, it stays out of ps.
 					&cli.StringFlag{Name: "page-secret", EnvVars: []string{pageSecretEnv}, Usage: "`SECRET` (at least 32 bytes) signing the device page's tickets; the same on every instance behind a load balancer (default: a random one per process)"},
+					&cli.StringFlag{Name: "key-encryption-key-file", Usage: "`FILE` holding the base64 of the 32-byte key that seals the signing keys of ID tokens and JWT access tokens; the same on every instance (default: $" + runtime.KeyEncryptionKeyEnv + ", else a demo key file beside the database)"},
 				},
 				Action: func(c *cli.Context) error {
 					return withStore(c, func(store *oauthstore.Store) error {
-						return serve(c.Context, store, serveOptions{Addr: c.String("addr"), Issuer: c.String("issuer"), Out: c.App.Writer, PageSecret: c.String("page-secret")})
+						return serve(c.Context, store, serveOptions{Addr: c.String("addr"), Issuer: c.String("issuer"), Out: c.App.Writer, PageSecret: c.String("page-secret"),
+							KeyEncryptionKeyFile: c.String("key-encryption-key-file"), DB: dbArg(c)})
 					})
 				},
 			},
@@ -80,7 +82,7 @@ func newApp() *cli.App {
 				Subcommands: []*cli.Command{{
 					Name:  "create",
 					Usage: "register a client",
-					UsageText: name + " client create --id ID [--secret S] [--public] --grant G... --scope S... [--redirect-uri U...] [--name N]\n\n" +
+					UsageText: name + " client create --id ID [--secret S] [--public] --grant G... --scope S... [--redirect-uri U...] [--name N] [--resource-server]\n\n" +
 						"Examples:\n" +
 						"   " + name + " client create --id billing --grant client_credentials --scope read\n" +
 						"   " + name + " client create --id spa --public --grant authorization_code --grant refresh_token \\\n" +
@@ -93,6 +95,7 @@ func newApp() *cli.App {
 						&cli.StringSliceFlag{KeepSpace: true, Name: "scope", Usage: "scope the client may be granted (repeat; none: any the server knows)"},
 						&cli.StringSliceFlag{KeepSpace: true, Name: "redirect-uri", Usage: "registered redirect URI (repeat)"},
 						&cli.StringFlag{Name: "name", Usage: "name shown on the consent page"},
+						&cli.BoolFlag{Name: "resource-server", Usage: "may introspect every client's tokens, not only its own"},
 						dbFlag(),
 					},
 					Action: createClient,
@@ -104,10 +107,11 @@ func newApp() *cli.App {
 				Subcommands: []*cli.Command{{
 					Name:      "create",
 					Usage:     "create a user",
-					UsageText: name + " user create --username U --password P",
+					UsageText: name + " user create --username U --password P [--email E]",
 					Flags: []cli.Flag{
 						&cli.StringFlag{Name: "username", Required: true},
 						&cli.StringFlag{Name: "password", Required: true, Usage: "stored as an argon2id hash"},
+						&cli.StringFlag{Name: "email", Usage: "the user's email address: the email claim of ID tokens and UserInfo"},
 						dbFlag(),
 					},
 					Action: createUser,
@@ -121,7 +125,7 @@ func newApp() *cli.App {
 // declared configuration, then registers it.
 func createClient(c *cli.Context) error {
 	client := runtime.Client{
-		ID: c.String("id"), Name: c.String("name"),
+		ID: c.String("id"), Name: c.String("name"), ResourceServer: c.Bool("resource-server"),
 		GrantTypes: expandGrants(c.StringSlice("grant")), Scopes: c.StringSlice("scope"), RedirectURIs: c.StringSlice("redirect-uri"),
 	}
 	public := c.Bool("public")
@@ -160,7 +164,7 @@ func registerClient(ctx context.Context, store *oauthstore.Store, client runtime
 	}
 	_, secret, err := store.CreateClient(ctx, oauthstore.NewClient{
 		ID: client.ID, Public: public, Name: client.Name, GrantTypes: client.GrantTypes,
-		Scopes: client.Scopes, RedirectURIs: client.RedirectURIs,
+		Scopes: client.Scopes, RedirectURIs: client.RedirectURIs, ResourceServer: client.ResourceServer,
 	})
 	return secret, err
 }
@@ -198,7 +202,11 @@ func checkClient(client runtime.Client, public bool) error {
 func createUser(c *cli.Context) error {
 	username := c.String("username")
 	return withStore(c, func(store *oauthstore.Store) error {
-		u, err := store.CreateUser(c.Context, oauthstore.NewUser{Username: username, Password: c.String("password")})
+		nu := oauthstore.NewUser{Username: username, Password: c.String("password")}
+		if email := c.String("email"); email != "" {
+			nu.Email = &email
+		}
+		u, err := store.CreateUser(c.Context, nu)
 		if errors.Is(err, runtime.ErrDuplicate) {
 			return cli.Exit(fmt.Sprintf("%s: user %q exists", name, username), 1)
 		}
@@ -226,12 +234,16 @@ func withStore(c *cli.Context, fn func(*oauthstore.Store) error) error {
 // openStore opens the database --db names, given after the command or
 // before it.
 func openStore(c *cli.Context) (*oauthstore.Store, error) {
-	db := c.String("db")
+	db := dbArg(c)
+	return oauthstore.Open(db)
+}
+
+// dbArg is --db, given after the command or before it.
+func dbArg(c *cli.Context) string {
 	for _, ctx := range c.Lineage() {
 		if ctx.IsSet("db") {
-			db = ctx.String("db")
-			break
+			return ctx.String("db")
 		}
 	}
-	return oauthstore.Open(db)
+	return c.String("db")
 }

@@ -28,8 +28,9 @@ var pageFS embed.FS
 var templates = template.Must(template.ParseFS(pageFS, "pages/*.html"))
 
 // pages are the HTML a person sees, which the application owns. The
-// forms carry the user's password; there is no session, so no cookie for a cross-site request
-// to ride on, and cross-origin POSTs are refused all the same.
+// forms carry the user's password; there is no session, so no cookie for
+// a cross-site request to ride on, and cross-origin POSTs are refused all
+// the same.
 type pages struct {
 	srv *runtime.Server
 	// The forms' actions: the endpoints' paths under the issuer's.
@@ -131,6 +132,17 @@ func (p *pages) consent(req *runtime.AuthorizationRequest, username, errMsg stri
 // authorize is the authorization endpoint: GET shows the login and
 // consent page; POST, the page's form, checks the request again, signs
 // the user in and records the decision.
+//
+// The pages keep no session: no cookie, so nothing for a cross-site
+// request to ride on and nothing to log out of. Every authorization is a
+// fresh sign-in and a fresh consent, in one form, and srv.Interaction
+// sees it so: on GET nobody is signed in, so prompt=none is answered
+// login_required at once (OpenID Connect Core §3.1.2.6: the client then
+// shows the page itself); on POST the user has just signed in and
+// consented, which satisfies prompt=login, prompt=consent and any
+// max_age, and auth_time is that sign-in. To remember sign-ins, keep a
+// session (a signed cookie) and give Interaction its user, AuthTime and
+// remembered consent instead.
 func (p *pages) authorize(w http.ResponseWriter, r *http.Request) {
 	var form url.Values
 	if r.Method == http.MethodPost && isURLEncoded(r) {
@@ -147,6 +159,11 @@ func (p *pages) authorize(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if r.Method == http.MethodGet {
+		if _, err := p.srv.Interaction(req, runtime.Session{}); err != nil {
+			// prompt=none: redirected to the client with login_required.
+			p.srv.WriteAuthorizationError(w, r, err)
+			return
+		}
 		p.render(w, http.StatusOK, "consent", p.consent(req, "", ""))
 		return
 	}
@@ -171,6 +188,14 @@ func (p *pages) authorize(w http.ResponseWriter, r *http.Request) {
 	}
 	if err != nil { // logged by the runtime
 		p.render(w, http.StatusInternalServerError, "message", message("Something went wrong", "Try again later."))
+		return
+	}
+	// With a sign-in and a consent given just now, Interaction asks for
+	// nothing more (InteractionNone); it records auth_time for the ID token.
+	if _, err := p.srv.Interaction(req, runtime.Session{
+		UserID: user.ID, AuthTime: p.now(), LoggedInNow: true, Consented: true, ConsentedNow: true,
+	}); err != nil {
+		p.srv.WriteAuthorizationError(w, r, err)
 		return
 	}
 	// Writes the redirect with the code, or with the error; either way

@@ -53,8 +53,12 @@ func TestScaffoldedServer(t *testing.T) {
 		"-tool", "github.com/oauthgen/oauthgen/cmd/oauthgen")
 	goIn(t, mod, "mod", "tidy")
 	dialects := []string{"sqlite", "postgres", "mysql"}
+	// The options of issue 11: SQLite an OpenID Provider, PostgreSQL one
+	// that issues JWT access tokens too, MySQL neither.
+	options := map[string][]string{"sqlite": {"--openid"}, "postgres": {"--openid", "--access-tokens", "jwt"}}
 	for _, d := range dialects {
-		out := goIn(t, mod, "tool", "oauthgen", "init", "--server", "--dialect", d, "--config", d+"/oauthgen.yaml")
+		args := append([]string{"tool", "oauthgen", "init", "--server", "--dialect", d, "--config", d + "/oauthgen.yaml"}, options[d]...)
+		out := goIn(t, mod, args...)
 		if !strings.Contains(out, "next: go generate ./"+d) {
 			t.Errorf("init --server printed no next step:\n%s", out)
 		}
@@ -78,26 +82,46 @@ func TestScaffoldedServer(t *testing.T) {
 	}
 
 	t.Run("sqlite", func(t *testing.T) {
-		flows(t, filepath.Join(bin, "sqlite"), filepath.Join(t.TempDir(), "auth.db"))
+		t.Setenv("OAUTHGEN_KEY_ENCRYPTION_KEY", "") // the demo key file beside the database
+		db := filepath.Join(t.TempDir(), "auth.db")
+		s := flows(t, filepath.Join(bin, "sqlite"), db, true, false)
+		e2e.CheckDemoKeyFile(t, db, s.Log())
 	})
 	t.Run("postgres", func(t *testing.T) {
-		flows(t, filepath.Join(bin, "postgres"), testdb.Postgres(t))
+		dsn := testdb.Postgres(t)
+		t.Setenv("OAUTHGEN_KEY_ENCRYPTION_KEY", "")
+		if out, code := e2e.RunStatus(t, filepath.Join(bin, "postgres"), "serve", "--addr", "127.0.0.1:0", "--db", dsn); code == 0 || !strings.Contains(out, "no key-encryption key was given") {
+			t.Fatalf("serve without a key-encryption key: exit %d\n%s", code, out)
+		}
+		t.Setenv("OAUTHGEN_KEY_ENCRYPTION_KEY", e2e.NewKeyEncryptionKey())
+		flows(t, filepath.Join(bin, "postgres"), dsn, true, true)
 	})
 	t.Run("mysql", func(t *testing.T) {
-		flows(t, filepath.Join(bin, "mysql"), testdb.MySQL(t))
+		flows(t, filepath.Join(bin, "mysql"), testdb.MySQL(t), false, false)
 	})
 }
 
 // flows serves the scaffolded server on db, follows the demo it prints,
 // registers clients and a user with its CLI (--db after the command), and
-// drives every grant, endpoint and page; then it stops it gracefully.
-func flows(t *testing.T, bin, db string) {
+// drives every grant, endpoint and page, OpenID Connect and JWT access
+// tokens when scaffolded with them; then it stops it gracefully.
+func flows(t *testing.T, bin, db string, openID, jwt bool) *e2e.Server {
 	s := e2e.Serve(t, bin, nil, []string{"--db", db})
 	e2e.CheckDemo(t, s.Output)
 	appSecret := e2e.Setup(t, bin, "--db", db)
 	e2e.Flows(t, s.URL, appSecret)
+	if openID {
+		rpSecret := e2e.SetupOpenID(t, bin, "--db", db)
+		t.Run("openid", func(t *testing.T) { e2e.OpenID(t, s.URL, rpSecret, appSecret) })
+	} else if resp, _ := e2e.Do(t, "GET", s.URL+"/.well-known/openid-configuration", nil, nil); resp.StatusCode != 404 {
+		t.Errorf("discovery without openid_connect: %d, want 404", resp.StatusCode)
+	}
+	if jwt {
+		t.Run("jwt_access_tokens", func(t *testing.T) { e2e.JWTAccessTokens(t, s.URL, s.URL, s.URL, appSecret) })
+	}
 	if log := s.Log(); !strings.Contains(log, "method=POST path=/token status=200") {
 		t.Errorf("the request log shows no method, path and status:\n%s", log)
 	}
 	s.Stop(t)
+	return s
 }

@@ -7,6 +7,8 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	em1 "github.com/oauthgen/oauthgen/golden/evolve_openid_mysql/steps/01"
+	em2 "github.com/oauthgen/oauthgen/golden/evolve_openid_mysql/steps/02"
 	ep1 "github.com/oauthgen/oauthgen/golden/evolve_openid_postgres/steps/01"
 	ep2 "github.com/oauthgen/oauthgen/golden/evolve_openid_postgres/steps/02"
 	es1 "github.com/oauthgen/oauthgen/golden/evolve_openid_sqlite/steps/01"
@@ -37,7 +39,7 @@ func TestEvolveOpenID(t *testing.T) {
 		ctx := context.Background()
 		must(t, s.before.Migrate(ctx))
 		now := time.Now().UTC().Truncate(time.Second)
-		must(t, s.addClient(ctx, &runtime.Client{ID: "rp", Name: "RP", GrantTypes: []string{"authorization_code"}, CreatedAt: now}))
+		must(t, s.addClient(ctx, &runtime.Client{ID: "rp", Name: "RP", GrantTypes: []string{"authorization_code"}, RedirectURIs: []string{"https://rp.example/cb"}, CreatedAt: now}))
 		fam := &runtime.Family{ID: runtime.NewID(), ClientID: "rp", UserID: "alice", CreatedAt: now}
 		code := &runtime.AuthorizationCode{Hash: runtime.HashToken("code"), ClientID: "rp", UserID: "alice", Scopes: []string{"read"},
 			FamilyID: fam.ID, IssuedAt: now, ExpiresAt: now.Add(5 * time.Minute)}
@@ -76,6 +78,18 @@ func TestEvolveOpenID(t *testing.T) {
 		b, a := ep1.New(pool), ep2.New(pool)
 		run(t, stores{b, a, func(ctx context.Context, c *runtime.Client) error {
 			return b.ImportClient(ctx, &ep1.Client{Client: *c})
+		}})
+	})
+	t.Run("mysql", func(t *testing.T) {
+		dsn := testdb.MySQL(t)
+		b, err := em1.Open(dsn)
+		must(t, err)
+		defer b.Close()
+		a, err := em2.Open(dsn)
+		must(t, err)
+		defer a.Close()
+		run(t, stores{b, a, func(ctx context.Context, c *runtime.Client) error {
+			return b.ImportClient(ctx, &em1.Client{Client: *c})
 		}})
 	})
 }

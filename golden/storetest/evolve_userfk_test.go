@@ -3,10 +3,13 @@ package storetest_test
 import (
 	"context"
 	"database/sql"
+	"fmt"
 	"io/fs"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/pressly/goose/v3"
@@ -53,8 +56,13 @@ func TestEvolveUserForeignKeysDropped(t *testing.T) {
 	})
 }
 
-// runUserFKDrop migrates to version 1 (the older oauthgen's schema), issues
-// tokens to a user of the table, migrates to the end, and checks them.
+// runUserFKDrop migrates to version 1 (the older oauthgen's schema, which
+// the Store of today no longer reads: lists were space-joined text, and
+// clients had no resource_server), writes rows as that oauthgen did, with
+// SQL, migrates to the end, and checks them: the lists are converted
+// (runs of whitespace split items, as strings.Fields did), bob's token
+// still authenticates, and user ids of no row of the table ("alice") can
+// now be issued.
 func runUserFKDrop(t *testing.T, s stepStore, cfg runtime.Config, dialect goose.Dialect, db *sql.DB, migrations fs.FS, versionTable string) {
 	ctx := context.Background()
 	p, err := goose.NewProvider(dialect, db, migrations, goose.WithTableName(versionTable))
@@ -64,27 +72,62 @@ func runUserFKDrop(t *testing.T, s stepStore, cfg runtime.Config, dialect goose.
 	if _, err := p.UpTo(ctx, 1); err != nil {
 		t.Fatal(err)
 	}
-	srv, err := runtime.NewServer(withIssuer(cfg), s)
-	if err != nil {
-		t.Fatal(err)
+	exec := func(query string, args ...any) error {
+		if dialect == goose.DialectPostgres {
+			for i := 1; strings.Contains(query, "?"); i++ {
+				query = strings.Replace(query, "?", fmt.Sprintf("$%d", i), 1)
+			}
+		}
+		_, err := db.ExecContext(ctx, query, args...)
+		return err
 	}
-	createUser(t, s, "bob", "correct horse")
-	client, secret := createClient(t, s, false, []string{"password", "refresh_token"}, nil)
-	bob := postToken(t, srv, url.Values{"grant_type": {"password"}, "client_id": {client}, "client_secret": {secret},
-		"username": {"bob"}, "password": {"correct horse"}})
+	bobID := createUser(t, s, "bob", "correct horse")
+	now := time.Now().UTC().Truncate(time.Second)
+	must(t, exec("INSERT INTO oauth_clients (id, secret_hash, name, redirect_uris, grant_types, scopes, access_token_lifetime_seconds, refresh_token_lifetime_seconds, created_at) VALUES (?, ?, ?, ?, ?, ?, 0, 0, ?)",
+		"old", runtime.HashToken("old secret"), "Old", " https://old.example/cb\thttps://old.example/b ", "password  refresh_token", "read\twrite ", now))
+	token := runtime.NewToken()
+	must(t, exec("INSERT INTO oauth_access_tokens (hash, client_id, user_id, scopes, issued_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)",
+		runtime.HashToken(token), "old", bobID, "read write", now, now.Add(time.Hour)))
 	// Version 1 still refuses ids of no user: the foreign keys are there.
-	public, _ := createClient(t, s, true, []string{"authorization_code"}, []string{"https://app.example/cb"})
-	if _, err := tryAuthorize(srv, public, "alice"); err == nil {
-		t.Fatal("before the migration a code for alice was issued: the seed has no user foreign keys")
+	if err := exec("INSERT INTO oauth_access_tokens (hash, client_id, user_id, scopes, issued_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)",
+		runtime.HashToken(runtime.NewToken()), "old", "alice", "read", now, now.Add(time.Hour)); err == nil {
+		t.Fatal("before the migration a token for alice was stored: the seed has no user foreign keys")
 	}
 
 	if err := s.Migrate(ctx); err != nil {
 		t.Fatalf("migrate: %v", err)
 	}
-	if _, err := srv.AuthenticateRequest(bearer(bob.AccessToken)); err != nil {
-		t.Errorf("bob's access token no longer authenticates: %v", err)
+	srv, err := runtime.NewServer(withIssuer(cfg), s)
+	if err != nil {
+		t.Fatal(err)
 	}
-	postToken(t, srv, url.Values{"grant_type": {"refresh_token"}, "client_id": {client}, "client_secret": {secret}, "refresh_token": {bob.RefreshToken}})
+	c, err := s.GetClient(ctx, "old")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"https://old.example/cb", "https://old.example/b"}; !slices.Equal(c.RedirectURIs, want) {
+		t.Errorf("converted redirect URIs = %q, want %q", c.RedirectURIs, want)
+	}
+	if want := []string{"password", "refresh_token"}; !slices.Equal(c.GrantTypes, want) {
+		t.Errorf("converted grant types = %q, want %q", c.GrantTypes, want)
+	}
+	if want := []string{"read", "write"}; !slices.Equal(c.Scopes, want) {
+		t.Errorf("converted scopes = %q, want %q", c.Scopes, want)
+	}
+	if c.ResourceServer {
+		t.Error("a client from before resource_server is a resource server")
+	}
+	at, err := srv.AuthenticateRequest(bearer(token))
+	if err != nil {
+		t.Fatalf("bob's access token no longer authenticates: %v", err)
+	}
+	if want := []string{"read", "write"}; !slices.Equal(at.Scopes, want) {
+		t.Errorf("bob's converted token scopes = %q, want %q", at.Scopes, want)
+	}
+	bob := postToken(t, srv, url.Values{"grant_type": {"password"}, "client_id": {"old"}, "client_secret": {"old secret"},
+		"username": {"bob"}, "password": {"correct horse"}})
+	postToken(t, srv, url.Values{"grant_type": {"refresh_token"}, "client_id": {"old"}, "client_secret": {"old secret"}, "refresh_token": {bob.RefreshToken}})
+	public, _ := createClient(t, s, true, []string{"authorization_code"}, []string{"https://app.example/cb"})
 	alice := codeFlow(t, srv, public)
 	if _, err := srv.AuthenticateRequest(bearer(alice.AccessToken)); err != nil {
 		t.Errorf("alice's access token does not authenticate: %v", err)

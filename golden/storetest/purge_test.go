@@ -141,7 +141,7 @@ func TestPurgeBatches(t *testing.T) {
 			s, addClient := pc.open(t)
 			ctx := context.Background()
 			now := time.Now().UTC().Truncate(time.Microsecond)
-			must(t, addClient(ctx, &runtime.Client{ID: "c", GrantTypes: []string{"client_credentials"}, CreatedAt: now}))
+			must(t, addClient(ctx, &runtime.Client{ID: "c", SecretHash: runtime.HashToken("s"), GrantTypes: []string{"client_credentials"}, CreatedAt: now}))
 			for i := range expired + 1 {
 				expires := now.Add(-time.Minute)
 				if i == expired {

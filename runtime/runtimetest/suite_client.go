@@ -1,6 +1,7 @@
 package runtimetest
 
 import (
+	"errors"
 	"testing"
 	"time"
 
@@ -11,6 +12,7 @@ func clientTests() []subtest {
 	return []subtest{
 		{"round_trip", testClientRoundTrip},
 		{"unknown", testClientUnknown},
+		{"lists_kept_whole", testClientListsKeptWhole},
 	}
 }
 
@@ -95,4 +97,29 @@ func testClientUnknown(t *testing.T, e *env) {
 		_, err := e.h.Store.GetClient(e.ctx, id)
 		wantErr(t, "GetClient("+quote(id)+")", err, runtime.ErrNotFound)
 	}
+}
+
+// testClientListsKeptWhole: a list item holding a tab, a space or a comma
+// is one item. A store that joined lists with a separator and split them
+// when reading would turn the one URI below into two, the second an
+// attacker's. The store may refuse such a client (generated stores
+// validate with runtime.ValidateClient), but never store it split; the
+// same list in a token's scopes, which stores do not validate, must come
+// back exactly.
+func testClientListsKeptWhole(t *testing.T, e *env) {
+	tricky := []string{"https://good.example/cb\thttps://evil.example/steal", "https://good.example/a b", "https://good.example/cb?x=1,2"}
+	c := &runtime.Client{ID: "whole", SecretHash: runtime.HashToken("s"), RedirectURIs: tricky,
+		GrantTypes: []string{runtime.GrantAuthorizationCode}, Scopes: tricky, CreatedAt: t0}
+	if err := e.h.AddClient(e.ctx, c); err == nil {
+		got, err := e.h.Store.GetClient(e.ctx, c.ID)
+		must(t, "GetClient", err)
+		diff(t, "GetClient", c, got)
+	} else if _, err := e.h.Store.GetClient(e.ctx, c.ID); !errors.Is(err, runtime.ErrNotFound) {
+		t.Errorf("the refused client reads back: GetClient = %v, want runtime.ErrNotFound", err)
+	}
+	tok := runtime.AccessToken{Hash: e.hash(), ClientID: e.client(), Scopes: tricky, IssuedAt: t0, ExpiresAt: at(time.Hour)}
+	must(t, "Issue", e.create(&runtime.Issuance{AccessToken: &tok}))
+	got, err := e.h.Store.GetAccessToken(e.ctx, tok.Hash)
+	must(t, "GetAccessToken", err)
+	diff(t, "GetAccessToken", &tok, got)
 }

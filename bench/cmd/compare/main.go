@@ -96,11 +96,11 @@ var subjects = []subject{
 			if err != nil {
 				return nil, nil, err
 			}
-			if err := createClient(ctx, w.bin("postgres"), "--dsn", dsn); err != nil {
+			if err := createClient(ctx, w.bin("postgres"), "--db", dsn); err != nil {
 				drop()
 				return nil, nil, err
 			}
-			return exec.Command(w.bin("postgres"), "--dsn", dsn, "serve", "--addr", addr), drop, nil
+			return exec.Command(w.bin("postgres"), "--db", dsn, "serve", "--addr", addr), drop, nil
 		}},
 	{name: "go-oauth2", about: "go-oauth2 v4.5.4, memory stores, plaintext secret",
 		start: peer("go-oauth2")},

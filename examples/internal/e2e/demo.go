@@ -13,7 +13,8 @@ type Demo struct {
 	// Password is the demo user's.
 	Password string
 	// Lines are the command lines, in order: client_credentials, /me,
-	// password, device start, device poll, authorization code redemption.
+	// password, device start, device poll, authorization code redemption,
+	// and, with OpenID Connect, UserInfo.
 	Lines []string
 	// AuthorizeURL is the URL to open in a browser.
 	AuthorizeURL string
@@ -37,8 +38,12 @@ func ParseDemo(t *testing.T, out string) Demo {
 			d.AuthorizeURL = l
 		}
 	}
-	if len(d.Lines) != 6 || d.AuthorizeURL == "" {
-		t.Fatalf("want 6 command lines and an authorization URL in the demo, got %d:\n%s", len(d.Lines), out)
+	want := 6
+	if strings.Contains(out, "/userinfo") {
+		want = 7
+	}
+	if len(d.Lines) != want || d.AuthorizeURL == "" {
+		t.Fatalf("want %d command lines and an authorization URL in the demo, got %d:\n%s", want, len(d.Lines), out)
 	}
 	return d
 }
@@ -97,5 +102,17 @@ func CheckDemo(t *testing.T, out string) {
 	if m == nil {
 		t.Fatalf("the callback page shows no code:\n%s", callback.Body)
 	}
-	hasToken("authorization code", sh(d.Lines[5], "CODE="+m[1]))
+	redeemed := sh(d.Lines[5], "CODE="+m[1])
+	hasToken("authorization code", redeemed)
+	if len(d.Lines) == 7 {
+		// OpenID Connect: the code of a request with scope openid gets an
+		// ID token, and UserInfo answers for the demo user.
+		if s, _ := redeemed["id_token"].(string); strings.Count(s, ".") != 2 {
+			t.Errorf("authorization code with scope openid: no ID token: %v", redeemed)
+		}
+		token, _ := redeemed["access_token"].(string)
+		if u := sh(d.Lines[6], "TOKEN="+token); u["sub"] == nil || u["email"] != "alice@example.com" {
+			t.Errorf("userinfo: %v", u)
+		}
+	}
 }

@@ -7,7 +7,9 @@ package oauthstore
 
 import (
 	"context"
+	"crypto/sha256"
 	"embed"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"github.com/jackc/pgx/v5"
@@ -19,7 +21,6 @@ import (
 	"github.com/pressly/goose/v3"
 	"github.com/pressly/goose/v3/lock"
 	"io/fs"
-	"strings"
 	"time"
 )
 
@@ -49,6 +50,9 @@ var (
 	_ runtime.RefreshTokenStore      = (*Store)(nil)
 	_ runtime.AuthorizationCodeStore = (*Store)(nil)
 	_ runtime.DeviceCodeStore        = (*Store)(nil)
+	_ runtime.SigningKeyStore        = (*Store)(nil)
+	_ runtime.UserClaimsStore        = (*Store)(nil)
+	_ runtime.Limiter                = (*Store)(nil)
 )
 
 // Open connects a pgx pool to the PostgreSQL database at dsn (a URL or
@@ -156,8 +160,15 @@ func Config() runtime.Config {
 		RefreshTokenLifetime:      336 * time.Hour,
 		AuthorizationCodeLifetime: 5 * time.Minute,
 		DeviceCodeLifetime:        10 * time.Minute,
-		Scopes:                    []string{"read", "write"},
+		Scopes:                    []string{"openid", "profile", "email", "read", "write"},
 		DefaultScopes:             []string{"read"},
+		OpenID:                    &runtime.OpenIDConfig{IDTokenLifetime: time.Hour},
+		AccessTokenFormat:         runtime.AccessTokenJWT,
+		SigningKeys: runtime.SigningKeysConfig{
+			Algorithm:   "ES256",
+			RotateEvery: 720 * time.Hour,
+			RetireAfter: 168 * time.Hour,
+		},
 	}
 }
 
@@ -194,10 +205,14 @@ type NewClient struct {
 	// AccessTokenLifetime and RefreshTokenLifetime override the server's when
 	// not zero.
 	AccessTokenLifetime, RefreshTokenLifetime time.Duration
+	// ResourceServer lets the client introspect every client's tokens, not
+	// only its own (RFC 7662 §2.1).
+	ResourceServer bool
 }
 
 // CreateClient registers a client. It returns the client and, for a
 // confidential client, its secret: show it once, only its SHA-256 is kept.
+// runtime.ValidateClient's error if nc is not a valid registration.
 func (s *Store) CreateClient(ctx context.Context, nc NewClient) (*Client, string, error) {
 	c := &Client{
 		Client: runtime.Client{
@@ -209,6 +224,7 @@ func (s *Store) CreateClient(ctx context.Context, nc NewClient) (*Client, string
 			AccessTokenLifetime:  nc.AccessTokenLifetime,
 			RefreshTokenLifetime: nc.RefreshTokenLifetime,
 			CreatedAt:            time.Now().UTC(),
+			ResourceServer:       nc.ResourceServer,
 		},
 	}
 	if c.ID == "" {
@@ -226,18 +242,23 @@ func (s *Store) CreateClient(ctx context.Context, nc NewClient) (*Client, string
 
 // ImportClient stores c as given, SecretHash included: the hex SHA-256 of a
 // secret, or a bcrypt or argon2id hash of one issued elsewhere.
-// runtime.ErrDuplicate if the id is taken.
+// runtime.ErrDuplicate if the id is taken; runtime.ValidateClient's error
+// if c is not a valid registration.
 func (s *Store) ImportClient(ctx context.Context, c *Client) error {
+	if err := runtime.ValidateClient(&c.Client, nil); err != nil {
+		return err
+	}
 	return duplicate(s.write.CreateClient(ctx, sqlcdb.CreateClientParams{
 		ID:                          c.ID,
 		SecretHash:                  c.SecretHash,
 		Name:                        c.Name,
-		RedirectURIs:                joinList(c.RedirectURIs),
-		GrantTypes:                  joinList(c.GrantTypes),
-		Scopes:                      joinList(c.Scopes),
+		RedirectURIs:                pgList(c.RedirectURIs),
+		GrantTypes:                  pgList(c.GrantTypes),
+		Scopes:                      pgList(c.Scopes),
 		AccessTokenLifetimeSeconds:  seconds(c.AccessTokenLifetime),
 		RefreshTokenLifetimeSeconds: seconds(c.RefreshTokenLifetime),
 		CreatedAt:                   c.CreatedAt.UTC(),
+		ResourceServer:              c.ResourceServer,
 	}))
 }
 
@@ -274,15 +295,20 @@ func (s *Store) ListClients(ctx context.Context) ([]*Client, error) {
 }
 
 // UpdateClient saves c, but for its secret and creation time, which stay.
-// runtime.ErrNotFound if there is no such client.
+// runtime.ErrNotFound if there is no such client; runtime.ValidateClient's
+// error if c is not a valid registration.
 func (s *Store) UpdateClient(ctx context.Context, c *Client) error {
+	if err := runtime.ValidateClient(&c.Client, nil); err != nil {
+		return err
+	}
 	n, err := s.write.UpdateClient(ctx, sqlcdb.UpdateClientParams{
 		Name:                        c.Name,
-		RedirectURIs:                joinList(c.RedirectURIs),
-		GrantTypes:                  joinList(c.GrantTypes),
-		Scopes:                      joinList(c.Scopes),
+		RedirectURIs:                pgList(c.RedirectURIs),
+		GrantTypes:                  pgList(c.GrantTypes),
+		Scopes:                      pgList(c.Scopes),
 		AccessTokenLifetimeSeconds:  seconds(c.AccessTokenLifetime),
 		RefreshTokenLifetimeSeconds: seconds(c.RefreshTokenLifetime),
+		ResourceServer:              c.ResourceServer,
 		ID:                          c.ID,
 	})
 	if err != nil {
@@ -331,21 +357,29 @@ func clientFromRow(row sqlcdb.Client) *Client {
 			ID:                   row.ID,
 			SecretHash:           row.SecretHash,
 			Name:                 row.Name,
-			RedirectURIs:         splitList(row.RedirectURIs),
-			GrantTypes:           splitList(row.GrantTypes),
-			Scopes:               splitList(row.Scopes),
+			RedirectURIs:         row.RedirectURIs,
+			GrantTypes:           row.GrantTypes,
+			Scopes:               row.Scopes,
 			AccessTokenLifetime:  duration(row.AccessTokenLifetimeSeconds),
 			RefreshTokenLifetime: duration(row.RefreshTokenLifetimeSeconds),
 			CreatedAt:            row.CreatedAt.UTC(),
+			ResourceServer:       row.ResourceServer,
 		},
 	}
 }
 
-// User is a user of the oauth_users table.
+// UserExtra holds the extra columns oauthgen.yaml declares for users.
+type UserExtra struct {
+	// Email is the column email.
+	Email *string
+}
+
+// User is a user of the oauth_users table, with its extra columns.
 type User struct {
 	runtime.User
 	// CreatedAt is when the user was created.
 	CreatedAt time.Time
+	UserExtra
 }
 
 // NewUser describes a user to create with CreateUser.
@@ -354,11 +388,16 @@ type NewUser struct {
 	Username string
 	// Password is hashed with argon2id; only the hash is kept.
 	Password string
+	UserExtra
 }
 
 // CreateUser creates a user with a random id. runtime.ErrDuplicate if the
-// username is taken.
+// username is taken; runtime.CheckCredentials' error for an empty username
+// or password.
 func (s *Store) CreateUser(ctx context.Context, nu NewUser) (*User, error) {
+	if err := runtime.CheckCredentials(nu.Username, nu.Password); err != nil {
+		return nil, err
+	}
 	u := &User{
 		User: runtime.User{
 			ID:           runtime.NewID(),
@@ -366,6 +405,7 @@ func (s *Store) CreateUser(ctx context.Context, nu NewUser) (*User, error) {
 			PasswordHash: runtime.HashPassword(nu.Password),
 		},
 		CreatedAt: time.Now().UTC(),
+		UserExtra: nu.UserExtra,
 	}
 	if err := s.ImportUser(ctx, u); err != nil {
 		return nil, err
@@ -382,6 +422,7 @@ func (s *Store) ImportUser(ctx context.Context, u *User) error {
 		Username:     u.Username,
 		PasswordHash: u.PasswordHash,
 		CreatedAt:    u.CreatedAt.UTC(),
+		Email:        u.Email,
 	}))
 }
 
@@ -441,6 +482,7 @@ func (s *Store) ListUsers(ctx context.Context) ([]*User, error) {
 func (s *Store) UpdateUser(ctx context.Context, u *User) error {
 	n, err := s.write.UpdateUser(ctx, sqlcdb.UpdateUserParams{
 		Username: u.Username,
+		Email:    u.Email,
 		ID:       u.ID,
 	})
 	if err != nil {
@@ -453,8 +495,12 @@ func (s *Store) UpdateUser(ctx context.Context, u *User) error {
 }
 
 // SetUserPassword replaces the user's password. runtime.ErrNotFound if there
-// is no such user.
+// is no such user; runtime.CheckCredentials' error for an empty password.
 func (s *Store) SetUserPassword(ctx context.Context, id, password string) error {
+	// The id stands in for the username, which this method does not change.
+	if err := runtime.CheckCredentials(id, password); err != nil {
+		return err
+	}
 	n, err := s.write.SetUserPasswordHash(ctx, sqlcdb.SetUserPasswordHashParams{
 		PasswordHash: runtime.HashPassword(password),
 		ID:           id,
@@ -512,6 +558,9 @@ func userFromRow(row sqlcdb.User) *User {
 			PasswordHash: row.PasswordHash,
 		},
 		CreatedAt: row.CreatedAt.UTC(),
+		UserExtra: UserExtra{
+			Email: row.Email,
+		},
 	}
 }
 
@@ -548,7 +597,7 @@ func (s *Store) createAccessToken(ctx context.Context, q *sqlcdb.Queries, t *run
 		Hash:      t.Hash,
 		ClientID:  t.ClientID,
 		UserID:    nullString(t.UserID),
-		Scopes:    joinList(t.Scopes),
+		Scopes:    pgList(t.Scopes),
 		FamilyID:  nullString(t.FamilyID),
 		IssuedAt:  t.IssuedAt.UTC(),
 		ExpiresAt: t.ExpiresAt.UTC(),
@@ -567,7 +616,7 @@ func (s *Store) GetAccessToken(ctx context.Context, hash string) (*runtime.Acces
 		Hash:      row.Hash,
 		ClientID:  row.ClientID,
 		UserID:    stringOf(row.UserID),
-		Scopes:    splitList(row.Scopes),
+		Scopes:    row.Scopes,
 		FamilyID:  stringOf(row.FamilyID),
 		IssuedAt:  row.IssuedAt.UTC(),
 		ExpiresAt: row.ExpiresAt.UTC(),
@@ -597,7 +646,7 @@ func (s *Store) createRefreshToken(ctx context.Context, q *sqlcdb.Queries, t *ru
 		Hash:       t.Hash,
 		ClientID:   t.ClientID,
 		UserID:     nullString(t.UserID),
-		Scopes:     joinList(t.Scopes),
+		Scopes:     pgList(t.Scopes),
 		FamilyID:   t.FamilyID,
 		IssuedAt:   t.IssuedAt.UTC(),
 		ExpiresAt:  t.ExpiresAt.UTC(),
@@ -617,7 +666,7 @@ func (s *Store) GetRefreshToken(ctx context.Context, hash string) (*runtime.Refr
 		Hash:       row.Hash,
 		ClientID:   row.ClientID,
 		UserID:     stringOf(row.UserID),
-		Scopes:     splitList(row.Scopes),
+		Scopes:     row.Scopes,
 		FamilyID:   row.FamilyID,
 		IssuedAt:   row.IssuedAt.UTC(),
 		ExpiresAt:  row.ExpiresAt.UTC(),
@@ -649,13 +698,15 @@ func (s *Store) createAuthorizationCode(ctx context.Context, q *sqlcdb.Queries, 
 		ClientID:            c.ClientID,
 		UserID:              c.UserID,
 		RedirectURI:         c.RedirectURI,
-		Scopes:              joinList(c.Scopes),
+		Scopes:              pgList(c.Scopes),
 		CodeChallenge:       c.CodeChallenge,
 		CodeChallengeMethod: c.CodeChallengeMethod,
 		FamilyID:            c.FamilyID,
 		IssuedAt:            c.IssuedAt.UTC(),
 		ExpiresAt:           c.ExpiresAt.UTC(),
 		ConsumedAt:          nullTime(c.ConsumedAt),
+		Nonce:               nullString(c.Nonce),
+		AuthTime:            nullTime(c.AuthTime),
 	}))
 }
 
@@ -671,13 +722,15 @@ func (s *Store) GetAuthorizationCode(ctx context.Context, hash string) (*runtime
 		ClientID:            row.ClientID,
 		UserID:              row.UserID,
 		RedirectURI:         row.RedirectURI,
-		Scopes:              splitList(row.Scopes),
+		Scopes:              row.Scopes,
 		CodeChallenge:       row.CodeChallenge,
 		CodeChallengeMethod: row.CodeChallengeMethod,
 		FamilyID:            row.FamilyID,
 		IssuedAt:            row.IssuedAt.UTC(),
 		ExpiresAt:           row.ExpiresAt.UTC(),
 		ConsumedAt:          timeOf(row.ConsumedAt),
+		Nonce:               stringOf(row.Nonce),
+		AuthTime:            timeOf(row.AuthTime),
 	}, nil
 }
 
@@ -687,7 +740,7 @@ func (s *Store) createDeviceCode(ctx context.Context, q *sqlcdb.Queries, d *runt
 		Hash:            d.Hash,
 		UserCodeHash:    d.UserCodeHash,
 		ClientID:        d.ClientID,
-		Scopes:          joinList(d.Scopes),
+		Scopes:          pgList(d.Scopes),
 		Status:          string(d.Status),
 		UserID:          nullString(d.UserID),
 		FamilyID:        d.FamilyID,
@@ -725,7 +778,7 @@ func deviceCodeFromRow(row sqlcdb.DeviceCode) *runtime.DeviceCode {
 		Hash:         row.Hash,
 		UserCodeHash: row.UserCodeHash,
 		ClientID:     row.ClientID,
-		Scopes:       splitList(row.Scopes),
+		Scopes:       row.Scopes,
 		Status:       runtime.DeviceStatus(row.Status),
 		UserID:       stringOf(row.UserID),
 		FamilyID:     row.FamilyID,
@@ -745,7 +798,7 @@ func (s *Store) DecideDeviceCode(ctx context.Context, hash string, d runtime.Dev
 	n, err := s.write.DecideDeviceCode(ctx, sqlcdb.DecideDeviceCodeParams{
 		Status:    string(d.Status),
 		UserID:    nullString(d.UserID),
-		Scopes:    joinList(d.Scopes),
+		Scopes:    pgList(d.Scopes),
 		DecidedAt: nullTime(d.At),
 		Hash:      hash,
 	})
@@ -786,6 +839,60 @@ func (s *Store) PollDeviceCode(ctx context.Context, hash string, p runtime.Devic
 		return nil
 	}
 	return missing(ctx, s.read.DeviceCodeExists, hash, runtime.ErrConsumed)
+}
+
+// SigningKeys returns every stored signing key, by generation. Private keys
+// come back sealed, as the runtime stored them.
+func (s *Store) SigningKeys(ctx context.Context) ([]*runtime.SigningKey, error) {
+	rows, err := s.read.ListSigningKeys(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*runtime.SigningKey, len(rows))
+	for i, row := range rows {
+		out[i] = &runtime.SigningKey{
+			ID:               row.ID,
+			Generation:       row.Generation,
+			Algorithm:        row.Algorithm,
+			PublicJWK:        []byte(row.PublicJwk),
+			SealedPrivateKey: row.SealedPrivateKey,
+			CreatedAt:        row.CreatedAt.UTC(),
+			ActiveFrom:       row.ActiveFrom.UTC(),
+		}
+	}
+	return out, nil
+}
+
+// AddSigningKey stores k; runtime.ErrDuplicate when its id or generation
+// exists (another instance created that generation first).
+func (s *Store) AddSigningKey(ctx context.Context, k *runtime.SigningKey) error {
+	return duplicate(s.write.CreateSigningKey(ctx, sqlcdb.CreateSigningKeyParams{
+		ID:               k.ID,
+		Generation:       k.Generation,
+		Algorithm:        k.Algorithm,
+		PublicJwk:        string(k.PublicJWK),
+		SealedPrivateKey: k.SealedPrivateKey,
+		CreatedAt:        k.CreatedAt.UTC(),
+		ActiveFrom:       k.ActiveFrom.UTC(),
+	}))
+}
+
+// UserClaims returns the OpenID Connect claims of the user from the columns
+// oauthgen.yaml maps (openid_connect.claims); NULL and empty text are left out.
+// runtime.ErrNotFound for an unknown user.
+func (s *Store) UserClaims(ctx context.Context, userID string) (map[string]any, error) {
+	row, err := s.read.GetUserClaims(ctx, userID)
+	if err != nil {
+		return nil, notFound(err)
+	}
+	claims := map[string]any{}
+	if row.Email != nil && *row.Email != "" {
+		claims["email"] = *row.Email
+	}
+	if row.Username != "" {
+		claims["preferred_username"] = row.Username
+	}
+	return claims, nil
 }
 
 // Issue applies is in one transaction: the Consume first, then the records,
@@ -900,11 +1007,81 @@ func consume(ctx context.Context, q *sqlcdb.Queries, c *runtime.Consumption) err
 	}
 }
 
+// limiterRetention is how long PurgeExpired keeps a key's count after its
+// last failure: longer than runtime.DefaultThrottleWindow, after which the
+// count no longer matters. A longer Throttle.Window needs Purge with its own
+// cut-off instead.
+const limiterRetention = 24 * time.Hour
+
+// maxLimitKey is the longest key stored as it is; longer ones (a long client
+// id) are stored as their SHA-256, within the id column's size.
+const maxLimitKey = 128
+
+// limitKey is the id under which key's count is stored.
+func limitKey(key string) string {
+	if len(key) <= maxLimitKey {
+		return key
+	}
+	sum := sha256.Sum256([]byte(key))
+	return "sha256:" + hex.EncodeToString(sum[:])
+}
+
+// Failures implements runtime.Limiter: key's failures in a row and the time
+// of the last one, or 0 and the zero time when it has none at or after since.
+func (s *Store) Failures(ctx context.Context, key string, since time.Time) (int, time.Time, error) {
+	row, err := s.read.LimitFailures(ctx, sqlcdb.LimitFailuresParams{
+		ID:    limitKey(key),
+		Since: since.UTC(),
+	})
+	if err != nil {
+		if err = notFound(err); errors.Is(err, runtime.ErrNotFound) {
+			return 0, time.Time{}, nil
+		}
+		return 0, time.Time{}, err
+	}
+	return int(row.Failures), row.LastFailure.UTC(), nil
+}
+
+// AddFailure implements runtime.Limiter: it counts a failure of key at now in
+// one atomic upsert and returns key's failures in a row, 1 when it had none
+// at or after since.
+func (s *Store) AddFailure(ctx context.Context, key string, now, since time.Time) (int, error) {
+	n, err := s.write.AddLimitFailure(ctx, sqlcdb.AddLimitFailureParams{
+		ID:    limitKey(key),
+		Now:   now.UTC(),
+		Since: since.UTC(),
+	})
+	return int(n), err
+}
+
+// Reset implements runtime.Limiter: it forgets key's failures.
+func (s *Store) Reset(ctx context.Context, key string) error {
+	return s.write.ResetLimit(ctx, limitKey(key))
+}
+
+// Purge implements runtime.Limiter: it forgets the keys whose last failure
+// is before before, purgeBatch rows per statement.
+func (s *Store) Purge(ctx context.Context, before time.Time) error {
+	for {
+		n, err := s.write.PurgeLimits(ctx, before.UTC())
+		if err != nil || n < purgeBatch {
+			return err
+		}
+	}
+}
+
+// purgeLimits is PurgeExpired's step for the limiter: one batch of the counts
+// older than limiterRetention before before.
+func (s *Store) purgeLimits(ctx context.Context, before time.Time) (int64, error) {
+	return s.write.PurgeLimits(ctx, before.Add(-limiterRetention))
+}
+
 // purgeBatch is the most rows one purge statement deletes.
 const purgeBatch = 1000
 
 // PurgeExpired deletes what expired before `before`: tokens, codes, device
-// authorizations, then families left with nothing. It returns how many rows
+// authorizations, then families left with nothing, and the limiter's counts
+// older than limiterRetention before it. It returns how many rows
 // went. Run it now and then (a daily job); nothing expired is ever used, so
 // it only saves space.
 //
@@ -923,6 +1100,7 @@ func (s *Store) PurgeExpired(ctx context.Context, before time.Time) (int64, erro
 		s.write.PurgeAuthorizationCodes,
 		s.write.PurgeDeviceCodes,
 		s.purgeFamilies,
+		s.purgeLimits,
 	} {
 		for {
 			n, err := purge(ctx, before)
@@ -934,6 +1112,12 @@ func (s *Store) PurgeExpired(ctx context.Context, before time.Time) (int64, erro
 				break
 			}
 		}
+	}
+	// Signing keys that have left the JWKS, by the declared retire_after.
+	n, err := s.write.PurgeSigningKeys(ctx, runtime.SigningKeyPurgeCutoff(before, Config().SigningKeys))
+	total += n
+	if err != nil {
+		return total, err
 	}
 	return total, nil
 }
@@ -970,17 +1154,6 @@ func (s *Store) purgeFamilies(ctx context.Context, before time.Time) (int64, err
 		return 0, err
 	}
 	return n, nil
-}
-
-// joinList stores a list as one space-separated column: scopes, grant types
-// and redirect URIs never contain spaces.
-func joinList(list []string) string {
-	return strings.Join(list, " ")
-}
-
-// splitList reads a list joinList stored.
-func splitList(s string) []string {
-	return strings.Fields(s)
 }
 
 // seconds stores a duration as whole seconds.
@@ -1063,4 +1236,12 @@ func missing[K any](ctx context.Context, exists func(context.Context, K) (int64,
 		return runtime.ErrNotFound
 	}
 	return ifExists
+}
+
+// pgList stores a nil list as an empty TEXT[], not NULL.
+func pgList(list []string) []string {
+	if list == nil {
+		return []string{}
+	}
+	return list
 }

@@ -7,8 +7,11 @@ package oauthstore
 
 import (
 	"context"
+	"crypto/sha256"
 	"database/sql"
 	"embed"
+	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"github.com/mattn/go-sqlite3"
@@ -17,7 +20,7 @@ import (
 	"github.com/pressly/goose/v3"
 	"io/fs"
 	"net/url"
-	"strings"
+	"sync"
 	"time"
 )
 
@@ -32,8 +35,9 @@ const VersionTable = "oauth_goose_db_version"
 // Store keeps oauthgen's records in SQLite. It implements the runtime's store
 // interfaces for the grants declared in oauthgen.yaml. It is safe for concurrent use.
 type Store struct {
-	db     *sql.DB // writes, and reads when there is no reader
-	reader *sql.DB // reads; nil when New was given one handle
+	db     *sql.DB    // writes, and reads when there is no reader
+	reader *sql.DB    // reads; nil when New was given one handle
+	issues issueQueue // Issue's group commit
 	write  *sqlcdb.Queries
 	read   *sqlcdb.Queries
 	close  func() error // set by Open: Close releases what Open opened
@@ -48,6 +52,9 @@ var (
 	_ runtime.RefreshTokenStore      = (*Store)(nil)
 	_ runtime.AuthorizationCodeStore = (*Store)(nil)
 	_ runtime.DeviceCodeStore        = (*Store)(nil)
+	_ runtime.SigningKeyStore        = (*Store)(nil)
+	_ runtime.UserClaimsStore        = (*Store)(nil)
+	_ runtime.Limiter                = (*Store)(nil)
 )
 
 // Open opens, creating it if needed, the SQLite database at path: WAL, so
@@ -66,20 +73,26 @@ func Open(path string) (*Store, error) {
 		db.Close()
 		return nil, err
 	}
-	reader.SetMaxOpenConns(8)
+	// Keep every reader open: a connection closed when idle is opened again,
+	// with its schema read and its statements prepared again, under load.
+	reader.SetMaxOpenConns(readers)
+	reader.SetMaxIdleConns(readers)
 	// Fail now, not at the first request, if the file cannot be opened.
 	if err := db.Ping(); err != nil {
 		db.Close()
 		reader.Close()
 		return nil, err
 	}
+	write, read := &preparedDB{db: db}, &preparedDB{db: reader}
 	s := &Store{
 		db:     db,
 		reader: reader,
-		write:  sqlcdb.New(db),
-		read:   sqlcdb.New(reader),
+		write:  sqlcdb.New(write),
+		read:   sqlcdb.New(read),
 	}
 	s.close = func() error {
+		write.close()
+		read.close()
 		return errors.Join(reader.Close(), db.Close())
 	}
 	return s, nil
@@ -97,6 +110,186 @@ func New(db *sql.DB) *Store {
 // DB returns the handle writes go through.
 func (s *Store) DB() *sql.DB {
 	return s.db
+}
+
+// readers is how many connections Open keeps for reads: a bearer check or a
+// client lookup holds one for a single indexed SELECT.
+const readers = 8
+
+// preparedDB runs each query through a statement prepared on its first use and
+// kept: database/sql prepares it once on each connection it runs on, so the
+// SQL is parsed once per connection, not on every call. Transactions (WithTx)
+// run their queries unprepared.
+type preparedDB struct {
+	db    *sql.DB
+	stmts sync.Map // query text → *sql.Stmt
+}
+
+// stmt returns query's statement, preparing it the first time. A query that
+// fails to prepare (its table does not exist yet) is not kept.
+func (p *preparedDB) stmt(ctx context.Context, query string) (*sql.Stmt, error) {
+	if st, ok := p.stmts.Load(query); ok {
+		return st.(*sql.Stmt), nil
+	}
+	st, err := p.db.PrepareContext(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	if prev, loaded := p.stmts.LoadOrStore(query, st); loaded {
+		st.Close() // another caller prepared it first
+		return prev.(*sql.Stmt), nil
+	}
+	return st, nil
+}
+
+func (p *preparedDB) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	st, err := p.stmt(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	return st.ExecContext(ctx, args...)
+}
+
+func (p *preparedDB) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	st, err := p.stmt(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	return st.QueryContext(ctx, args...)
+}
+
+// QueryRowContext runs a query that does not prepare unprepared: a *sql.Row
+// cannot be made to carry the error, and running it reports the same one.
+func (p *preparedDB) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	st, err := p.stmt(ctx, query)
+	if err != nil {
+		return p.db.QueryRowContext(ctx, query, args...)
+	}
+	return st.QueryRowContext(ctx, args...)
+}
+
+func (p *preparedDB) PrepareContext(ctx context.Context, query string) (*sql.Stmt, error) {
+	return p.db.PrepareContext(ctx, query)
+}
+
+// close closes the kept statements.
+func (p *preparedDB) close() {
+	p.stmts.Range(func(_, st any) bool {
+		st.(*sql.Stmt).Close()
+		return true
+	})
+}
+
+// maxBatch bounds how many issuances one transaction commits.
+const maxBatch = 64
+
+// issueQueue is Issue's group commit: on SQLite's one writer connection, a
+// commit costs more than a token's INSERT, so issuances that arrive while
+// another commits share the next transaction.
+type issueQueue struct {
+	mu      sync.Mutex
+	queue   []*pendingIssue
+	leading bool // a caller is committing the queue
+}
+
+// pendingIssue is one Issue call waiting in the queue.
+type pendingIssue struct {
+	ctx  context.Context
+	is   *runtime.Issuance
+	done chan error // its result, or errLead; buffered
+}
+
+// errLead tells a queued caller to commit the queue.
+var errLead = errors.New("lead the group commit")
+
+// Issue applies is in one transaction: the Consume first, then the records,
+// the family before those that name it. Either all of it is visible
+// afterwards or none of it: runtime.ErrConsumed if the Consume lost,
+// runtime.ErrNotFound if its record does not exist, runtime.ErrDuplicate if
+// a key exists. It returns once that transaction committed.
+//
+// Issuances that arrive together share a transaction (a group commit); one
+// that fails in it rolls it back, and each of them then runs alone, so a
+// caller's result never depends on the others'.
+func (s *Store) Issue(ctx context.Context, is *runtime.Issuance) error {
+	p := &pendingIssue{ctx: ctx, is: is, done: make(chan error, 1)}
+	q := &s.issues
+	q.mu.Lock()
+	q.queue = append(q.queue, p)
+	lead := !q.leading
+	q.leading = true
+	q.mu.Unlock()
+	if !lead {
+		if err := <-p.done; err != errLead {
+			return err
+		}
+	}
+	// Leading: p is first in the queue, so in this batch.
+	q.mu.Lock()
+	batch := q.queue
+	if len(batch) > maxBatch {
+		batch = batch[:maxBatch]
+	}
+	q.queue = q.queue[len(batch):]
+	q.mu.Unlock()
+	s.commitBatch(batch)
+	// Hand over to the first caller queued meanwhile, if any.
+	q.mu.Lock()
+	if len(q.queue) > 0 {
+		q.queue[0].done <- errLead
+	} else {
+		q.leading = false
+	}
+	q.mu.Unlock()
+	return <-p.done
+}
+
+// commitBatch applies batch in one transaction and tells each caller the
+// result. A caller that gave up already is left out. If anything fails, the
+// transaction is rolled back and each issuance runs alone (issueNow).
+func (s *Store) commitBatch(batch []*pendingIssue) {
+	live := batch[:0]
+	for _, p := range batch {
+		if err := p.ctx.Err(); err != nil {
+			p.done <- err
+			continue
+		}
+		live = append(live, p)
+	}
+	switch len(live) {
+	case 0:
+		return
+	case 1:
+		live[0].done <- s.issueNow(live[0].ctx, live[0].is)
+		return
+	}
+	if s.tryBatch(live) == nil {
+		for _, p := range live {
+			p.done <- nil
+		}
+		return
+	}
+	for _, p := range live {
+		p.done <- s.issueNow(p.ctx, p.is)
+	}
+}
+
+// tryBatch applies every issuance of batch in one transaction, all or none.
+// One caller giving up does not cancel the others' transaction.
+func (s *Store) tryBatch(batch []*pendingIssue) error {
+	ctx := context.WithoutCancel(batch[0].ctx)
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback() // a no-op after Commit
+	q := s.write.WithTx(tx)
+	for _, p := range batch {
+		if err := s.issue(ctx, q, p.is); err != nil {
+			return err
+		}
+	}
+	return tx.Commit()
 }
 
 // Close closes the database handles Open opened; after New it does nothing.
@@ -162,8 +355,14 @@ func Config() runtime.Config {
 		RefreshTokenLifetime:      336 * time.Hour,
 		AuthorizationCodeLifetime: 5 * time.Minute,
 		DeviceCodeLifetime:        10 * time.Minute,
-		Scopes:                    []string{"read", "write"},
+		Scopes:                    []string{"openid", "profile", "email", "read", "write"},
 		DefaultScopes:             []string{"read"},
+		OpenID:                    &runtime.OpenIDConfig{IDTokenLifetime: time.Hour},
+		SigningKeys: runtime.SigningKeysConfig{
+			Algorithm:   "ES256",
+			RotateEvery: 720 * time.Hour,
+			RetireAfter: 168 * time.Hour,
+		},
 	}
 }
 
@@ -200,10 +399,14 @@ type NewClient struct {
 	// AccessTokenLifetime and RefreshTokenLifetime override the server's when
 	// not zero.
 	AccessTokenLifetime, RefreshTokenLifetime time.Duration
+	// ResourceServer lets the client introspect every client's tokens, not
+	// only its own (RFC 7662 §2.1).
+	ResourceServer bool
 }
 
 // CreateClient registers a client. It returns the client and, for a
 // confidential client, its secret: show it once, only its SHA-256 is kept.
+// runtime.ValidateClient's error if nc is not a valid registration.
 func (s *Store) CreateClient(ctx context.Context, nc NewClient) (*Client, string, error) {
 	c := &Client{
 		Client: runtime.Client{
@@ -215,6 +418,7 @@ func (s *Store) CreateClient(ctx context.Context, nc NewClient) (*Client, string
 			AccessTokenLifetime:  nc.AccessTokenLifetime,
 			RefreshTokenLifetime: nc.RefreshTokenLifetime,
 			CreatedAt:            time.Now().UTC(),
+			ResourceServer:       nc.ResourceServer,
 		},
 	}
 	if c.ID == "" {
@@ -232,18 +436,23 @@ func (s *Store) CreateClient(ctx context.Context, nc NewClient) (*Client, string
 
 // ImportClient stores c as given, SecretHash included: the hex SHA-256 of a
 // secret, or a bcrypt or argon2id hash of one issued elsewhere.
-// runtime.ErrDuplicate if the id is taken.
+// runtime.ErrDuplicate if the id is taken; runtime.ValidateClient's error
+// if c is not a valid registration.
 func (s *Store) ImportClient(ctx context.Context, c *Client) error {
+	if err := runtime.ValidateClient(&c.Client, nil); err != nil {
+		return err
+	}
 	return duplicate(s.write.CreateClient(ctx, sqlcdb.CreateClientParams{
 		ID:                          c.ID,
 		SecretHash:                  c.SecretHash,
 		Name:                        c.Name,
-		RedirectURIs:                joinList(c.RedirectURIs),
-		GrantTypes:                  joinList(c.GrantTypes),
-		Scopes:                      joinList(c.Scopes),
+		RedirectURIs:                encodeList(c.RedirectURIs),
+		GrantTypes:                  encodeList(c.GrantTypes),
+		Scopes:                      encodeList(c.Scopes),
 		AccessTokenLifetimeSeconds:  seconds(c.AccessTokenLifetime),
 		RefreshTokenLifetimeSeconds: seconds(c.RefreshTokenLifetime),
 		CreatedAt:                   c.CreatedAt.UTC(),
+		ResourceServer:              c.ResourceServer,
 	}))
 }
 
@@ -280,15 +489,20 @@ func (s *Store) ListClients(ctx context.Context) ([]*Client, error) {
 }
 
 // UpdateClient saves c, but for its secret and creation time, which stay.
-// runtime.ErrNotFound if there is no such client.
+// runtime.ErrNotFound if there is no such client; runtime.ValidateClient's
+// error if c is not a valid registration.
 func (s *Store) UpdateClient(ctx context.Context, c *Client) error {
+	if err := runtime.ValidateClient(&c.Client, nil); err != nil {
+		return err
+	}
 	n, err := s.write.UpdateClient(ctx, sqlcdb.UpdateClientParams{
 		Name:                        c.Name,
-		RedirectURIs:                joinList(c.RedirectURIs),
-		GrantTypes:                  joinList(c.GrantTypes),
-		Scopes:                      joinList(c.Scopes),
+		RedirectURIs:                encodeList(c.RedirectURIs),
+		GrantTypes:                  encodeList(c.GrantTypes),
+		Scopes:                      encodeList(c.Scopes),
 		AccessTokenLifetimeSeconds:  seconds(c.AccessTokenLifetime),
 		RefreshTokenLifetimeSeconds: seconds(c.RefreshTokenLifetime),
+		ResourceServer:              c.ResourceServer,
 		ID:                          c.ID,
 	})
 	if err != nil {
@@ -337,21 +551,29 @@ func clientFromRow(row sqlcdb.Client) *Client {
 			ID:                   row.ID,
 			SecretHash:           row.SecretHash,
 			Name:                 row.Name,
-			RedirectURIs:         splitList(row.RedirectURIs),
-			GrantTypes:           splitList(row.GrantTypes),
-			Scopes:               splitList(row.Scopes),
+			RedirectURIs:         decodeList(row.RedirectURIs),
+			GrantTypes:           decodeList(row.GrantTypes),
+			Scopes:               decodeList(row.Scopes),
 			AccessTokenLifetime:  duration(row.AccessTokenLifetimeSeconds),
 			RefreshTokenLifetime: duration(row.RefreshTokenLifetimeSeconds),
 			CreatedAt:            row.CreatedAt.UTC(),
+			ResourceServer:       row.ResourceServer,
 		},
 	}
 }
 
-// User is a user of the oauth_users table.
+// UserExtra holds the extra columns oauthgen.yaml declares for users.
+type UserExtra struct {
+	// Email is the column email.
+	Email *string
+}
+
+// User is a user of the oauth_users table, with its extra columns.
 type User struct {
 	runtime.User
 	// CreatedAt is when the user was created.
 	CreatedAt time.Time
+	UserExtra
 }
 
 // NewUser describes a user to create with CreateUser.
@@ -360,11 +582,16 @@ type NewUser struct {
 	Username string
 	// Password is hashed with argon2id; only the hash is kept.
 	Password string
+	UserExtra
 }
 
 // CreateUser creates a user with a random id. runtime.ErrDuplicate if the
-// username is taken.
+// username is taken; runtime.CheckCredentials' error for an empty username
+// or password.
 func (s *Store) CreateUser(ctx context.Context, nu NewUser) (*User, error) {
+	if err := runtime.CheckCredentials(nu.Username, nu.Password); err != nil {
+		return nil, err
+	}
 	u := &User{
 		User: runtime.User{
 			ID:           runtime.NewID(),
@@ -372,6 +599,7 @@ func (s *Store) CreateUser(ctx context.Context, nu NewUser) (*User, error) {
 			PasswordHash: runtime.HashPassword(nu.Password),
 		},
 		CreatedAt: time.Now().UTC(),
+		UserExtra: nu.UserExtra,
 	}
 	if err := s.ImportUser(ctx, u); err != nil {
 		return nil, err
@@ -388,6 +616,7 @@ func (s *Store) ImportUser(ctx context.Context, u *User) error {
 		Username:     u.Username,
 		PasswordHash: u.PasswordHash,
 		CreatedAt:    u.CreatedAt.UTC(),
+		Email:        u.Email,
 	}))
 }
 
@@ -447,6 +676,7 @@ func (s *Store) ListUsers(ctx context.Context) ([]*User, error) {
 func (s *Store) UpdateUser(ctx context.Context, u *User) error {
 	n, err := s.write.UpdateUser(ctx, sqlcdb.UpdateUserParams{
 		Username: u.Username,
+		Email:    u.Email,
 		ID:       u.ID,
 	})
 	if err != nil {
@@ -459,8 +689,12 @@ func (s *Store) UpdateUser(ctx context.Context, u *User) error {
 }
 
 // SetUserPassword replaces the user's password. runtime.ErrNotFound if there
-// is no such user.
+// is no such user; runtime.CheckCredentials' error for an empty password.
 func (s *Store) SetUserPassword(ctx context.Context, id, password string) error {
+	// The id stands in for the username, which this method does not change.
+	if err := runtime.CheckCredentials(id, password); err != nil {
+		return err
+	}
 	n, err := s.write.SetUserPasswordHash(ctx, sqlcdb.SetUserPasswordHashParams{
 		PasswordHash: runtime.HashPassword(password),
 		ID:           id,
@@ -518,6 +752,9 @@ func userFromRow(row sqlcdb.User) *User {
 			PasswordHash: row.PasswordHash,
 		},
 		CreatedAt: row.CreatedAt.UTC(),
+		UserExtra: UserExtra{
+			Email: row.Email,
+		},
 	}
 }
 
@@ -554,7 +791,7 @@ func (s *Store) createAccessToken(ctx context.Context, q *sqlcdb.Queries, t *run
 		Hash:      t.Hash,
 		ClientID:  t.ClientID,
 		UserID:    nullString(t.UserID),
-		Scopes:    joinList(t.Scopes),
+		Scopes:    encodeList(t.Scopes),
 		FamilyID:  nullString(t.FamilyID),
 		IssuedAt:  t.IssuedAt.UTC(),
 		ExpiresAt: t.ExpiresAt.UTC(),
@@ -573,7 +810,7 @@ func (s *Store) GetAccessToken(ctx context.Context, hash string) (*runtime.Acces
 		Hash:      row.Hash,
 		ClientID:  row.ClientID,
 		UserID:    stringOf(row.UserID),
-		Scopes:    splitList(row.Scopes),
+		Scopes:    decodeList(row.Scopes),
 		FamilyID:  stringOf(row.FamilyID),
 		IssuedAt:  row.IssuedAt.UTC(),
 		ExpiresAt: row.ExpiresAt.UTC(),
@@ -603,7 +840,7 @@ func (s *Store) createRefreshToken(ctx context.Context, q *sqlcdb.Queries, t *ru
 		Hash:       t.Hash,
 		ClientID:   t.ClientID,
 		UserID:     nullString(t.UserID),
-		Scopes:     joinList(t.Scopes),
+		Scopes:     encodeList(t.Scopes),
 		FamilyID:   t.FamilyID,
 		IssuedAt:   t.IssuedAt.UTC(),
 		ExpiresAt:  t.ExpiresAt.UTC(),
@@ -623,7 +860,7 @@ func (s *Store) GetRefreshToken(ctx context.Context, hash string) (*runtime.Refr
 		Hash:       row.Hash,
 		ClientID:   row.ClientID,
 		UserID:     stringOf(row.UserID),
-		Scopes:     splitList(row.Scopes),
+		Scopes:     decodeList(row.Scopes),
 		FamilyID:   row.FamilyID,
 		IssuedAt:   row.IssuedAt.UTC(),
 		ExpiresAt:  row.ExpiresAt.UTC(),
@@ -655,13 +892,15 @@ func (s *Store) createAuthorizationCode(ctx context.Context, q *sqlcdb.Queries, 
 		ClientID:            c.ClientID,
 		UserID:              c.UserID,
 		RedirectURI:         c.RedirectURI,
-		Scopes:              joinList(c.Scopes),
+		Scopes:              encodeList(c.Scopes),
 		CodeChallenge:       c.CodeChallenge,
 		CodeChallengeMethod: c.CodeChallengeMethod,
 		FamilyID:            c.FamilyID,
 		IssuedAt:            c.IssuedAt.UTC(),
 		ExpiresAt:           c.ExpiresAt.UTC(),
 		ConsumedAt:          nullTime(c.ConsumedAt),
+		Nonce:               nullString(c.Nonce),
+		AuthTime:            nullTime(c.AuthTime),
 	}))
 }
 
@@ -677,13 +916,15 @@ func (s *Store) GetAuthorizationCode(ctx context.Context, hash string) (*runtime
 		ClientID:            row.ClientID,
 		UserID:              row.UserID,
 		RedirectURI:         row.RedirectURI,
-		Scopes:              splitList(row.Scopes),
+		Scopes:              decodeList(row.Scopes),
 		CodeChallenge:       row.CodeChallenge,
 		CodeChallengeMethod: row.CodeChallengeMethod,
 		FamilyID:            row.FamilyID,
 		IssuedAt:            row.IssuedAt.UTC(),
 		ExpiresAt:           row.ExpiresAt.UTC(),
 		ConsumedAt:          timeOf(row.ConsumedAt),
+		Nonce:               stringOf(row.Nonce),
+		AuthTime:            timeOf(row.AuthTime),
 	}, nil
 }
 
@@ -693,7 +934,7 @@ func (s *Store) createDeviceCode(ctx context.Context, q *sqlcdb.Queries, d *runt
 		Hash:            d.Hash,
 		UserCodeHash:    d.UserCodeHash,
 		ClientID:        d.ClientID,
-		Scopes:          joinList(d.Scopes),
+		Scopes:          encodeList(d.Scopes),
 		Status:          string(d.Status),
 		UserID:          nullString(d.UserID),
 		FamilyID:        d.FamilyID,
@@ -731,7 +972,7 @@ func deviceCodeFromRow(row sqlcdb.DeviceCode) *runtime.DeviceCode {
 		Hash:         row.Hash,
 		UserCodeHash: row.UserCodeHash,
 		ClientID:     row.ClientID,
-		Scopes:       splitList(row.Scopes),
+		Scopes:       decodeList(row.Scopes),
 		Status:       runtime.DeviceStatus(row.Status),
 		UserID:       stringOf(row.UserID),
 		FamilyID:     row.FamilyID,
@@ -751,7 +992,7 @@ func (s *Store) DecideDeviceCode(ctx context.Context, hash string, d runtime.Dev
 	n, err := s.write.DecideDeviceCode(ctx, sqlcdb.DecideDeviceCodeParams{
 		Status:    string(d.Status),
 		UserID:    nullString(d.UserID),
-		Scopes:    joinList(d.Scopes),
+		Scopes:    encodeList(d.Scopes),
 		DecidedAt: nullTime(d.At),
 		Hash:      hash,
 	})
@@ -794,16 +1035,65 @@ func (s *Store) PollDeviceCode(ctx context.Context, hash string, p runtime.Devic
 	return missing(ctx, s.read.DeviceCodeExists, hash, runtime.ErrConsumed)
 }
 
-// Issue applies is in one transaction: the Consume first, then the records,
-// the family before those that name it. Either all of it is visible
-// afterwards or none of it: runtime.ErrConsumed if the Consume lost,
-// runtime.ErrNotFound if its record does not exist, runtime.ErrDuplicate if
-// a key exists.
-//
-// On SQLite the transaction begins IMMEDIATE on the one writer connection
-// (Open's DSN has _txlock=immediate): it takes the write lock at once, so it
-// never fails half-way to upgrade a read lock.
-func (s *Store) Issue(ctx context.Context, is *runtime.Issuance) error {
+// SigningKeys returns every stored signing key, by generation. Private keys
+// come back sealed, as the runtime stored them.
+func (s *Store) SigningKeys(ctx context.Context) ([]*runtime.SigningKey, error) {
+	rows, err := s.read.ListSigningKeys(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*runtime.SigningKey, len(rows))
+	for i, row := range rows {
+		out[i] = &runtime.SigningKey{
+			ID:               row.ID,
+			Generation:       row.Generation,
+			Algorithm:        row.Algorithm,
+			PublicJWK:        []byte(row.PublicJwk),
+			SealedPrivateKey: row.SealedPrivateKey,
+			CreatedAt:        row.CreatedAt.UTC(),
+			ActiveFrom:       row.ActiveFrom.UTC(),
+		}
+	}
+	return out, nil
+}
+
+// AddSigningKey stores k; runtime.ErrDuplicate when its id or generation
+// exists (another instance created that generation first).
+func (s *Store) AddSigningKey(ctx context.Context, k *runtime.SigningKey) error {
+	return duplicate(s.write.CreateSigningKey(ctx, sqlcdb.CreateSigningKeyParams{
+		ID:               k.ID,
+		Generation:       k.Generation,
+		Algorithm:        k.Algorithm,
+		PublicJwk:        string(k.PublicJWK),
+		SealedPrivateKey: k.SealedPrivateKey,
+		CreatedAt:        k.CreatedAt.UTC(),
+		ActiveFrom:       k.ActiveFrom.UTC(),
+	}))
+}
+
+// UserClaims returns the OpenID Connect claims of the user from the columns
+// oauthgen.yaml maps (openid_connect.claims); NULL and empty text are left out.
+// runtime.ErrNotFound for an unknown user.
+func (s *Store) UserClaims(ctx context.Context, userID string) (map[string]any, error) {
+	row, err := s.read.GetUserClaims(ctx, userID)
+	if err != nil {
+		return nil, notFound(err)
+	}
+	claims := map[string]any{}
+	if row.Email != nil && *row.Email != "" {
+		claims["email"] = *row.Email
+	}
+	if row.Username != "" {
+		claims["preferred_username"] = row.Username
+	}
+	return claims, nil
+}
+
+// issueNow applies is alone, as Issue promises: in one transaction, or one
+// INSERT when that is all it is. The transaction begins IMMEDIATE on the one
+// writer connection (Open's DSN has _txlock=immediate): it takes the write
+// lock at once, so it never fails half-way to upgrade a read lock.
+func (s *Store) issueNow(ctx context.Context, is *runtime.Issuance) error {
 	// An access token alone (client credentials, implicit) is one INSERT,
 	// atomic by itself: no transaction to pay for.
 	if is.Consume == nil && is.Family == nil && is.AuthorizationCode == nil && is.DeviceCode == nil && is.RefreshToken == nil {
@@ -903,11 +1193,81 @@ func consume(ctx context.Context, q *sqlcdb.Queries, c *runtime.Consumption) err
 	}
 }
 
+// limiterRetention is how long PurgeExpired keeps a key's count after its
+// last failure: longer than runtime.DefaultThrottleWindow, after which the
+// count no longer matters. A longer Throttle.Window needs Purge with its own
+// cut-off instead.
+const limiterRetention = 24 * time.Hour
+
+// maxLimitKey is the longest key stored as it is; longer ones (a long client
+// id) are stored as their SHA-256, within the id column's size.
+const maxLimitKey = 128
+
+// limitKey is the id under which key's count is stored.
+func limitKey(key string) string {
+	if len(key) <= maxLimitKey {
+		return key
+	}
+	sum := sha256.Sum256([]byte(key))
+	return "sha256:" + hex.EncodeToString(sum[:])
+}
+
+// Failures implements runtime.Limiter: key's failures in a row and the time
+// of the last one, or 0 and the zero time when it has none at or after since.
+func (s *Store) Failures(ctx context.Context, key string, since time.Time) (int, time.Time, error) {
+	row, err := s.read.LimitFailures(ctx, sqlcdb.LimitFailuresParams{
+		ID:    limitKey(key),
+		Since: since.UTC(),
+	})
+	if err != nil {
+		if err = notFound(err); errors.Is(err, runtime.ErrNotFound) {
+			return 0, time.Time{}, nil
+		}
+		return 0, time.Time{}, err
+	}
+	return int(row.Failures), row.LastFailure.UTC(), nil
+}
+
+// AddFailure implements runtime.Limiter: it counts a failure of key at now in
+// one atomic upsert and returns key's failures in a row, 1 when it had none
+// at or after since.
+func (s *Store) AddFailure(ctx context.Context, key string, now, since time.Time) (int, error) {
+	n, err := s.write.AddLimitFailure(ctx, sqlcdb.AddLimitFailureParams{
+		ID:    limitKey(key),
+		Now:   now.UTC(),
+		Since: since.UTC(),
+	})
+	return int(n), err
+}
+
+// Reset implements runtime.Limiter: it forgets key's failures.
+func (s *Store) Reset(ctx context.Context, key string) error {
+	return s.write.ResetLimit(ctx, limitKey(key))
+}
+
+// Purge implements runtime.Limiter: it forgets the keys whose last failure
+// is before before, purgeBatch rows per statement.
+func (s *Store) Purge(ctx context.Context, before time.Time) error {
+	for {
+		n, err := s.write.PurgeLimits(ctx, before.UTC())
+		if err != nil || n < purgeBatch {
+			return err
+		}
+	}
+}
+
+// purgeLimits is PurgeExpired's step for the limiter: one batch of the counts
+// older than limiterRetention before before.
+func (s *Store) purgeLimits(ctx context.Context, before time.Time) (int64, error) {
+	return s.write.PurgeLimits(ctx, before.Add(-limiterRetention))
+}
+
 // purgeBatch is the most rows one purge statement deletes.
 const purgeBatch = 1000
 
 // PurgeExpired deletes what expired before `before`: tokens, codes, device
-// authorizations, then families left with nothing. It returns how many rows
+// authorizations, then families left with nothing, and the limiter's counts
+// older than limiterRetention before it. It returns how many rows
 // went. Run it now and then (a daily job); nothing expired is ever used, so
 // it only saves space.
 //
@@ -926,6 +1286,7 @@ func (s *Store) PurgeExpired(ctx context.Context, before time.Time) (int64, erro
 		s.write.PurgeAuthorizationCodes,
 		s.write.PurgeDeviceCodes,
 		s.write.PurgeFamilies,
+		s.purgeLimits,
 	} {
 		for {
 			n, err := purge(ctx, before)
@@ -938,18 +1299,13 @@ func (s *Store) PurgeExpired(ctx context.Context, before time.Time) (int64, erro
 			}
 		}
 	}
+	// Signing keys that have left the JWKS, by the declared retire_after.
+	n, err := s.write.PurgeSigningKeys(ctx, runtime.SigningKeyPurgeCutoff(before, Config().SigningKeys))
+	total += n
+	if err != nil {
+		return total, err
+	}
 	return total, nil
-}
-
-// joinList stores a list as one space-separated column: scopes, grant types
-// and redirect URIs never contain spaces.
-func joinList(list []string) string {
-	return strings.Join(list, " ")
-}
-
-// splitList reads a list joinList stored.
-func splitList(s string) []string {
-	return strings.Fields(s)
 }
 
 // seconds stores a duration as whole seconds.
@@ -1031,4 +1387,26 @@ func missing[K any](ctx context.Context, exists func(context.Context, K) (int64,
 		return runtime.ErrNotFound
 	}
 	return ifExists
+}
+
+// encodeList stores a list as a JSON array: items keep any character, a
+// space, a tab or a comma included.
+func encodeList(list []string) string {
+	if list == nil {
+		return "[]"
+	}
+	b, _ := json.Marshal(list) // a []string always encodes
+	return string(b)
+}
+
+// decodeList reads a list encodeList stored. A value that is not a JSON
+// array of strings (written by something else) reads as one empty item,
+// which matches no scope, grant type or redirect URI: a damaged row grants
+// nothing, where an empty list of scopes would mean any.
+func decodeList(s string) []string {
+	var list []string
+	if err := json.Unmarshal([]byte(s), &list); err != nil || list == nil {
+		return []string{""}
+	}
+	return list
 }

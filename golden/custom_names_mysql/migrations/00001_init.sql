@@ -11,6 +11,7 @@ CREATE TABLE idp_applications (
     access_token_lifetime_seconds BIGINT NOT NULL DEFAULT 0,
     refresh_token_lifetime_seconds BIGINT NOT NULL DEFAULT 0,
     created_at DATETIME(6) NOT NULL,
+    resource_server BOOLEAN NOT NULL DEFAULT FALSE,
     PRIMARY KEY (id)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
 
@@ -96,7 +97,18 @@ CREATE TABLE idp_authorization_codes (
     CONSTRAINT idp_authorization_codes_family_id_fkey FOREIGN KEY (family_id) REFERENCES idp_families (id) ON DELETE CASCADE
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
 
+CREATE TABLE idp_limits (
+    id VARCHAR(255) NOT NULL,
+    failures BIGINT NOT NULL,
+    last_failure DATETIME(6) NOT NULL,
+    window_start DATETIME(6) NOT NULL,
+    PRIMARY KEY (id),
+    INDEX idp_limits_last_failure_idx (last_failure)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+
 -- +goose Down
+DROP TABLE idp_limits;
+
 DROP TABLE idp_authorization_codes;
 
 DROP TABLE idp_refresh_tokens;

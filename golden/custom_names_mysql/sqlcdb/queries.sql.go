@@ -5,6 +5,7 @@ package sqlcdb
 
 import (
 	"context"
+	"database/sql"
 	"strings"
 	"time"
 )
@@ -19,6 +20,32 @@ func (q *Queries) AccessTokenExists(ctx context.Context, hash string) (int64, er
 	var count int64
 	err := row.Scan(&count)
 	return count, err
+}
+
+const addLimitFailure = `-- name: AddLimitFailure :execresult
+INSERT INTO idp_limits (id, failures, last_failure, window_start)
+VALUES (?, 1, ?, ?)
+ON DUPLICATE KEY UPDATE
+  failures = LAST_INSERT_ID(IF(last_failure < ?, 1, failures + 1)),
+  last_failure = ?,
+  window_start = ?
+`
+
+type AddLimitFailureParams struct {
+	ID    string
+	Now   time.Time
+	Since time.Time
+}
+
+func (q *Queries) AddLimitFailure(ctx context.Context, arg AddLimitFailureParams) (sql.Result, error) {
+	return q.db.ExecContext(ctx, addLimitFailure,
+		arg.ID,
+		arg.Now,
+		arg.Since,
+		arg.Since,
+		arg.Now,
+		arg.Since,
+	)
 }
 
 const authorizationCodeExists = `-- name: AuthorizationCodeExists :one
@@ -150,8 +177,8 @@ func (q *Queries) CreateAuthorizationCode(ctx context.Context, arg CreateAuthori
 }
 
 const createClient = `-- name: CreateClient :exec
-INSERT INTO idp_applications (id, secret_hash, name, redirect_uris, grant_types, scopes, access_token_lifetime_seconds, refresh_token_lifetime_seconds, created_at)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+INSERT INTO idp_applications (id, secret_hash, name, redirect_uris, grant_types, scopes, access_token_lifetime_seconds, refresh_token_lifetime_seconds, created_at, resource_server)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 `
 
 type CreateClientParams struct {
@@ -164,6 +191,7 @@ type CreateClientParams struct {
 	AccessTokenLifetimeSeconds  int64
 	RefreshTokenLifetimeSeconds int64
 	CreatedAt                   time.Time
+	ResourceServer              bool
 }
 
 func (q *Queries) CreateClient(ctx context.Context, arg CreateClientParams) error {
@@ -177,6 +205,7 @@ func (q *Queries) CreateClient(ctx context.Context, arg CreateClientParams) erro
 		arg.AccessTokenLifetimeSeconds,
 		arg.RefreshTokenLifetimeSeconds,
 		arg.CreatedAt,
+		arg.ResourceServer,
 	)
 	return err
 }
@@ -404,7 +433,7 @@ func (q *Queries) GetAuthorizationCode(ctx context.Context, hash string) (Author
 
 const getClient = `-- name: GetClient :one
 
-SELECT id, secret_hash, name, redirect_uris, grant_types, scopes, access_token_lifetime_seconds, refresh_token_lifetime_seconds, created_at
+SELECT id, secret_hash, name, redirect_uris, grant_types, scopes, access_token_lifetime_seconds, refresh_token_lifetime_seconds, created_at, resource_server
 FROM idp_applications
 WHERE id = ?
 `
@@ -423,6 +452,7 @@ func (q *Queries) GetClient(ctx context.Context, id string) (Client, error) {
 		&i.AccessTokenLifetimeSeconds,
 		&i.RefreshTokenLifetimeSeconds,
 		&i.CreatedAt,
+		&i.ResourceServer,
 	)
 	return i, err
 }
@@ -505,8 +535,31 @@ func (q *Queries) GetUserByUsername(ctx context.Context, username string) (User,
 	return i, err
 }
 
+const limitFailures = `-- name: LimitFailures :one
+SELECT failures, last_failure
+FROM idp_limits
+WHERE id = ? AND last_failure >= ?
+`
+
+type LimitFailuresParams struct {
+	ID    string
+	Since time.Time
+}
+
+type LimitFailuresRow struct {
+	Failures    int64
+	LastFailure time.Time
+}
+
+func (q *Queries) LimitFailures(ctx context.Context, arg LimitFailuresParams) (LimitFailuresRow, error) {
+	row := q.db.QueryRowContext(ctx, limitFailures, arg.ID, arg.Since)
+	var i LimitFailuresRow
+	err := row.Scan(&i.Failures, &i.LastFailure)
+	return i, err
+}
+
 const listClients = `-- name: ListClients :many
-SELECT id, secret_hash, name, redirect_uris, grant_types, scopes, access_token_lifetime_seconds, refresh_token_lifetime_seconds, created_at
+SELECT id, secret_hash, name, redirect_uris, grant_types, scopes, access_token_lifetime_seconds, refresh_token_lifetime_seconds, created_at, resource_server
 FROM idp_applications
 ORDER BY id
 `
@@ -530,6 +583,7 @@ func (q *Queries) ListClients(ctx context.Context) ([]Client, error) {
 			&i.AccessTokenLifetimeSeconds,
 			&i.RefreshTokenLifetimeSeconds,
 			&i.CreatedAt,
+			&i.ResourceServer,
 		); err != nil {
 			return nil, err
 		}
@@ -667,6 +721,20 @@ func (q *Queries) PurgeFamilies(ctx context.Context, ids []string) (int64, error
 	return result.RowsAffected()
 }
 
+const purgeLimits = `-- name: PurgeLimits :execrows
+DELETE FROM idp_limits
+WHERE last_failure < ?
+LIMIT 1000
+`
+
+func (q *Queries) PurgeLimits(ctx context.Context, before time.Time) (int64, error) {
+	result, err := q.db.ExecContext(ctx, purgeLimits, before)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected()
+}
+
 const purgeRefreshTokens = `-- name: PurgeRefreshTokens :execrows
 DELETE FROM idp_refresh_tokens
 WHERE expires_at < ?
@@ -703,6 +771,16 @@ func (q *Queries) RefreshTokenExists(ctx context.Context, hash string) (int64, e
 	var count int64
 	err := row.Scan(&count)
 	return count, err
+}
+
+const resetLimit = `-- name: ResetLimit :exec
+DELETE FROM idp_limits
+WHERE id = ?
+`
+
+func (q *Queries) ResetLimit(ctx context.Context, id string) error {
+	_, err := q.db.ExecContext(ctx, resetLimit, id)
+	return err
 }
 
 const revokeAccessToken = `-- name: RevokeAccessToken :execrows
@@ -802,7 +880,7 @@ func (q *Queries) SetUserPasswordHash(ctx context.Context, arg SetUserPasswordHa
 
 const updateClient = `-- name: UpdateClient :execrows
 UPDATE idp_applications
-SET name = ?, redirect_uris = ?, grant_types = ?, scopes = ?, access_token_lifetime_seconds = ?, refresh_token_lifetime_seconds = ?
+SET name = ?, redirect_uris = ?, grant_types = ?, scopes = ?, access_token_lifetime_seconds = ?, refresh_token_lifetime_seconds = ?, resource_server = ?
 WHERE id = ?
 `
 
@@ -813,6 +891,7 @@ type UpdateClientParams struct {
 	Scopes                      string
 	AccessTokenLifetimeSeconds  int64
 	RefreshTokenLifetimeSeconds int64
+	ResourceServer              bool
 	ID                          string
 }
 
@@ -824,6 +903,7 @@ func (q *Queries) UpdateClient(ctx context.Context, arg UpdateClientParams) (int
 		arg.Scopes,
 		arg.AccessTokenLifetimeSeconds,
 		arg.RefreshTokenLifetimeSeconds,
+		arg.ResourceServer,
 		arg.ID,
 	)
 	if err != nil {

@@ -5,12 +5,13 @@ CREATE TABLE oauth_clients (
     id TEXT NOT NULL,
     secret_hash TEXT NOT NULL,
     name TEXT NOT NULL,
-    redirect_uris TEXT NOT NULL,
-    grant_types TEXT NOT NULL,
-    scopes TEXT NOT NULL,
+    redirect_uris TEXT[] NOT NULL,
+    grant_types TEXT[] NOT NULL,
+    scopes TEXT[] NOT NULL,
     access_token_lifetime_seconds BIGINT NOT NULL DEFAULT 0,
     refresh_token_lifetime_seconds BIGINT NOT NULL DEFAULT 0,
     created_at TIMESTAMPTZ NOT NULL,
+    resource_server BOOLEAN NOT NULL DEFAULT FALSE,
     homepage TEXT,
     onboarded_at TIMESTAMPTZ NOT NULL DEFAULT now(),
     weight DOUBLE PRECISION NOT NULL DEFAULT 1.5,
@@ -33,7 +34,7 @@ CREATE TABLE oauth_access_tokens (
     hash TEXT NOT NULL,
     client_id TEXT NOT NULL,
     user_id UUID,
-    scopes TEXT NOT NULL,
+    scopes TEXT[] NOT NULL,
     family_id TEXT,
     issued_at TIMESTAMPTZ NOT NULL,
     expires_at TIMESTAMPTZ NOT NULL,
@@ -51,7 +52,7 @@ CREATE TABLE oauth_refresh_tokens (
     hash TEXT NOT NULL,
     client_id TEXT NOT NULL,
     user_id UUID,
-    scopes TEXT NOT NULL,
+    scopes TEXT[] NOT NULL,
     family_id TEXT NOT NULL,
     issued_at TIMESTAMPTZ NOT NULL,
     expires_at TIMESTAMPTZ NOT NULL,
@@ -71,7 +72,7 @@ CREATE TABLE oauth_authorization_codes (
     client_id TEXT NOT NULL,
     user_id UUID NOT NULL,
     redirect_uri TEXT NOT NULL,
-    scopes TEXT NOT NULL,
+    scopes TEXT[] NOT NULL,
     code_challenge TEXT NOT NULL,
     code_challenge_method TEXT NOT NULL,
     family_id TEXT NOT NULL,
@@ -91,7 +92,7 @@ CREATE TABLE oauth_device_codes (
     hash TEXT NOT NULL,
     user_code_hash TEXT NOT NULL,
     client_id TEXT NOT NULL,
-    scopes TEXT NOT NULL,
+    scopes TEXT[] NOT NULL,
     status TEXT NOT NULL,
     user_id UUID,
     family_id TEXT NOT NULL,
@@ -111,7 +112,18 @@ CREATE INDEX oauth_device_codes_family_id_idx ON oauth_device_codes (family_id);
 CREATE INDEX oauth_device_codes_expires_at_idx ON oauth_device_codes (expires_at);
 CREATE UNIQUE INDEX oauth_device_codes_user_code_hash_key ON oauth_device_codes (user_code_hash);
 
+CREATE TABLE oauth_limits (
+    id TEXT NOT NULL,
+    failures BIGINT NOT NULL,
+    last_failure TIMESTAMPTZ NOT NULL,
+    window_start TIMESTAMPTZ NOT NULL,
+    PRIMARY KEY (id)
+);
+CREATE INDEX oauth_limits_last_failure_idx ON oauth_limits (last_failure);
+
 -- +goose Down
+DROP TABLE oauth_limits;
+
 DROP TABLE oauth_device_codes;
 
 DROP TABLE oauth_authorization_codes;

@@ -20,6 +20,29 @@ func (q *Queries) AccessTokenExists(ctx context.Context, hash string) (int64, er
 	return count, err
 }
 
+const addLimitFailure = `-- name: AddLimitFailure :one
+INSERT INTO oauth_limits (id, failures, last_failure, window_start)
+VALUES ($1, 1, $2, $3)
+ON CONFLICT (id) DO UPDATE SET
+  failures = CASE WHEN oauth_limits.last_failure < excluded.window_start THEN 1 ELSE oauth_limits.failures + 1 END,
+  last_failure = excluded.last_failure,
+  window_start = excluded.window_start
+RETURNING failures
+`
+
+type AddLimitFailureParams struct {
+	ID    string
+	Now   time.Time
+	Since time.Time
+}
+
+func (q *Queries) AddLimitFailure(ctx context.Context, arg AddLimitFailureParams) (int64, error) {
+	row := q.db.QueryRow(ctx, addLimitFailure, arg.ID, arg.Now, arg.Since)
+	var failures int64
+	err := row.Scan(&failures)
+	return failures, err
+}
+
 const authorizationCodeExists = `-- name: AuthorizationCodeExists :one
 SELECT COUNT(*) FROM oauth_authorization_codes
 WHERE hash = $1
@@ -110,7 +133,7 @@ type CreateAccessTokenParams struct {
 	Hash      string
 	ClientID  string
 	UserID    *string
-	Scopes    string
+	Scopes    []string
 	FamilyID  *string
 	IssuedAt  time.Time
 	ExpiresAt time.Time
@@ -141,7 +164,7 @@ type CreateAuthorizationCodeParams struct {
 	ClientID            string
 	UserID              string
 	RedirectURI         string
-	Scopes              string
+	Scopes              []string
 	CodeChallenge       string
 	CodeChallengeMethod string
 	FamilyID            string
@@ -168,20 +191,21 @@ func (q *Queries) CreateAuthorizationCode(ctx context.Context, arg CreateAuthori
 }
 
 const createClient = `-- name: CreateClient :exec
-INSERT INTO oauth_clients (id, secret_hash, name, redirect_uris, grant_types, scopes, access_token_lifetime_seconds, refresh_token_lifetime_seconds, created_at, homepage, onboarded_at, weight)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+INSERT INTO oauth_clients (id, secret_hash, name, redirect_uris, grant_types, scopes, access_token_lifetime_seconds, refresh_token_lifetime_seconds, created_at, resource_server, homepage, onboarded_at, weight)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
 `
 
 type CreateClientParams struct {
 	ID                          string
 	SecretHash                  string
 	Name                        string
-	RedirectURIs                string
-	GrantTypes                  string
-	Scopes                      string
+	RedirectURIs                []string
+	GrantTypes                  []string
+	Scopes                      []string
 	AccessTokenLifetimeSeconds  int64
 	RefreshTokenLifetimeSeconds int64
 	CreatedAt                   time.Time
+	ResourceServer              bool
 	Homepage                    *string
 	OnboardedAt                 time.Time
 	Weight                      float64
@@ -198,6 +222,7 @@ func (q *Queries) CreateClient(ctx context.Context, arg CreateClientParams) erro
 		arg.AccessTokenLifetimeSeconds,
 		arg.RefreshTokenLifetimeSeconds,
 		arg.CreatedAt,
+		arg.ResourceServer,
 		arg.Homepage,
 		arg.OnboardedAt,
 		arg.Weight,
@@ -214,7 +239,7 @@ type CreateDeviceCodeParams struct {
 	Hash            string
 	UserCodeHash    string
 	ClientID        string
-	Scopes          string
+	Scopes          []string
 	Status          string
 	UserID          *string
 	FamilyID        string
@@ -278,7 +303,7 @@ type CreateRefreshTokenParams struct {
 	Hash       string
 	ClientID   string
 	UserID     *string
-	Scopes     string
+	Scopes     []string
 	FamilyID   string
 	IssuedAt   time.Time
 	ExpiresAt  time.Time
@@ -310,7 +335,7 @@ WHERE hash = $5 AND status = 'pending'
 type DecideDeviceCodeParams struct {
 	Status    string
 	UserID    *string
-	Scopes    string
+	Scopes    []string
 	DecidedAt *time.Time
 	Hash      string
 }
@@ -377,7 +402,7 @@ type GetAccessTokenRow struct {
 	Hash            string
 	ClientID        string
 	UserID          *string
-	Scopes          string
+	Scopes          []string
 	FamilyID        *string
 	IssuedAt        time.Time
 	ExpiresAt       time.Time
@@ -429,7 +454,7 @@ func (q *Queries) GetAuthorizationCode(ctx context.Context, hash string) (Author
 
 const getClient = `-- name: GetClient :one
 
-SELECT id, secret_hash, name, redirect_uris, grant_types, scopes, access_token_lifetime_seconds, refresh_token_lifetime_seconds, created_at, homepage, onboarded_at, weight
+SELECT id, secret_hash, name, redirect_uris, grant_types, scopes, access_token_lifetime_seconds, refresh_token_lifetime_seconds, created_at, resource_server, homepage, onboarded_at, weight
 FROM oauth_clients
 WHERE id = $1
 `
@@ -448,6 +473,7 @@ func (q *Queries) GetClient(ctx context.Context, id string) (Client, error) {
 		&i.AccessTokenLifetimeSeconds,
 		&i.RefreshTokenLifetimeSeconds,
 		&i.CreatedAt,
+		&i.ResourceServer,
 		&i.Homepage,
 		&i.OnboardedAt,
 		&i.Weight,
@@ -520,7 +546,7 @@ type GetRefreshTokenRow struct {
 	Hash            string
 	ClientID        string
 	UserID          *string
-	Scopes          string
+	Scopes          []string
 	FamilyID        string
 	IssuedAt        time.Time
 	ExpiresAt       time.Time
@@ -573,8 +599,31 @@ func (q *Queries) GetUserByUsername(ctx context.Context, username string) (User,
 	return i, err
 }
 
+const limitFailures = `-- name: LimitFailures :one
+SELECT failures, last_failure
+FROM oauth_limits
+WHERE id = $1 AND last_failure >= $2
+`
+
+type LimitFailuresParams struct {
+	ID    string
+	Since time.Time
+}
+
+type LimitFailuresRow struct {
+	Failures    int64
+	LastFailure time.Time
+}
+
+func (q *Queries) LimitFailures(ctx context.Context, arg LimitFailuresParams) (LimitFailuresRow, error) {
+	row := q.db.QueryRow(ctx, limitFailures, arg.ID, arg.Since)
+	var i LimitFailuresRow
+	err := row.Scan(&i.Failures, &i.LastFailure)
+	return i, err
+}
+
 const listClients = `-- name: ListClients :many
-SELECT id, secret_hash, name, redirect_uris, grant_types, scopes, access_token_lifetime_seconds, refresh_token_lifetime_seconds, created_at, homepage, onboarded_at, weight
+SELECT id, secret_hash, name, redirect_uris, grant_types, scopes, access_token_lifetime_seconds, refresh_token_lifetime_seconds, created_at, resource_server, homepage, onboarded_at, weight
 FROM oauth_clients
 ORDER BY id
 `
@@ -598,6 +647,7 @@ func (q *Queries) ListClients(ctx context.Context) ([]Client, error) {
 			&i.AccessTokenLifetimeSeconds,
 			&i.RefreshTokenLifetimeSeconds,
 			&i.CreatedAt,
+			&i.ResourceServer,
 			&i.Homepage,
 			&i.OnboardedAt,
 			&i.Weight,
@@ -745,6 +795,19 @@ func (q *Queries) PurgeFamilies(ctx context.Context, ids []string) (int64, error
 	return result.RowsAffected(), nil
 }
 
+const purgeLimits = `-- name: PurgeLimits :execrows
+DELETE FROM oauth_limits
+WHERE id IN (SELECT e.id FROM oauth_limits e WHERE e.last_failure < $1 LIMIT 1000)
+`
+
+func (q *Queries) PurgeLimits(ctx context.Context, before time.Time) (int64, error) {
+	result, err := q.db.Exec(ctx, purgeLimits, before)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}
+
 const purgeRefreshTokens = `-- name: PurgeRefreshTokens :execrows
 DELETE FROM oauth_refresh_tokens
 WHERE hash IN (SELECT e.hash FROM oauth_refresh_tokens e WHERE e.expires_at < $1 LIMIT 1000)
@@ -780,6 +843,16 @@ func (q *Queries) RefreshTokenExists(ctx context.Context, hash string) (int64, e
 	var count int64
 	err := row.Scan(&count)
 	return count, err
+}
+
+const resetLimit = `-- name: ResetLimit :exec
+DELETE FROM oauth_limits
+WHERE id = $1
+`
+
+func (q *Queries) ResetLimit(ctx context.Context, id string) error {
+	_, err := q.db.Exec(ctx, resetLimit, id)
+	return err
 }
 
 const revokeAccessToken = `-- name: RevokeAccessToken :execrows
@@ -860,17 +933,18 @@ func (q *Queries) SetClientSecretHash(ctx context.Context, arg SetClientSecretHa
 
 const updateClient = `-- name: UpdateClient :execrows
 UPDATE oauth_clients
-SET name = $1, redirect_uris = $2, grant_types = $3, scopes = $4, access_token_lifetime_seconds = $5, refresh_token_lifetime_seconds = $6, homepage = $7, onboarded_at = $8, weight = $9
-WHERE id = $10
+SET name = $1, redirect_uris = $2, grant_types = $3, scopes = $4, access_token_lifetime_seconds = $5, refresh_token_lifetime_seconds = $6, resource_server = $7, homepage = $8, onboarded_at = $9, weight = $10
+WHERE id = $11
 `
 
 type UpdateClientParams struct {
 	Name                        string
-	RedirectURIs                string
-	GrantTypes                  string
-	Scopes                      string
+	RedirectURIs                []string
+	GrantTypes                  []string
+	Scopes                      []string
 	AccessTokenLifetimeSeconds  int64
 	RefreshTokenLifetimeSeconds int64
+	ResourceServer              bool
 	Homepage                    *string
 	OnboardedAt                 time.Time
 	Weight                      float64
@@ -885,6 +959,7 @@ func (q *Queries) UpdateClient(ctx context.Context, arg UpdateClientParams) (int
 		arg.Scopes,
 		arg.AccessTokenLifetimeSeconds,
 		arg.RefreshTokenLifetimeSeconds,
+		arg.ResourceServer,
 		arg.Homepage,
 		arg.OnboardedAt,
 		arg.Weight,

@@ -42,6 +42,7 @@ type Client struct {
 	AccessTokenLifetimeSeconds  int64
 	RefreshTokenLifetimeSeconds int64
 	CreatedAt                   time.Time
+	ResourceServer              bool
 	DisplayName                 *string
 	Trusted                     bool
 	RateLimit                   int64
@@ -69,6 +70,13 @@ type Family struct {
 	UserID    *int64
 	CreatedAt time.Time
 	RevokedAt *time.Time
+}
+
+type Limit struct {
+	ID          string
+	Failures    int64
+	LastFailure time.Time
+	WindowStart time.Time
 }
 
 type RefreshToken struct {

@@ -43,6 +43,7 @@ type Client struct {
 	AccessTokenLifetimeSeconds  int64
 	RefreshTokenLifetimeSeconds int64
 	CreatedAt                   time.Time
+	ResourceServer              bool
 }
 
 type Family struct {
@@ -51,6 +52,13 @@ type Family struct {
 	UserID    *string
 	CreatedAt time.Time
 	RevokedAt *time.Time
+}
+
+type Limit struct {
+	ID          string
+	Failures    int64
+	LastFailure time.Time
+	WindowStart time.Time
 }
 
 type RefreshToken struct {

@@ -10,7 +10,7 @@ type AccessToken struct {
 	Hash      string
 	ClientID  string
 	UserID    *string
-	Scopes    string
+	Scopes    []string
 	FamilyID  *string
 	IssuedAt  time.Time
 	ExpiresAt time.Time
@@ -22,32 +22,35 @@ type AuthorizationCode struct {
 	ClientID            string
 	UserID              string
 	RedirectURI         string
-	Scopes              string
+	Scopes              []string
 	CodeChallenge       string
 	CodeChallengeMethod string
 	FamilyID            string
 	IssuedAt            time.Time
 	ExpiresAt           time.Time
 	ConsumedAt          *time.Time
+	Nonce               *string
+	AuthTime            *time.Time
 }
 
 type Client struct {
 	ID                          string
 	SecretHash                  string
 	Name                        string
-	RedirectURIs                string
-	GrantTypes                  string
-	Scopes                      string
+	RedirectURIs                []string
+	GrantTypes                  []string
+	Scopes                      []string
 	AccessTokenLifetimeSeconds  int64
 	RefreshTokenLifetimeSeconds int64
 	CreatedAt                   time.Time
+	ResourceServer              bool
 }
 
 type DeviceCode struct {
 	Hash            string
 	UserCodeHash    string
 	ClientID        string
-	Scopes          string
+	Scopes          []string
 	Status          string
 	UserID          *string
 	FamilyID        string
@@ -67,11 +70,18 @@ type Family struct {
 	RevokedAt *time.Time
 }
 
+type Limit struct {
+	ID          string
+	Failures    int64
+	LastFailure time.Time
+	WindowStart time.Time
+}
+
 type RefreshToken struct {
 	Hash       string
 	ClientID   string
 	UserID     *string
-	Scopes     string
+	Scopes     []string
 	FamilyID   string
 	IssuedAt   time.Time
 	ExpiresAt  time.Time
@@ -79,9 +89,20 @@ type RefreshToken struct {
 	RevokedAt  *time.Time
 }
 
+type SigningKey struct {
+	ID               string
+	Generation       int64
+	Algorithm        string
+	PublicJwk        string
+	SealedPrivateKey []byte
+	CreatedAt        time.Time
+	ActiveFrom       time.Time
+}
+
 type User struct {
 	ID           string
 	Username     string
 	PasswordHash string
 	CreatedAt    time.Time
+	Email        *string
 }

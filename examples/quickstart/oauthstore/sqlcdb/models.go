@@ -29,6 +29,8 @@ type AuthorizationCode struct {
 	IssuedAt            time.Time
 	ExpiresAt           time.Time
 	ConsumedAt          *time.Time
+	Nonce               *string
+	AuthTime            *time.Time
 }
 
 type Client struct {
@@ -41,6 +43,7 @@ type Client struct {
 	AccessTokenLifetimeSeconds  int64
 	RefreshTokenLifetimeSeconds int64
 	CreatedAt                   time.Time
+	ResourceServer              bool
 }
 
 type DeviceCode struct {
@@ -67,6 +70,13 @@ type Family struct {
 	RevokedAt *time.Time
 }
 
+type Limit struct {
+	ID          string
+	Failures    int64
+	LastFailure time.Time
+	WindowStart time.Time
+}
+
 type RefreshToken struct {
 	Hash       string
 	ClientID   string
@@ -79,9 +89,20 @@ type RefreshToken struct {
 	RevokedAt  *time.Time
 }
 
+type SigningKey struct {
+	ID               string
+	Generation       int64
+	Algorithm        string
+	PublicJwk        string
+	SealedPrivateKey []byte
+	CreatedAt        time.Time
+	ActiveFrom       time.Time
+}
+
 type User struct {
 	ID           string
 	Username     string
 	PasswordHash string
 	CreatedAt    time.Time
+	Email        *string
 }

@@ -20,6 +20,29 @@ func (q *Queries) AccessTokenExists(ctx context.Context, hash string) (int64, er
 	return count, err
 }
 
+const addLimitFailure = `-- name: AddLimitFailure :one
+INSERT INTO oauth_limits (id, failures, last_failure, window_start)
+VALUES (?1, 1, ?2, ?3)
+ON CONFLICT (id) DO UPDATE SET
+  failures = CASE WHEN oauth_limits.last_failure < excluded.window_start THEN 1 ELSE oauth_limits.failures + 1 END,
+  last_failure = excluded.last_failure,
+  window_start = excluded.window_start
+RETURNING failures
+`
+
+type AddLimitFailureParams struct {
+	ID    string
+	Now   time.Time
+	Since time.Time
+}
+
+func (q *Queries) AddLimitFailure(ctx context.Context, arg AddLimitFailureParams) (int64, error) {
+	row := q.db.QueryRowContext(ctx, addLimitFailure, arg.ID, arg.Now, arg.Since)
+	var failures int64
+	err := row.Scan(&failures)
+	return failures, err
+}
+
 const authorizationCodeExists = `-- name: AuthorizationCodeExists :one
 SELECT COUNT(*) FROM oauth_authorization_codes
 WHERE hash = ?1
@@ -132,8 +155,8 @@ func (q *Queries) CreateAccessToken(ctx context.Context, arg CreateAccessTokenPa
 }
 
 const createAuthorizationCode = `-- name: CreateAuthorizationCode :exec
-INSERT INTO oauth_authorization_codes (hash, client_id, user_id, redirect_uri, scopes, code_challenge, code_challenge_method, family_id, issued_at, expires_at, consumed_at)
-VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
+INSERT INTO oauth_authorization_codes (hash, client_id, user_id, redirect_uri, scopes, code_challenge, code_challenge_method, family_id, issued_at, expires_at, consumed_at, nonce, auth_time)
+VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
 `
 
 type CreateAuthorizationCodeParams struct {
@@ -148,6 +171,8 @@ type CreateAuthorizationCodeParams struct {
 	IssuedAt            time.Time
 	ExpiresAt           time.Time
 	ConsumedAt          *time.Time
+	Nonce               *string
+	AuthTime            *time.Time
 }
 
 func (q *Queries) CreateAuthorizationCode(ctx context.Context, arg CreateAuthorizationCodeParams) error {
@@ -163,13 +188,15 @@ func (q *Queries) CreateAuthorizationCode(ctx context.Context, arg CreateAuthori
 		arg.IssuedAt,
 		arg.ExpiresAt,
 		arg.ConsumedAt,
+		arg.Nonce,
+		arg.AuthTime,
 	)
 	return err
 }
 
 const createClient = `-- name: CreateClient :exec
-INSERT INTO oauth_clients (id, secret_hash, name, redirect_uris, grant_types, scopes, access_token_lifetime_seconds, refresh_token_lifetime_seconds, created_at)
-VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+INSERT INTO oauth_clients (id, secret_hash, name, redirect_uris, grant_types, scopes, access_token_lifetime_seconds, refresh_token_lifetime_seconds, created_at, resource_server)
+VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
 `
 
 type CreateClientParams struct {
@@ -182,6 +209,7 @@ type CreateClientParams struct {
 	AccessTokenLifetimeSeconds  int64
 	RefreshTokenLifetimeSeconds int64
 	CreatedAt                   time.Time
+	ResourceServer              bool
 }
 
 func (q *Queries) CreateClient(ctx context.Context, arg CreateClientParams) error {
@@ -195,6 +223,7 @@ func (q *Queries) CreateClient(ctx context.Context, arg CreateClientParams) erro
 		arg.AccessTokenLifetimeSeconds,
 		arg.RefreshTokenLifetimeSeconds,
 		arg.CreatedAt,
+		arg.ResourceServer,
 	)
 	return err
 }
@@ -295,9 +324,37 @@ func (q *Queries) CreateRefreshToken(ctx context.Context, arg CreateRefreshToken
 	return err
 }
 
+const createSigningKey = `-- name: CreateSigningKey :exec
+INSERT INTO oauth_signing_keys (id, generation, algorithm, public_jwk, sealed_private_key, created_at, active_from)
+VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+`
+
+type CreateSigningKeyParams struct {
+	ID               string
+	Generation       int64
+	Algorithm        string
+	PublicJwk        string
+	SealedPrivateKey []byte
+	CreatedAt        time.Time
+	ActiveFrom       time.Time
+}
+
+func (q *Queries) CreateSigningKey(ctx context.Context, arg CreateSigningKeyParams) error {
+	_, err := q.db.ExecContext(ctx, createSigningKey,
+		arg.ID,
+		arg.Generation,
+		arg.Algorithm,
+		arg.PublicJwk,
+		arg.SealedPrivateKey,
+		arg.CreatedAt,
+		arg.ActiveFrom,
+	)
+	return err
+}
+
 const createUser = `-- name: CreateUser :exec
-INSERT INTO oauth_users (id, username, password_hash, created_at)
-VALUES (?1, ?2, ?3, ?4)
+INSERT INTO oauth_users (id, username, password_hash, created_at, email)
+VALUES (?1, ?2, ?3, ?4, ?5)
 `
 
 type CreateUserParams struct {
@@ -305,6 +362,7 @@ type CreateUserParams struct {
 	Username     string
 	PasswordHash string
 	CreatedAt    time.Time
+	Email        *string
 }
 
 func (q *Queries) CreateUser(ctx context.Context, arg CreateUserParams) error {
@@ -313,6 +371,7 @@ func (q *Queries) CreateUser(ctx context.Context, arg CreateUserParams) error {
 		arg.Username,
 		arg.PasswordHash,
 		arg.CreatedAt,
+		arg.Email,
 	)
 	return err
 }
@@ -482,7 +541,7 @@ func (q *Queries) GetAccessToken(ctx context.Context, hash string) (GetAccessTok
 }
 
 const getAuthorizationCode = `-- name: GetAuthorizationCode :one
-SELECT hash, client_id, user_id, redirect_uri, scopes, code_challenge, code_challenge_method, family_id, issued_at, expires_at, consumed_at
+SELECT hash, client_id, user_id, redirect_uri, scopes, code_challenge, code_challenge_method, family_id, issued_at, expires_at, consumed_at, nonce, auth_time
 FROM oauth_authorization_codes
 WHERE hash = ?1
 `
@@ -502,13 +561,15 @@ func (q *Queries) GetAuthorizationCode(ctx context.Context, hash string) (Author
 		&i.IssuedAt,
 		&i.ExpiresAt,
 		&i.ConsumedAt,
+		&i.Nonce,
+		&i.AuthTime,
 	)
 	return i, err
 }
 
 const getClient = `-- name: GetClient :one
 
-SELECT id, secret_hash, name, redirect_uris, grant_types, scopes, access_token_lifetime_seconds, refresh_token_lifetime_seconds, created_at
+SELECT id, secret_hash, name, redirect_uris, grant_types, scopes, access_token_lifetime_seconds, refresh_token_lifetime_seconds, created_at, resource_server
 FROM oauth_clients
 WHERE id = ?1
 `
@@ -527,6 +588,7 @@ func (q *Queries) GetClient(ctx context.Context, id string) (Client, error) {
 		&i.AccessTokenLifetimeSeconds,
 		&i.RefreshTokenLifetimeSeconds,
 		&i.CreatedAt,
+		&i.ResourceServer,
 	)
 	return i, err
 }
@@ -624,7 +686,7 @@ func (q *Queries) GetRefreshToken(ctx context.Context, hash string) (GetRefreshT
 }
 
 const getUser = `-- name: GetUser :one
-SELECT id, username, password_hash, created_at
+SELECT id, username, password_hash, created_at, email
 FROM oauth_users
 WHERE id = ?1
 `
@@ -637,12 +699,13 @@ func (q *Queries) GetUser(ctx context.Context, id string) (User, error) {
 		&i.Username,
 		&i.PasswordHash,
 		&i.CreatedAt,
+		&i.Email,
 	)
 	return i, err
 }
 
 const getUserByUsername = `-- name: GetUserByUsername :one
-SELECT id, username, password_hash, created_at
+SELECT id, username, password_hash, created_at, email
 FROM oauth_users
 WHERE username = ?1
 `
@@ -655,12 +718,55 @@ func (q *Queries) GetUserByUsername(ctx context.Context, username string) (User,
 		&i.Username,
 		&i.PasswordHash,
 		&i.CreatedAt,
+		&i.Email,
 	)
 	return i, err
 }
 
+const getUserClaims = `-- name: GetUserClaims :one
+SELECT id, email, username
+FROM oauth_users
+WHERE id = ?1
+`
+
+type GetUserClaimsRow struct {
+	ID       string
+	Email    *string
+	Username string
+}
+
+func (q *Queries) GetUserClaims(ctx context.Context, id string) (GetUserClaimsRow, error) {
+	row := q.db.QueryRowContext(ctx, getUserClaims, id)
+	var i GetUserClaimsRow
+	err := row.Scan(&i.ID, &i.Email, &i.Username)
+	return i, err
+}
+
+const limitFailures = `-- name: LimitFailures :one
+SELECT failures, last_failure
+FROM oauth_limits
+WHERE id = ?1 AND last_failure >= ?2
+`
+
+type LimitFailuresParams struct {
+	ID    string
+	Since time.Time
+}
+
+type LimitFailuresRow struct {
+	Failures    int64
+	LastFailure time.Time
+}
+
+func (q *Queries) LimitFailures(ctx context.Context, arg LimitFailuresParams) (LimitFailuresRow, error) {
+	row := q.db.QueryRowContext(ctx, limitFailures, arg.ID, arg.Since)
+	var i LimitFailuresRow
+	err := row.Scan(&i.Failures, &i.LastFailure)
+	return i, err
+}
+
 const listClients = `-- name: ListClients :many
-SELECT id, secret_hash, name, redirect_uris, grant_types, scopes, access_token_lifetime_seconds, refresh_token_lifetime_seconds, created_at
+SELECT id, secret_hash, name, redirect_uris, grant_types, scopes, access_token_lifetime_seconds, refresh_token_lifetime_seconds, created_at, resource_server
 FROM oauth_clients
 ORDER BY id
 `
@@ -684,6 +790,44 @@ func (q *Queries) ListClients(ctx context.Context) ([]Client, error) {
 			&i.AccessTokenLifetimeSeconds,
 			&i.RefreshTokenLifetimeSeconds,
 			&i.CreatedAt,
+			&i.ResourceServer,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Close(); err != nil {
+		return nil, err
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const listSigningKeys = `-- name: ListSigningKeys :many
+SELECT id, generation, algorithm, public_jwk, sealed_private_key, created_at, active_from
+FROM oauth_signing_keys
+ORDER BY generation
+`
+
+func (q *Queries) ListSigningKeys(ctx context.Context) ([]SigningKey, error) {
+	rows, err := q.db.QueryContext(ctx, listSigningKeys)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []SigningKey
+	for rows.Next() {
+		var i SigningKey
+		if err := rows.Scan(
+			&i.ID,
+			&i.Generation,
+			&i.Algorithm,
+			&i.PublicJwk,
+			&i.SealedPrivateKey,
+			&i.CreatedAt,
+			&i.ActiveFrom,
 		); err != nil {
 			return nil, err
 		}
@@ -699,7 +843,7 @@ func (q *Queries) ListClients(ctx context.Context) ([]Client, error) {
 }
 
 const listUsers = `-- name: ListUsers :many
-SELECT id, username, password_hash, created_at
+SELECT id, username, password_hash, created_at, email
 FROM oauth_users
 ORDER BY username
 `
@@ -718,6 +862,7 @@ func (q *Queries) ListUsers(ctx context.Context) ([]User, error) {
 			&i.Username,
 			&i.PasswordHash,
 			&i.CreatedAt,
+			&i.Email,
 		); err != nil {
 			return nil, err
 		}
@@ -836,6 +981,19 @@ func (q *Queries) PurgeFamilies(ctx context.Context, before time.Time) (int64, e
 	return result.RowsAffected()
 }
 
+const purgeLimits = `-- name: PurgeLimits :execrows
+DELETE FROM oauth_limits
+WHERE id IN (SELECT e.id FROM oauth_limits e WHERE e.last_failure < ?1 LIMIT 1000)
+`
+
+func (q *Queries) PurgeLimits(ctx context.Context, before time.Time) (int64, error) {
+	result, err := q.db.ExecContext(ctx, purgeLimits, before)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected()
+}
+
 const purgeRefreshTokens = `-- name: PurgeRefreshTokens :execrows
 DELETE FROM oauth_refresh_tokens
 WHERE hash IN (SELECT e.hash FROM oauth_refresh_tokens e WHERE e.expires_at < ?1 LIMIT 1000)
@@ -843,6 +1001,19 @@ WHERE hash IN (SELECT e.hash FROM oauth_refresh_tokens e WHERE e.expires_at < ?1
 
 func (q *Queries) PurgeRefreshTokens(ctx context.Context, before time.Time) (int64, error) {
 	result, err := q.db.ExecContext(ctx, purgeRefreshTokens, before)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected()
+}
+
+const purgeSigningKeys = `-- name: PurgeSigningKeys :execrows
+DELETE FROM oauth_signing_keys
+WHERE generation < (SELECT m.g FROM (SELECT MAX(n.generation) AS g FROM oauth_signing_keys n WHERE n.active_from < ?1) m)
+`
+
+func (q *Queries) PurgeSigningKeys(ctx context.Context, cutoff time.Time) (int64, error) {
+	result, err := q.db.ExecContext(ctx, purgeSigningKeys, cutoff)
 	if err != nil {
 		return 0, err
 	}
@@ -871,6 +1042,16 @@ func (q *Queries) RefreshTokenExists(ctx context.Context, hash string) (int64, e
 	var count int64
 	err := row.Scan(&count)
 	return count, err
+}
+
+const resetLimit = `-- name: ResetLimit :exec
+DELETE FROM oauth_limits
+WHERE id = ?1
+`
+
+func (q *Queries) ResetLimit(ctx context.Context, id string) error {
+	_, err := q.db.ExecContext(ctx, resetLimit, id)
+	return err
 }
 
 const revokeAccessToken = `-- name: RevokeAccessToken :execrows
@@ -970,8 +1151,8 @@ func (q *Queries) SetUserPasswordHash(ctx context.Context, arg SetUserPasswordHa
 
 const updateClient = `-- name: UpdateClient :execrows
 UPDATE oauth_clients
-SET name = ?1, redirect_uris = ?2, grant_types = ?3, scopes = ?4, access_token_lifetime_seconds = ?5, refresh_token_lifetime_seconds = ?6
-WHERE id = ?7
+SET name = ?1, redirect_uris = ?2, grant_types = ?3, scopes = ?4, access_token_lifetime_seconds = ?5, refresh_token_lifetime_seconds = ?6, resource_server = ?7
+WHERE id = ?8
 `
 
 type UpdateClientParams struct {
@@ -981,6 +1162,7 @@ type UpdateClientParams struct {
 	Scopes                      string
 	AccessTokenLifetimeSeconds  int64
 	RefreshTokenLifetimeSeconds int64
+	ResourceServer              bool
 	ID                          string
 }
 
@@ -992,6 +1174,7 @@ func (q *Queries) UpdateClient(ctx context.Context, arg UpdateClientParams) (int
 		arg.Scopes,
 		arg.AccessTokenLifetimeSeconds,
 		arg.RefreshTokenLifetimeSeconds,
+		arg.ResourceServer,
 		arg.ID,
 	)
 	if err != nil {
@@ -1002,17 +1185,18 @@ func (q *Queries) UpdateClient(ctx context.Context, arg UpdateClientParams) (int
 
 const updateUser = `-- name: UpdateUser :execrows
 UPDATE oauth_users
-SET username = ?1
-WHERE id = ?2
+SET username = ?1, email = ?2
+WHERE id = ?3
 `
 
 type UpdateUserParams struct {
 	Username string
+	Email    *string
 	ID       string
 }
 
 func (q *Queries) UpdateUser(ctx context.Context, arg UpdateUserParams) (int64, error) {
-	result, err := q.db.ExecContext(ctx, updateUser, arg.Username, arg.ID)
+	result, err := q.db.ExecContext(ctx, updateUser, arg.Username, arg.Email, arg.ID)
 	if err != nil {
 		return 0, err
 	}

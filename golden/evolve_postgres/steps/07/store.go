@@ -7,7 +7,9 @@ package evolve
 
 import (
 	"context"
+	"crypto/sha256"
 	"embed"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"github.com/jackc/pgx/v5"
@@ -19,7 +21,6 @@ import (
 	"github.com/pressly/goose/v3"
 	"github.com/pressly/goose/v3/lock"
 	"io/fs"
-	"strings"
 	"time"
 )
 
@@ -47,6 +48,7 @@ var (
 	_ runtime.FamilyStore            = (*Store)(nil)
 	_ runtime.RefreshTokenStore      = (*Store)(nil)
 	_ runtime.AuthorizationCodeStore = (*Store)(nil)
+	_ runtime.Limiter                = (*Store)(nil)
 )
 
 // Open connects a pgx pool to the PostgreSQL database at dsn (a URL or
@@ -191,11 +193,15 @@ type NewClient struct {
 	// AccessTokenLifetime and RefreshTokenLifetime override the server's when
 	// not zero.
 	AccessTokenLifetime, RefreshTokenLifetime time.Duration
+	// ResourceServer lets the client introspect every client's tokens, not
+	// only its own (RFC 7662 §2.1).
+	ResourceServer bool
 	ClientExtra
 }
 
 // CreateClient registers a client. It returns the client and, for a
 // confidential client, its secret: show it once, only its SHA-256 is kept.
+// runtime.ValidateClient's error if nc is not a valid registration.
 func (s *Store) CreateClient(ctx context.Context, nc NewClient) (*Client, string, error) {
 	c := &Client{
 		Client: runtime.Client{
@@ -207,6 +213,7 @@ func (s *Store) CreateClient(ctx context.Context, nc NewClient) (*Client, string
 			AccessTokenLifetime:  nc.AccessTokenLifetime,
 			RefreshTokenLifetime: nc.RefreshTokenLifetime,
 			CreatedAt:            time.Now().UTC(),
+			ResourceServer:       nc.ResourceServer,
 		},
 		ClientExtra: nc.ClientExtra,
 	}
@@ -225,18 +232,23 @@ func (s *Store) CreateClient(ctx context.Context, nc NewClient) (*Client, string
 
 // ImportClient stores c as given, SecretHash included: the hex SHA-256 of a
 // secret, or a bcrypt or argon2id hash of one issued elsewhere.
-// runtime.ErrDuplicate if the id is taken.
+// runtime.ErrDuplicate if the id is taken; runtime.ValidateClient's error
+// if c is not a valid registration.
 func (s *Store) ImportClient(ctx context.Context, c *Client) error {
+	if err := runtime.ValidateClient(&c.Client, nil); err != nil {
+		return err
+	}
 	return duplicate(s.write.CreateClient(ctx, sqlcdb.CreateClientParams{
 		ID:                          c.ID,
 		SecretHash:                  c.SecretHash,
 		Name:                        c.Name,
-		RedirectURIs:                joinList(c.RedirectURIs),
-		GrantTypes:                  joinList(c.GrantTypes),
-		Scopes:                      joinList(c.Scopes),
+		RedirectURIs:                pgList(c.RedirectURIs),
+		GrantTypes:                  pgList(c.GrantTypes),
+		Scopes:                      pgList(c.Scopes),
 		AccessTokenLifetimeSeconds:  seconds(c.AccessTokenLifetime),
 		RefreshTokenLifetimeSeconds: seconds(c.RefreshTokenLifetime),
 		CreatedAt:                   c.CreatedAt.UTC(),
+		ResourceServer:              c.ResourceServer,
 		Tier:                        c.Tier,
 	}))
 }
@@ -274,15 +286,20 @@ func (s *Store) ListClients(ctx context.Context) ([]*Client, error) {
 }
 
 // UpdateClient saves c, but for its secret and creation time, which stay.
-// runtime.ErrNotFound if there is no such client.
+// runtime.ErrNotFound if there is no such client; runtime.ValidateClient's
+// error if c is not a valid registration.
 func (s *Store) UpdateClient(ctx context.Context, c *Client) error {
+	if err := runtime.ValidateClient(&c.Client, nil); err != nil {
+		return err
+	}
 	n, err := s.write.UpdateClient(ctx, sqlcdb.UpdateClientParams{
 		Name:                        c.Name,
-		RedirectURIs:                joinList(c.RedirectURIs),
-		GrantTypes:                  joinList(c.GrantTypes),
-		Scopes:                      joinList(c.Scopes),
+		RedirectURIs:                pgList(c.RedirectURIs),
+		GrantTypes:                  pgList(c.GrantTypes),
+		Scopes:                      pgList(c.Scopes),
 		AccessTokenLifetimeSeconds:  seconds(c.AccessTokenLifetime),
 		RefreshTokenLifetimeSeconds: seconds(c.RefreshTokenLifetime),
+		ResourceServer:              c.ResourceServer,
 		Tier:                        c.Tier,
 		ID:                          c.ID,
 	})
@@ -332,12 +349,13 @@ func clientFromRow(row sqlcdb.Client) *Client {
 			ID:                   row.ID,
 			SecretHash:           row.SecretHash,
 			Name:                 row.Name,
-			RedirectURIs:         splitList(row.RedirectURIs),
-			GrantTypes:           splitList(row.GrantTypes),
-			Scopes:               splitList(row.Scopes),
+			RedirectURIs:         row.RedirectURIs,
+			GrantTypes:           row.GrantTypes,
+			Scopes:               row.Scopes,
 			AccessTokenLifetime:  duration(row.AccessTokenLifetimeSeconds),
 			RefreshTokenLifetime: duration(row.RefreshTokenLifetimeSeconds),
 			CreatedAt:            row.CreatedAt.UTC(),
+			ResourceServer:       row.ResourceServer,
 		},
 		ClientExtra: ClientExtra{
 			Tier: row.Tier,
@@ -378,7 +396,7 @@ func (s *Store) createAccessToken(ctx context.Context, q *sqlcdb.Queries, t *run
 		Hash:      t.Hash,
 		ClientID:  t.ClientID,
 		UserID:    nullString(t.UserID),
-		Scopes:    joinList(t.Scopes),
+		Scopes:    pgList(t.Scopes),
 		FamilyID:  nullString(t.FamilyID),
 		IssuedAt:  t.IssuedAt.UTC(),
 		ExpiresAt: t.ExpiresAt.UTC(),
@@ -397,7 +415,7 @@ func (s *Store) GetAccessToken(ctx context.Context, hash string) (*runtime.Acces
 		Hash:      row.Hash,
 		ClientID:  row.ClientID,
 		UserID:    stringOf(row.UserID),
-		Scopes:    splitList(row.Scopes),
+		Scopes:    row.Scopes,
 		FamilyID:  stringOf(row.FamilyID),
 		IssuedAt:  row.IssuedAt.UTC(),
 		ExpiresAt: row.ExpiresAt.UTC(),
@@ -427,7 +445,7 @@ func (s *Store) createRefreshToken(ctx context.Context, q *sqlcdb.Queries, t *ru
 		Hash:       t.Hash,
 		ClientID:   t.ClientID,
 		UserID:     nullString(t.UserID),
-		Scopes:     joinList(t.Scopes),
+		Scopes:     pgList(t.Scopes),
 		FamilyID:   t.FamilyID,
 		IssuedAt:   t.IssuedAt.UTC(),
 		ExpiresAt:  t.ExpiresAt.UTC(),
@@ -447,7 +465,7 @@ func (s *Store) GetRefreshToken(ctx context.Context, hash string) (*runtime.Refr
 		Hash:       row.Hash,
 		ClientID:   row.ClientID,
 		UserID:     stringOf(row.UserID),
-		Scopes:     splitList(row.Scopes),
+		Scopes:     row.Scopes,
 		FamilyID:   row.FamilyID,
 		IssuedAt:   row.IssuedAt.UTC(),
 		ExpiresAt:  row.ExpiresAt.UTC(),
@@ -479,7 +497,7 @@ func (s *Store) createAuthorizationCode(ctx context.Context, q *sqlcdb.Queries, 
 		ClientID:            c.ClientID,
 		UserID:              c.UserID,
 		RedirectURI:         c.RedirectURI,
-		Scopes:              joinList(c.Scopes),
+		Scopes:              pgList(c.Scopes),
 		CodeChallenge:       c.CodeChallenge,
 		CodeChallengeMethod: c.CodeChallengeMethod,
 		FamilyID:            c.FamilyID,
@@ -501,7 +519,7 @@ func (s *Store) GetAuthorizationCode(ctx context.Context, hash string) (*runtime
 		ClientID:            row.ClientID,
 		UserID:              row.UserID,
 		RedirectURI:         row.RedirectURI,
-		Scopes:              splitList(row.Scopes),
+		Scopes:              row.Scopes,
 		CodeChallenge:       row.CodeChallenge,
 		CodeChallengeMethod: row.CodeChallengeMethod,
 		FamilyID:            row.FamilyID,
@@ -611,11 +629,81 @@ func consume(ctx context.Context, q *sqlcdb.Queries, c *runtime.Consumption) err
 	}
 }
 
+// limiterRetention is how long PurgeExpired keeps a key's count after its
+// last failure: longer than runtime.DefaultThrottleWindow, after which the
+// count no longer matters. A longer Throttle.Window needs Purge with its own
+// cut-off instead.
+const limiterRetention = 24 * time.Hour
+
+// maxLimitKey is the longest key stored as it is; longer ones (a long client
+// id) are stored as their SHA-256, within the id column's size.
+const maxLimitKey = 128
+
+// limitKey is the id under which key's count is stored.
+func limitKey(key string) string {
+	if len(key) <= maxLimitKey {
+		return key
+	}
+	sum := sha256.Sum256([]byte(key))
+	return "sha256:" + hex.EncodeToString(sum[:])
+}
+
+// Failures implements runtime.Limiter: key's failures in a row and the time
+// of the last one, or 0 and the zero time when it has none at or after since.
+func (s *Store) Failures(ctx context.Context, key string, since time.Time) (int, time.Time, error) {
+	row, err := s.read.LimitFailures(ctx, sqlcdb.LimitFailuresParams{
+		ID:    limitKey(key),
+		Since: since.UTC(),
+	})
+	if err != nil {
+		if err = notFound(err); errors.Is(err, runtime.ErrNotFound) {
+			return 0, time.Time{}, nil
+		}
+		return 0, time.Time{}, err
+	}
+	return int(row.Failures), row.LastFailure.UTC(), nil
+}
+
+// AddFailure implements runtime.Limiter: it counts a failure of key at now in
+// one atomic upsert and returns key's failures in a row, 1 when it had none
+// at or after since.
+func (s *Store) AddFailure(ctx context.Context, key string, now, since time.Time) (int, error) {
+	n, err := s.write.AddLimitFailure(ctx, sqlcdb.AddLimitFailureParams{
+		ID:    limitKey(key),
+		Now:   now.UTC(),
+		Since: since.UTC(),
+	})
+	return int(n), err
+}
+
+// Reset implements runtime.Limiter: it forgets key's failures.
+func (s *Store) Reset(ctx context.Context, key string) error {
+	return s.write.ResetLimit(ctx, limitKey(key))
+}
+
+// Purge implements runtime.Limiter: it forgets the keys whose last failure
+// is before before, purgeBatch rows per statement.
+func (s *Store) Purge(ctx context.Context, before time.Time) error {
+	for {
+		n, err := s.write.PurgeLimits(ctx, before.UTC())
+		if err != nil || n < purgeBatch {
+			return err
+		}
+	}
+}
+
+// purgeLimits is PurgeExpired's step for the limiter: one batch of the counts
+// older than limiterRetention before before.
+func (s *Store) purgeLimits(ctx context.Context, before time.Time) (int64, error) {
+	return s.write.PurgeLimits(ctx, before.Add(-limiterRetention))
+}
+
 // purgeBatch is the most rows one purge statement deletes.
 const purgeBatch = 1000
 
 // PurgeExpired deletes what expired before `before`: tokens, codes, device
-// authorizations, then families left with nothing. It returns how many rows
+// authorizations, then families left with nothing, and the limiter's counts
+// older than limiterRetention before it. It returns how many rows
 // went. Run it now and then (a daily job); nothing expired is ever used, so
 // it only saves space.
 //
@@ -633,6 +721,7 @@ func (s *Store) PurgeExpired(ctx context.Context, before time.Time) (int64, erro
 		s.write.PurgeRefreshTokens,
 		s.write.PurgeAuthorizationCodes,
 		s.purgeFamilies,
+		s.purgeLimits,
 	} {
 		for {
 			n, err := purge(ctx, before)
@@ -680,17 +769,6 @@ func (s *Store) purgeFamilies(ctx context.Context, before time.Time) (int64, err
 		return 0, err
 	}
 	return n, nil
-}
-
-// joinList stores a list as one space-separated column: scopes, grant types
-// and redirect URIs never contain spaces.
-func joinList(list []string) string {
-	return strings.Join(list, " ")
-}
-
-// splitList reads a list joinList stored.
-func splitList(s string) []string {
-	return strings.Fields(s)
 }
 
 // seconds stores a duration as whole seconds.
@@ -773,4 +851,12 @@ func missing[K any](ctx context.Context, exists func(context.Context, K) (int64,
 		return runtime.ErrNotFound
 	}
 	return ifExists
+}
+
+// pgList stores a nil list as an empty TEXT[], not NULL.
+func pgList(list []string) []string {
+	if list == nil {
+		return []string{}
+	}
+	return list
 }

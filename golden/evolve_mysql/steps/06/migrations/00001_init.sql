@@ -11,6 +11,7 @@ CREATE TABLE oauth_clients (
     access_token_lifetime_seconds BIGINT NOT NULL DEFAULT 0,
     refresh_token_lifetime_seconds BIGINT NOT NULL DEFAULT 0,
     created_at DATETIME(6) NOT NULL,
+    resource_server BOOLEAN NOT NULL DEFAULT FALSE,
     PRIMARY KEY (id)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
 
@@ -29,7 +30,18 @@ CREATE TABLE oauth_access_tokens (
     CONSTRAINT oauth_access_tokens_client_id_fkey FOREIGN KEY (client_id) REFERENCES oauth_clients (id) ON DELETE CASCADE
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
 
+CREATE TABLE oauth_limits (
+    id VARCHAR(255) NOT NULL,
+    failures BIGINT NOT NULL,
+    last_failure DATETIME(6) NOT NULL,
+    window_start DATETIME(6) NOT NULL,
+    PRIMARY KEY (id),
+    INDEX oauth_limits_last_failure_idx (last_failure)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+
 -- +goose Down
+DROP TABLE oauth_limits;
+
 DROP TABLE oauth_access_tokens;
 
 DROP TABLE oauth_clients;

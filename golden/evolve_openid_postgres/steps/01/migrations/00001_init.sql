@@ -5,12 +5,13 @@ CREATE TABLE oauth_clients (
     id TEXT NOT NULL,
     secret_hash TEXT NOT NULL,
     name TEXT NOT NULL,
-    redirect_uris TEXT NOT NULL,
-    grant_types TEXT NOT NULL,
-    scopes TEXT NOT NULL,
+    redirect_uris TEXT[] NOT NULL,
+    grant_types TEXT[] NOT NULL,
+    scopes TEXT[] NOT NULL,
     access_token_lifetime_seconds BIGINT NOT NULL DEFAULT 0,
     refresh_token_lifetime_seconds BIGINT NOT NULL DEFAULT 0,
     created_at TIMESTAMPTZ NOT NULL,
+    resource_server BOOLEAN NOT NULL DEFAULT FALSE,
     PRIMARY KEY (id)
 );
 
@@ -39,7 +40,7 @@ CREATE TABLE oauth_access_tokens (
     hash TEXT NOT NULL,
     client_id TEXT NOT NULL,
     user_id TEXT,
-    scopes TEXT NOT NULL,
+    scopes TEXT[] NOT NULL,
     family_id TEXT,
     issued_at TIMESTAMPTZ NOT NULL,
     expires_at TIMESTAMPTZ NOT NULL,
@@ -57,7 +58,7 @@ CREATE TABLE oauth_refresh_tokens (
     hash TEXT NOT NULL,
     client_id TEXT NOT NULL,
     user_id TEXT,
-    scopes TEXT NOT NULL,
+    scopes TEXT[] NOT NULL,
     family_id TEXT NOT NULL,
     issued_at TIMESTAMPTZ NOT NULL,
     expires_at TIMESTAMPTZ NOT NULL,
@@ -77,7 +78,7 @@ CREATE TABLE oauth_authorization_codes (
     client_id TEXT NOT NULL,
     user_id TEXT NOT NULL,
     redirect_uri TEXT NOT NULL,
-    scopes TEXT NOT NULL,
+    scopes TEXT[] NOT NULL,
     code_challenge TEXT NOT NULL,
     code_challenge_method TEXT NOT NULL,
     family_id TEXT NOT NULL,
@@ -93,7 +94,18 @@ CREATE INDEX oauth_authorization_codes_user_id_idx ON oauth_authorization_codes 
 CREATE INDEX oauth_authorization_codes_family_id_idx ON oauth_authorization_codes (family_id);
 CREATE INDEX oauth_authorization_codes_expires_at_idx ON oauth_authorization_codes (expires_at);
 
+CREATE TABLE oauth_limits (
+    id TEXT NOT NULL,
+    failures BIGINT NOT NULL,
+    last_failure TIMESTAMPTZ NOT NULL,
+    window_start TIMESTAMPTZ NOT NULL,
+    PRIMARY KEY (id)
+);
+CREATE INDEX oauth_limits_last_failure_idx ON oauth_limits (last_failure);
+
 -- +goose Down
+DROP TABLE oauth_limits;
+
 DROP TABLE oauth_authorization_codes;
 
 DROP TABLE oauth_refresh_tokens;

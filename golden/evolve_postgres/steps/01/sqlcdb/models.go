@@ -10,7 +10,7 @@ type AccessToken struct {
 	Hash      string
 	ClientID  string
 	UserID    *string
-	Scopes    string
+	Scopes    []string
 	FamilyID  *string
 	IssuedAt  time.Time
 	ExpiresAt time.Time
@@ -21,10 +21,18 @@ type Client struct {
 	ID                          string
 	SecretHash                  string
 	Name                        string
-	RedirectURIs                string
-	GrantTypes                  string
-	Scopes                      string
+	RedirectURIs                []string
+	GrantTypes                  []string
+	Scopes                      []string
 	AccessTokenLifetimeSeconds  int64
 	RefreshTokenLifetimeSeconds int64
 	CreatedAt                   time.Time
+	ResourceServer              bool
+}
+
+type Limit struct {
+	ID          string
+	Failures    int64
+	LastFailure time.Time
+	WindowStart time.Time
 }

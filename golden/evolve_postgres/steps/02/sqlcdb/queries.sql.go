@@ -20,6 +20,29 @@ func (q *Queries) AccessTokenExists(ctx context.Context, hash string) (int64, er
 	return count, err
 }
 
+const addLimitFailure = `-- name: AddLimitFailure :one
+INSERT INTO oauth_limits (id, failures, last_failure, window_start)
+VALUES ($1, 1, $2, $3)
+ON CONFLICT (id) DO UPDATE SET
+  failures = CASE WHEN oauth_limits.last_failure < excluded.window_start THEN 1 ELSE oauth_limits.failures + 1 END,
+  last_failure = excluded.last_failure,
+  window_start = excluded.window_start
+RETURNING failures
+`
+
+type AddLimitFailureParams struct {
+	ID    string
+	Now   time.Time
+	Since time.Time
+}
+
+func (q *Queries) AddLimitFailure(ctx context.Context, arg AddLimitFailureParams) (int64, error) {
+	row := q.db.QueryRow(ctx, addLimitFailure, arg.ID, arg.Now, arg.Since)
+	var failures int64
+	err := row.Scan(&failures)
+	return failures, err
+}
+
 const authorizationCodeExists = `-- name: AuthorizationCodeExists :one
 SELECT COUNT(*) FROM oauth_authorization_codes
 WHERE hash = $1
@@ -72,7 +95,7 @@ type CreateAccessTokenParams struct {
 	Hash      string
 	ClientID  string
 	UserID    *string
-	Scopes    string
+	Scopes    []string
 	FamilyID  *string
 	IssuedAt  time.Time
 	ExpiresAt time.Time
@@ -103,7 +126,7 @@ type CreateAuthorizationCodeParams struct {
 	ClientID            string
 	UserID              string
 	RedirectURI         string
-	Scopes              string
+	Scopes              []string
 	CodeChallenge       string
 	CodeChallengeMethod string
 	FamilyID            string
@@ -130,20 +153,21 @@ func (q *Queries) CreateAuthorizationCode(ctx context.Context, arg CreateAuthori
 }
 
 const createClient = `-- name: CreateClient :exec
-INSERT INTO oauth_clients (id, secret_hash, name, redirect_uris, grant_types, scopes, access_token_lifetime_seconds, refresh_token_lifetime_seconds, created_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+INSERT INTO oauth_clients (id, secret_hash, name, redirect_uris, grant_types, scopes, access_token_lifetime_seconds, refresh_token_lifetime_seconds, created_at, resource_server)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
 `
 
 type CreateClientParams struct {
 	ID                          string
 	SecretHash                  string
 	Name                        string
-	RedirectURIs                string
-	GrantTypes                  string
-	Scopes                      string
+	RedirectURIs                []string
+	GrantTypes                  []string
+	Scopes                      []string
 	AccessTokenLifetimeSeconds  int64
 	RefreshTokenLifetimeSeconds int64
 	CreatedAt                   time.Time
+	ResourceServer              bool
 }
 
 func (q *Queries) CreateClient(ctx context.Context, arg CreateClientParams) error {
@@ -157,6 +181,7 @@ func (q *Queries) CreateClient(ctx context.Context, arg CreateClientParams) erro
 		arg.AccessTokenLifetimeSeconds,
 		arg.RefreshTokenLifetimeSeconds,
 		arg.CreatedAt,
+		arg.ResourceServer,
 	)
 	return err
 }
@@ -221,7 +246,7 @@ type GetAccessTokenRow struct {
 	Hash            string
 	ClientID        string
 	UserID          *string
-	Scopes          string
+	Scopes          []string
 	FamilyID        *string
 	IssuedAt        time.Time
 	ExpiresAt       time.Time
@@ -273,7 +298,7 @@ func (q *Queries) GetAuthorizationCode(ctx context.Context, hash string) (Author
 
 const getClient = `-- name: GetClient :one
 
-SELECT id, secret_hash, name, redirect_uris, grant_types, scopes, access_token_lifetime_seconds, refresh_token_lifetime_seconds, created_at
+SELECT id, secret_hash, name, redirect_uris, grant_types, scopes, access_token_lifetime_seconds, refresh_token_lifetime_seconds, created_at, resource_server
 FROM oauth_clients
 WHERE id = $1
 `
@@ -292,12 +317,36 @@ func (q *Queries) GetClient(ctx context.Context, id string) (Client, error) {
 		&i.AccessTokenLifetimeSeconds,
 		&i.RefreshTokenLifetimeSeconds,
 		&i.CreatedAt,
+		&i.ResourceServer,
 	)
 	return i, err
 }
 
+const limitFailures = `-- name: LimitFailures :one
+SELECT failures, last_failure
+FROM oauth_limits
+WHERE id = $1 AND last_failure >= $2
+`
+
+type LimitFailuresParams struct {
+	ID    string
+	Since time.Time
+}
+
+type LimitFailuresRow struct {
+	Failures    int64
+	LastFailure time.Time
+}
+
+func (q *Queries) LimitFailures(ctx context.Context, arg LimitFailuresParams) (LimitFailuresRow, error) {
+	row := q.db.QueryRow(ctx, limitFailures, arg.ID, arg.Since)
+	var i LimitFailuresRow
+	err := row.Scan(&i.Failures, &i.LastFailure)
+	return i, err
+}
+
 const listClients = `-- name: ListClients :many
-SELECT id, secret_hash, name, redirect_uris, grant_types, scopes, access_token_lifetime_seconds, refresh_token_lifetime_seconds, created_at
+SELECT id, secret_hash, name, redirect_uris, grant_types, scopes, access_token_lifetime_seconds, refresh_token_lifetime_seconds, created_at, resource_server
 FROM oauth_clients
 ORDER BY id
 `
@@ -321,6 +370,7 @@ func (q *Queries) ListClients(ctx context.Context) ([]Client, error) {
 			&i.AccessTokenLifetimeSeconds,
 			&i.RefreshTokenLifetimeSeconds,
 			&i.CreatedAt,
+			&i.ResourceServer,
 		); err != nil {
 			return nil, err
 		}
@@ -402,6 +452,29 @@ func (q *Queries) PurgeFamilies(ctx context.Context, ids []string) (int64, error
 	return result.RowsAffected(), nil
 }
 
+const purgeLimits = `-- name: PurgeLimits :execrows
+DELETE FROM oauth_limits
+WHERE id IN (SELECT e.id FROM oauth_limits e WHERE e.last_failure < $1 LIMIT 1000)
+`
+
+func (q *Queries) PurgeLimits(ctx context.Context, before time.Time) (int64, error) {
+	result, err := q.db.Exec(ctx, purgeLimits, before)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}
+
+const resetLimit = `-- name: ResetLimit :exec
+DELETE FROM oauth_limits
+WHERE id = $1
+`
+
+func (q *Queries) ResetLimit(ctx context.Context, id string) error {
+	_, err := q.db.Exec(ctx, resetLimit, id)
+	return err
+}
+
 const revokeAccessToken = `-- name: RevokeAccessToken :execrows
 UPDATE oauth_access_tokens
 SET revoked_at = $1
@@ -461,17 +534,18 @@ func (q *Queries) SetClientSecretHash(ctx context.Context, arg SetClientSecretHa
 
 const updateClient = `-- name: UpdateClient :execrows
 UPDATE oauth_clients
-SET name = $1, redirect_uris = $2, grant_types = $3, scopes = $4, access_token_lifetime_seconds = $5, refresh_token_lifetime_seconds = $6
-WHERE id = $7
+SET name = $1, redirect_uris = $2, grant_types = $3, scopes = $4, access_token_lifetime_seconds = $5, refresh_token_lifetime_seconds = $6, resource_server = $7
+WHERE id = $8
 `
 
 type UpdateClientParams struct {
 	Name                        string
-	RedirectURIs                string
-	GrantTypes                  string
-	Scopes                      string
+	RedirectURIs                []string
+	GrantTypes                  []string
+	Scopes                      []string
 	AccessTokenLifetimeSeconds  int64
 	RefreshTokenLifetimeSeconds int64
+	ResourceServer              bool
 	ID                          string
 }
 
@@ -483,6 +557,7 @@ func (q *Queries) UpdateClient(ctx context.Context, arg UpdateClientParams) (int
 		arg.Scopes,
 		arg.AccessTokenLifetimeSeconds,
 		arg.RefreshTokenLifetimeSeconds,
+		arg.ResourceServer,
 		arg.ID,
 	)
 	if err != nil {

@@ -5,12 +5,13 @@ CREATE TABLE oauth_clients (
     id TEXT NOT NULL,
     secret_hash TEXT NOT NULL,
     name TEXT NOT NULL,
-    redirect_uris TEXT NOT NULL,
-    grant_types TEXT NOT NULL,
-    scopes TEXT NOT NULL,
+    redirect_uris TEXT[] NOT NULL,
+    grant_types TEXT[] NOT NULL,
+    scopes TEXT[] NOT NULL,
     access_token_lifetime_seconds BIGINT NOT NULL DEFAULT 0,
     refresh_token_lifetime_seconds BIGINT NOT NULL DEFAULT 0,
     created_at TIMESTAMPTZ NOT NULL,
+    resource_server BOOLEAN NOT NULL DEFAULT FALSE,
     PRIMARY KEY (id)
 );
 
@@ -18,7 +19,7 @@ CREATE TABLE oauth_access_tokens (
     hash TEXT NOT NULL,
     client_id TEXT NOT NULL,
     user_id TEXT,
-    scopes TEXT NOT NULL,
+    scopes TEXT[] NOT NULL,
     family_id TEXT,
     issued_at TIMESTAMPTZ NOT NULL,
     expires_at TIMESTAMPTZ NOT NULL,
@@ -29,7 +30,18 @@ CREATE TABLE oauth_access_tokens (
 CREATE INDEX oauth_access_tokens_client_id_idx ON oauth_access_tokens (client_id);
 CREATE INDEX oauth_access_tokens_expires_at_idx ON oauth_access_tokens (expires_at);
 
+CREATE TABLE oauth_limits (
+    id TEXT NOT NULL,
+    failures BIGINT NOT NULL,
+    last_failure TIMESTAMPTZ NOT NULL,
+    window_start TIMESTAMPTZ NOT NULL,
+    PRIMARY KEY (id)
+);
+CREATE INDEX oauth_limits_last_failure_idx ON oauth_limits (last_failure);
+
 -- +goose Down
+DROP TABLE oauth_limits;
+
 DROP TABLE oauth_access_tokens;
 
 DROP TABLE oauth_clients;

@@ -21,7 +21,7 @@ CREATE TABLE oauth_authorization_codes (
     client_id TEXT NOT NULL,
     user_id TEXT NOT NULL,
     redirect_uri TEXT NOT NULL,
-    scopes TEXT NOT NULL,
+    scopes TEXT[] NOT NULL,
     code_challenge TEXT NOT NULL,
     code_challenge_method TEXT NOT NULL,
     family_id TEXT NOT NULL,

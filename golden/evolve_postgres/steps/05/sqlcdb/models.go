@@ -10,7 +10,7 @@ type AccessToken struct {
 	Hash      string
 	ClientID  string
 	UserID    *string
-	Scopes    string
+	Scopes    []string
 	FamilyID  *string
 	IssuedAt  time.Time
 	ExpiresAt time.Time
@@ -22,7 +22,7 @@ type AuthorizationCode struct {
 	ClientID            string
 	UserID              string
 	RedirectURI         string
-	Scopes              string
+	Scopes              []string
 	CodeChallenge       string
 	CodeChallengeMethod string
 	FamilyID            string
@@ -35,12 +35,13 @@ type Client struct {
 	ID                          string
 	SecretHash                  string
 	Name                        string
-	RedirectURIs                string
-	GrantTypes                  string
-	Scopes                      string
+	RedirectURIs                []string
+	GrantTypes                  []string
+	Scopes                      []string
 	AccessTokenLifetimeSeconds  int64
 	RefreshTokenLifetimeSeconds int64
 	CreatedAt                   time.Time
+	ResourceServer              bool
 	DisplayName                 *string
 	Tier                        string
 }
@@ -53,11 +54,18 @@ type Family struct {
 	RevokedAt *time.Time
 }
 
+type Limit struct {
+	ID          string
+	Failures    int64
+	LastFailure time.Time
+	WindowStart time.Time
+}
+
 type OauthDeviceCodes struct {
 	Hash            string
 	UserCodeHash    string
 	ClientID        string
-	Scopes          string
+	Scopes          []string
 	Status          string
 	UserID          *string
 	FamilyID        string
@@ -73,7 +81,7 @@ type RefreshToken struct {
 	Hash       string
 	ClientID   string
 	UserID     *string
-	Scopes     string
+	Scopes     []string
 	FamilyID   string
 	IssuedAt   time.Time
 	ExpiresAt  time.Time

@@ -10,7 +10,7 @@ CREATE TABLE oauth_device_codes (
     hash TEXT NOT NULL,
     user_code_hash TEXT NOT NULL,
     client_id TEXT NOT NULL,
-    scopes TEXT NOT NULL,
+    scopes TEXT[] NOT NULL,
     status TEXT NOT NULL,
     user_id TEXT,
     family_id TEXT NOT NULL,

@@ -20,6 +20,29 @@ func (q *Queries) AccessTokenExists(ctx context.Context, hash string) (int64, er
 	return count, err
 }
 
+const addLimitFailure = `-- name: AddLimitFailure :one
+INSERT INTO oauth_limits (id, failures, last_failure, window_start)
+VALUES (?1, 1, ?2, ?3)
+ON CONFLICT (id) DO UPDATE SET
+  failures = CASE WHEN oauth_limits.last_failure < excluded.window_start THEN 1 ELSE oauth_limits.failures + 1 END,
+  last_failure = excluded.last_failure,
+  window_start = excluded.window_start
+RETURNING failures
+`
+
+type AddLimitFailureParams struct {
+	ID    string
+	Now   time.Time
+	Since time.Time
+}
+
+func (q *Queries) AddLimitFailure(ctx context.Context, arg AddLimitFailureParams) (int64, error) {
+	row := q.db.QueryRowContext(ctx, addLimitFailure, arg.ID, arg.Now, arg.Since)
+	var failures int64
+	err := row.Scan(&failures)
+	return failures, err
+}
+
 const authorizationCodeExists = `-- name: AuthorizationCodeExists :one
 SELECT COUNT(*) FROM oauth_authorization_codes
 WHERE hash = ?1
@@ -149,8 +172,8 @@ func (q *Queries) CreateAuthorizationCode(ctx context.Context, arg CreateAuthori
 }
 
 const createClient = `-- name: CreateClient :exec
-INSERT INTO oauth_clients (id, secret_hash, name, redirect_uris, grant_types, scopes, access_token_lifetime_seconds, refresh_token_lifetime_seconds, created_at, tier)
-VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+INSERT INTO oauth_clients (id, secret_hash, name, redirect_uris, grant_types, scopes, access_token_lifetime_seconds, refresh_token_lifetime_seconds, created_at, resource_server, tier)
+VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
 `
 
 type CreateClientParams struct {
@@ -163,6 +186,7 @@ type CreateClientParams struct {
 	AccessTokenLifetimeSeconds  int64
 	RefreshTokenLifetimeSeconds int64
 	CreatedAt                   time.Time
+	ResourceServer              bool
 	Tier                        string
 }
 
@@ -177,6 +201,7 @@ func (q *Queries) CreateClient(ctx context.Context, arg CreateClientParams) erro
 		arg.AccessTokenLifetimeSeconds,
 		arg.RefreshTokenLifetimeSeconds,
 		arg.CreatedAt,
+		arg.ResourceServer,
 		arg.Tier,
 	)
 	return err
@@ -326,7 +351,7 @@ func (q *Queries) GetAuthorizationCode(ctx context.Context, hash string) (Author
 
 const getClient = `-- name: GetClient :one
 
-SELECT id, secret_hash, name, redirect_uris, grant_types, scopes, access_token_lifetime_seconds, refresh_token_lifetime_seconds, created_at, tier
+SELECT id, secret_hash, name, redirect_uris, grant_types, scopes, access_token_lifetime_seconds, refresh_token_lifetime_seconds, created_at, resource_server, tier
 FROM oauth_clients
 WHERE id = ?1
 `
@@ -345,6 +370,7 @@ func (q *Queries) GetClient(ctx context.Context, id string) (Client, error) {
 		&i.AccessTokenLifetimeSeconds,
 		&i.RefreshTokenLifetimeSeconds,
 		&i.CreatedAt,
+		&i.ResourceServer,
 		&i.Tier,
 	)
 	return i, err
@@ -388,8 +414,31 @@ func (q *Queries) GetRefreshToken(ctx context.Context, hash string) (GetRefreshT
 	return i, err
 }
 
+const limitFailures = `-- name: LimitFailures :one
+SELECT failures, last_failure
+FROM oauth_limits
+WHERE id = ?1 AND last_failure >= ?2
+`
+
+type LimitFailuresParams struct {
+	ID    string
+	Since time.Time
+}
+
+type LimitFailuresRow struct {
+	Failures    int64
+	LastFailure time.Time
+}
+
+func (q *Queries) LimitFailures(ctx context.Context, arg LimitFailuresParams) (LimitFailuresRow, error) {
+	row := q.db.QueryRowContext(ctx, limitFailures, arg.ID, arg.Since)
+	var i LimitFailuresRow
+	err := row.Scan(&i.Failures, &i.LastFailure)
+	return i, err
+}
+
 const listClients = `-- name: ListClients :many
-SELECT id, secret_hash, name, redirect_uris, grant_types, scopes, access_token_lifetime_seconds, refresh_token_lifetime_seconds, created_at, tier
+SELECT id, secret_hash, name, redirect_uris, grant_types, scopes, access_token_lifetime_seconds, refresh_token_lifetime_seconds, created_at, resource_server, tier
 FROM oauth_clients
 ORDER BY id
 `
@@ -413,6 +462,7 @@ func (q *Queries) ListClients(ctx context.Context) ([]Client, error) {
 			&i.AccessTokenLifetimeSeconds,
 			&i.RefreshTokenLifetimeSeconds,
 			&i.CreatedAt,
+			&i.ResourceServer,
 			&i.Tier,
 		); err != nil {
 			return nil, err
@@ -472,6 +522,19 @@ func (q *Queries) PurgeFamilies(ctx context.Context, before time.Time) (int64, e
 	return result.RowsAffected()
 }
 
+const purgeLimits = `-- name: PurgeLimits :execrows
+DELETE FROM oauth_limits
+WHERE id IN (SELECT e.id FROM oauth_limits e WHERE e.last_failure < ?1 LIMIT 1000)
+`
+
+func (q *Queries) PurgeLimits(ctx context.Context, before time.Time) (int64, error) {
+	result, err := q.db.ExecContext(ctx, purgeLimits, before)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected()
+}
+
 const purgeRefreshTokens = `-- name: PurgeRefreshTokens :execrows
 DELETE FROM oauth_refresh_tokens
 WHERE hash IN (SELECT e.hash FROM oauth_refresh_tokens e WHERE e.expires_at < ?1 LIMIT 1000)
@@ -507,6 +570,16 @@ func (q *Queries) RefreshTokenExists(ctx context.Context, hash string) (int64, e
 	var count int64
 	err := row.Scan(&count)
 	return count, err
+}
+
+const resetLimit = `-- name: ResetLimit :exec
+DELETE FROM oauth_limits
+WHERE id = ?1
+`
+
+func (q *Queries) ResetLimit(ctx context.Context, id string) error {
+	_, err := q.db.ExecContext(ctx, resetLimit, id)
+	return err
 }
 
 const revokeAccessToken = `-- name: RevokeAccessToken :execrows
@@ -587,8 +660,8 @@ func (q *Queries) SetClientSecretHash(ctx context.Context, arg SetClientSecretHa
 
 const updateClient = `-- name: UpdateClient :execrows
 UPDATE oauth_clients
-SET name = ?1, redirect_uris = ?2, grant_types = ?3, scopes = ?4, access_token_lifetime_seconds = ?5, refresh_token_lifetime_seconds = ?6, tier = ?7
-WHERE id = ?8
+SET name = ?1, redirect_uris = ?2, grant_types = ?3, scopes = ?4, access_token_lifetime_seconds = ?5, refresh_token_lifetime_seconds = ?6, resource_server = ?7, tier = ?8
+WHERE id = ?9
 `
 
 type UpdateClientParams struct {
@@ -598,6 +671,7 @@ type UpdateClientParams struct {
 	Scopes                      string
 	AccessTokenLifetimeSeconds  int64
 	RefreshTokenLifetimeSeconds int64
+	ResourceServer              bool
 	Tier                        string
 	ID                          string
 }
@@ -610,6 +684,7 @@ func (q *Queries) UpdateClient(ctx context.Context, arg UpdateClientParams) (int
 		arg.Scopes,
 		arg.AccessTokenLifetimeSeconds,
 		arg.RefreshTokenLifetimeSeconds,
+		arg.ResourceServer,
 		arg.Tier,
 		arg.ID,
 	)

@@ -14,11 +14,12 @@ CREATE TABLE oauth_clients_new (
     access_token_lifetime_seconds INTEGER NOT NULL DEFAULT 0,
     refresh_token_lifetime_seconds INTEGER NOT NULL DEFAULT 0,
     created_at DATETIME NOT NULL,
+    resource_server BOOLEAN NOT NULL DEFAULT FALSE,
     tier TEXT NOT NULL DEFAULT 'pro',
     PRIMARY KEY (id)
 );
-INSERT INTO oauth_clients_new (id, secret_hash, name, redirect_uris, grant_types, scopes, access_token_lifetime_seconds, refresh_token_lifetime_seconds, created_at, tier)
-SELECT id, secret_hash, name, redirect_uris, grant_types, scopes, access_token_lifetime_seconds, refresh_token_lifetime_seconds, created_at, tier FROM oauth_clients;
+INSERT INTO oauth_clients_new (id, secret_hash, name, redirect_uris, grant_types, scopes, access_token_lifetime_seconds, refresh_token_lifetime_seconds, created_at, resource_server, tier)
+SELECT id, secret_hash, name, redirect_uris, grant_types, scopes, access_token_lifetime_seconds, refresh_token_lifetime_seconds, created_at, resource_server, tier FROM oauth_clients;
 DROP TABLE oauth_clients;
 ALTER TABLE oauth_clients_new RENAME TO oauth_clients;
 
@@ -48,11 +49,12 @@ CREATE TABLE oauth_clients_new (
     access_token_lifetime_seconds INTEGER NOT NULL DEFAULT 0,
     refresh_token_lifetime_seconds INTEGER NOT NULL DEFAULT 0,
     created_at DATETIME NOT NULL,
+    resource_server BOOLEAN NOT NULL DEFAULT FALSE,
     tier TEXT NOT NULL DEFAULT 'free',
     PRIMARY KEY (id)
 );
-INSERT INTO oauth_clients_new (id, secret_hash, name, redirect_uris, grant_types, scopes, access_token_lifetime_seconds, refresh_token_lifetime_seconds, created_at, tier)
-SELECT id, secret_hash, name, redirect_uris, grant_types, scopes, access_token_lifetime_seconds, refresh_token_lifetime_seconds, created_at, tier FROM oauth_clients;
+INSERT INTO oauth_clients_new (id, secret_hash, name, redirect_uris, grant_types, scopes, access_token_lifetime_seconds, refresh_token_lifetime_seconds, created_at, resource_server, tier)
+SELECT id, secret_hash, name, redirect_uris, grant_types, scopes, access_token_lifetime_seconds, refresh_token_lifetime_seconds, created_at, resource_server, tier FROM oauth_clients;
 DROP TABLE oauth_clients;
 ALTER TABLE oauth_clients_new RENAME TO oauth_clients;
 

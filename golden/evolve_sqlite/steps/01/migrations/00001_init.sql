@@ -11,6 +11,7 @@ CREATE TABLE oauth_clients (
     access_token_lifetime_seconds INTEGER NOT NULL DEFAULT 0,
     refresh_token_lifetime_seconds INTEGER NOT NULL DEFAULT 0,
     created_at DATETIME NOT NULL,
+    resource_server BOOLEAN NOT NULL DEFAULT FALSE,
     PRIMARY KEY (id)
 );
 
@@ -29,7 +30,18 @@ CREATE TABLE oauth_access_tokens (
 CREATE INDEX oauth_access_tokens_client_id_idx ON oauth_access_tokens (client_id);
 CREATE INDEX oauth_access_tokens_expires_at_idx ON oauth_access_tokens (expires_at);
 
+CREATE TABLE oauth_limits (
+    id TEXT NOT NULL,
+    failures INTEGER NOT NULL,
+    last_failure DATETIME NOT NULL,
+    window_start DATETIME NOT NULL,
+    PRIMARY KEY (id)
+);
+CREATE INDEX oauth_limits_last_failure_idx ON oauth_limits (last_failure);
+
 -- +goose Down
+DROP TABLE oauth_limits;
+
 DROP TABLE oauth_access_tokens;
 
 DROP TABLE oauth_clients;

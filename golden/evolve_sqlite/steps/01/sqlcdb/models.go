@@ -27,4 +27,12 @@ type Client struct {
 	AccessTokenLifetimeSeconds  int64
 	RefreshTokenLifetimeSeconds int64
 	CreatedAt                   time.Time
+	ResourceServer              bool
+}
+
+type Limit struct {
+	ID          string
+	Failures    int64
+	LastFailure time.Time
+	WindowStart time.Time
 }

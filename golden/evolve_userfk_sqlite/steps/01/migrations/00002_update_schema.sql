@@ -4,6 +4,17 @@
 -- +goose Up
 PRAGMA foreign_keys = OFF;
 BEGIN;
+UPDATE oauth_clients SET redirect_uris = CASE WHEN trim(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(redirect_uris, char(9), ' '), char(10), ' '), char(11), ' '), char(12), ' '), char(13), ' '), char(133), ' '), char(160), ' '), char(5760), ' '), char(8192), ' '), char(8193), ' '), char(8194), ' '), char(8195), ' '), char(8196), ' '), char(8197), ' '), char(8198), ' '), char(8199), ' '), char(8200), ' '), char(8201), ' '), char(8202), ' '), char(8232), ' '), char(8233), ' '), char(8239), ' '), char(8287), ' '), char(12288), ' '), ' ') = '' THEN '[]'
+ELSE '[' || replace(replace(replace(replace(json_quote(trim(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(redirect_uris, char(9), ' '), char(10), ' '), char(11), ' '), char(12), ' '), char(13), ' '), char(133), ' '), char(160), ' '), char(5760), ' '), char(8192), ' '), char(8193), ' '), char(8194), ' '), char(8195), ' '), char(8196), ' '), char(8197), ' '), char(8198), ' '), char(8199), ' '), char(8200), ' '), char(8201), ' '), char(8202), ' '), char(8232), ' '), char(8233), ' '), char(8239), ' '), char(8287), ' '), char(12288), ' '), ' ')), ' ', ' ' || char(1)), char(1) || ' ', ''), char(1), ''), ' ', '","') || ']' END;
+
+UPDATE oauth_clients SET grant_types = CASE WHEN trim(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(grant_types, char(9), ' '), char(10), ' '), char(11), ' '), char(12), ' '), char(13), ' '), char(133), ' '), char(160), ' '), char(5760), ' '), char(8192), ' '), char(8193), ' '), char(8194), ' '), char(8195), ' '), char(8196), ' '), char(8197), ' '), char(8198), ' '), char(8199), ' '), char(8200), ' '), char(8201), ' '), char(8202), ' '), char(8232), ' '), char(8233), ' '), char(8239), ' '), char(8287), ' '), char(12288), ' '), ' ') = '' THEN '[]'
+ELSE '[' || replace(replace(replace(replace(json_quote(trim(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(grant_types, char(9), ' '), char(10), ' '), char(11), ' '), char(12), ' '), char(13), ' '), char(133), ' '), char(160), ' '), char(5760), ' '), char(8192), ' '), char(8193), ' '), char(8194), ' '), char(8195), ' '), char(8196), ' '), char(8197), ' '), char(8198), ' '), char(8199), ' '), char(8200), ' '), char(8201), ' '), char(8202), ' '), char(8232), ' '), char(8233), ' '), char(8239), ' '), char(8287), ' '), char(12288), ' '), ' ')), ' ', ' ' || char(1)), char(1) || ' ', ''), char(1), ''), ' ', '","') || ']' END;
+
+UPDATE oauth_clients SET scopes = CASE WHEN trim(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(scopes, char(9), ' '), char(10), ' '), char(11), ' '), char(12), ' '), char(13), ' '), char(133), ' '), char(160), ' '), char(5760), ' '), char(8192), ' '), char(8193), ' '), char(8194), ' '), char(8195), ' '), char(8196), ' '), char(8197), ' '), char(8198), ' '), char(8199), ' '), char(8200), ' '), char(8201), ' '), char(8202), ' '), char(8232), ' '), char(8233), ' '), char(8239), ' '), char(8287), ' '), char(12288), ' '), ' ') = '' THEN '[]'
+ELSE '[' || replace(replace(replace(replace(json_quote(trim(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(scopes, char(9), ' '), char(10), ' '), char(11), ' '), char(12), ' '), char(13), ' '), char(133), ' '), char(160), ' '), char(5760), ' '), char(8192), ' '), char(8193), ' '), char(8194), ' '), char(8195), ' '), char(8196), ' '), char(8197), ' '), char(8198), ' '), char(8199), ' '), char(8200), ' '), char(8201), ' '), char(8202), ' '), char(8232), ' '), char(8233), ' '), char(8239), ' '), char(8287), ' '), char(12288), ' '), ' ')), ' ', ' ' || char(1)), char(1) || ' ', ''), char(1), ''), ' ', '","') || ']' END;
+
+ALTER TABLE oauth_clients ADD COLUMN resource_server BOOLEAN NOT NULL DEFAULT FALSE;
+
 CREATE TABLE oauth_families_new (
     id TEXT NOT NULL,
     client_id TEXT NOT NULL,
@@ -19,6 +30,9 @@ DROP TABLE oauth_families;
 ALTER TABLE oauth_families_new RENAME TO oauth_families;
 CREATE INDEX oauth_families_client_id_idx ON oauth_families (client_id);
 CREATE INDEX oauth_families_user_id_idx ON oauth_families (user_id);
+
+UPDATE oauth_access_tokens SET scopes = CASE WHEN trim(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(scopes, char(9), ' '), char(10), ' '), char(11), ' '), char(12), ' '), char(13), ' '), char(133), ' '), char(160), ' '), char(5760), ' '), char(8192), ' '), char(8193), ' '), char(8194), ' '), char(8195), ' '), char(8196), ' '), char(8197), ' '), char(8198), ' '), char(8199), ' '), char(8200), ' '), char(8201), ' '), char(8202), ' '), char(8232), ' '), char(8233), ' '), char(8239), ' '), char(8287), ' '), char(12288), ' '), ' ') = '' THEN '[]'
+ELSE '[' || replace(replace(replace(replace(json_quote(trim(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(scopes, char(9), ' '), char(10), ' '), char(11), ' '), char(12), ' '), char(13), ' '), char(133), ' '), char(160), ' '), char(5760), ' '), char(8192), ' '), char(8193), ' '), char(8194), ' '), char(8195), ' '), char(8196), ' '), char(8197), ' '), char(8198), ' '), char(8199), ' '), char(8200), ' '), char(8201), ' '), char(8202), ' '), char(8232), ' '), char(8233), ' '), char(8239), ' '), char(8287), ' '), char(12288), ' '), ' ')), ' ', ' ' || char(1)), char(1) || ' ', ''), char(1), ''), ' ', '","') || ']' END;
 
 CREATE TABLE oauth_access_tokens_new (
     hash TEXT NOT NULL,
@@ -42,6 +56,9 @@ CREATE INDEX oauth_access_tokens_user_id_idx ON oauth_access_tokens (user_id);
 CREATE INDEX oauth_access_tokens_family_id_idx ON oauth_access_tokens (family_id);
 CREATE INDEX oauth_access_tokens_expires_at_idx ON oauth_access_tokens (expires_at);
 
+UPDATE oauth_refresh_tokens SET scopes = CASE WHEN trim(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(scopes, char(9), ' '), char(10), ' '), char(11), ' '), char(12), ' '), char(13), ' '), char(133), ' '), char(160), ' '), char(5760), ' '), char(8192), ' '), char(8193), ' '), char(8194), ' '), char(8195), ' '), char(8196), ' '), char(8197), ' '), char(8198), ' '), char(8199), ' '), char(8200), ' '), char(8201), ' '), char(8202), ' '), char(8232), ' '), char(8233), ' '), char(8239), ' '), char(8287), ' '), char(12288), ' '), ' ') = '' THEN '[]'
+ELSE '[' || replace(replace(replace(replace(json_quote(trim(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(scopes, char(9), ' '), char(10), ' '), char(11), ' '), char(12), ' '), char(13), ' '), char(133), ' '), char(160), ' '), char(5760), ' '), char(8192), ' '), char(8193), ' '), char(8194), ' '), char(8195), ' '), char(8196), ' '), char(8197), ' '), char(8198), ' '), char(8199), ' '), char(8200), ' '), char(8201), ' '), char(8202), ' '), char(8232), ' '), char(8233), ' '), char(8239), ' '), char(8287), ' '), char(12288), ' '), ' ')), ' ', ' ' || char(1)), char(1) || ' ', ''), char(1), ''), ' ', '","') || ']' END;
+
 CREATE TABLE oauth_refresh_tokens_new (
     hash TEXT NOT NULL,
     client_id TEXT NOT NULL,
@@ -64,6 +81,9 @@ CREATE INDEX oauth_refresh_tokens_client_id_idx ON oauth_refresh_tokens (client_
 CREATE INDEX oauth_refresh_tokens_user_id_idx ON oauth_refresh_tokens (user_id);
 CREATE INDEX oauth_refresh_tokens_family_id_idx ON oauth_refresh_tokens (family_id);
 CREATE INDEX oauth_refresh_tokens_expires_at_idx ON oauth_refresh_tokens (expires_at);
+
+UPDATE oauth_authorization_codes SET scopes = CASE WHEN trim(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(scopes, char(9), ' '), char(10), ' '), char(11), ' '), char(12), ' '), char(13), ' '), char(133), ' '), char(160), ' '), char(5760), ' '), char(8192), ' '), char(8193), ' '), char(8194), ' '), char(8195), ' '), char(8196), ' '), char(8197), ' '), char(8198), ' '), char(8199), ' '), char(8200), ' '), char(8201), ' '), char(8202), ' '), char(8232), ' '), char(8233), ' '), char(8239), ' '), char(8287), ' '), char(12288), ' '), ' ') = '' THEN '[]'
+ELSE '[' || replace(replace(replace(replace(json_quote(trim(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(scopes, char(9), ' '), char(10), ' '), char(11), ' '), char(12), ' '), char(13), ' '), char(133), ' '), char(160), ' '), char(5760), ' '), char(8192), ' '), char(8193), ' '), char(8194), ' '), char(8195), ' '), char(8196), ' '), char(8197), ' '), char(8198), ' '), char(8199), ' '), char(8200), ' '), char(8201), ' '), char(8202), ' '), char(8232), ' '), char(8233), ' '), char(8239), ' '), char(8287), ' '), char(12288), ' '), ' ')), ' ', ' ' || char(1)), char(1) || ' ', ''), char(1), ''), ' ', '","') || ']' END;
 
 CREATE TABLE oauth_authorization_codes_new (
     hash TEXT NOT NULL,
@@ -89,6 +109,9 @@ CREATE INDEX oauth_authorization_codes_client_id_idx ON oauth_authorization_code
 CREATE INDEX oauth_authorization_codes_user_id_idx ON oauth_authorization_codes (user_id);
 CREATE INDEX oauth_authorization_codes_family_id_idx ON oauth_authorization_codes (family_id);
 CREATE INDEX oauth_authorization_codes_expires_at_idx ON oauth_authorization_codes (expires_at);
+
+UPDATE oauth_device_codes SET scopes = CASE WHEN trim(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(scopes, char(9), ' '), char(10), ' '), char(11), ' '), char(12), ' '), char(13), ' '), char(133), ' '), char(160), ' '), char(5760), ' '), char(8192), ' '), char(8193), ' '), char(8194), ' '), char(8195), ' '), char(8196), ' '), char(8197), ' '), char(8198), ' '), char(8199), ' '), char(8200), ' '), char(8201), ' '), char(8202), ' '), char(8232), ' '), char(8233), ' '), char(8239), ' '), char(8287), ' '), char(12288), ' '), ' ') = '' THEN '[]'
+ELSE '[' || replace(replace(replace(replace(json_quote(trim(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(scopes, char(9), ' '), char(10), ' '), char(11), ' '), char(12), ' '), char(13), ' '), char(133), ' '), char(160), ' '), char(5760), ' '), char(8192), ' '), char(8193), ' '), char(8194), ' '), char(8195), ' '), char(8196), ' '), char(8197), ' '), char(8198), ' '), char(8199), ' '), char(8200), ' '), char(8201), ' '), char(8202), ' '), char(8232), ' '), char(8233), ' '), char(8239), ' '), char(8287), ' '), char(12288), ' '), ' ')), ' ', ' ' || char(1)), char(1) || ' ', ''), char(1), ''), ' ', '","') || ']' END;
 
 CREATE TABLE oauth_device_codes_new (
     hash TEXT NOT NULL,
@@ -118,6 +141,15 @@ CREATE INDEX oauth_device_codes_family_id_idx ON oauth_device_codes (family_id);
 CREATE INDEX oauth_device_codes_expires_at_idx ON oauth_device_codes (expires_at);
 CREATE UNIQUE INDEX oauth_device_codes_user_code_hash_key ON oauth_device_codes (user_code_hash);
 
+CREATE TABLE oauth_limits (
+    id TEXT NOT NULL,
+    failures INTEGER NOT NULL,
+    last_failure DATETIME NOT NULL,
+    window_start DATETIME NOT NULL,
+    PRIMARY KEY (id)
+);
+CREATE INDEX oauth_limits_last_failure_idx ON oauth_limits (last_failure);
+
 CREATE TEMP TABLE oauthgen_foreign_key_check (violations INTEGER NOT NULL);
 -- +goose StatementBegin
 CREATE TEMP TRIGGER oauthgen_foreign_key_check_raise BEFORE INSERT ON oauthgen_foreign_key_check
@@ -134,6 +166,8 @@ PRAGMA foreign_keys = ON;
 -- +goose Down
 PRAGMA foreign_keys = OFF;
 BEGIN;
+DROP TABLE oauth_limits;
+
 CREATE TABLE oauth_device_codes_new (
     hash TEXT NOT NULL,
     user_code_hash TEXT NOT NULL,
@@ -163,6 +197,8 @@ CREATE INDEX oauth_device_codes_family_id_idx ON oauth_device_codes (family_id);
 CREATE INDEX oauth_device_codes_expires_at_idx ON oauth_device_codes (expires_at);
 CREATE UNIQUE INDEX oauth_device_codes_user_code_hash_key ON oauth_device_codes (user_code_hash);
 
+UPDATE oauth_device_codes SET scopes = COALESCE((SELECT group_concat(value, ' ') FROM json_each(oauth_device_codes.scopes)), '');
+
 CREATE TABLE oauth_authorization_codes_new (
     hash TEXT NOT NULL,
     client_id TEXT NOT NULL,
@@ -189,6 +225,8 @@ CREATE INDEX oauth_authorization_codes_user_id_idx ON oauth_authorization_codes 
 CREATE INDEX oauth_authorization_codes_family_id_idx ON oauth_authorization_codes (family_id);
 CREATE INDEX oauth_authorization_codes_expires_at_idx ON oauth_authorization_codes (expires_at);
 
+UPDATE oauth_authorization_codes SET scopes = COALESCE((SELECT group_concat(value, ' ') FROM json_each(oauth_authorization_codes.scopes)), '');
+
 CREATE TABLE oauth_refresh_tokens_new (
     hash TEXT NOT NULL,
     client_id TEXT NOT NULL,
@@ -213,6 +251,8 @@ CREATE INDEX oauth_refresh_tokens_user_id_idx ON oauth_refresh_tokens (user_id);
 CREATE INDEX oauth_refresh_tokens_family_id_idx ON oauth_refresh_tokens (family_id);
 CREATE INDEX oauth_refresh_tokens_expires_at_idx ON oauth_refresh_tokens (expires_at);
 
+UPDATE oauth_refresh_tokens SET scopes = COALESCE((SELECT group_concat(value, ' ') FROM json_each(oauth_refresh_tokens.scopes)), '');
+
 CREATE TABLE oauth_access_tokens_new (
     hash TEXT NOT NULL,
     client_id TEXT NOT NULL,
@@ -236,6 +276,8 @@ CREATE INDEX oauth_access_tokens_user_id_idx ON oauth_access_tokens (user_id);
 CREATE INDEX oauth_access_tokens_family_id_idx ON oauth_access_tokens (family_id);
 CREATE INDEX oauth_access_tokens_expires_at_idx ON oauth_access_tokens (expires_at);
 
+UPDATE oauth_access_tokens SET scopes = COALESCE((SELECT group_concat(value, ' ') FROM json_each(oauth_access_tokens.scopes)), '');
+
 CREATE TABLE oauth_families_new (
     id TEXT NOT NULL,
     client_id TEXT NOT NULL,
@@ -252,6 +294,14 @@ DROP TABLE oauth_families;
 ALTER TABLE oauth_families_new RENAME TO oauth_families;
 CREATE INDEX oauth_families_client_id_idx ON oauth_families (client_id);
 CREATE INDEX oauth_families_user_id_idx ON oauth_families (user_id);
+
+ALTER TABLE oauth_clients DROP COLUMN resource_server;
+
+UPDATE oauth_clients SET scopes = COALESCE((SELECT group_concat(value, ' ') FROM json_each(oauth_clients.scopes)), '');
+
+UPDATE oauth_clients SET grant_types = COALESCE((SELECT group_concat(value, ' ') FROM json_each(oauth_clients.grant_types)), '');
+
+UPDATE oauth_clients SET redirect_uris = COALESCE((SELECT group_concat(value, ' ') FROM json_each(oauth_clients.redirect_uris)), '');
 
 CREATE TEMP TABLE oauthgen_foreign_key_check (violations INTEGER NOT NULL);
 -- +goose StatementBegin

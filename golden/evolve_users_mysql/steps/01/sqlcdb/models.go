@@ -41,6 +41,7 @@ type Client struct {
 	AccessTokenLifetimeSeconds  int64
 	RefreshTokenLifetimeSeconds int64
 	CreatedAt                   time.Time
+	ResourceServer              bool
 }
 
 type DeviceCode struct {
@@ -65,6 +66,13 @@ type Family struct {
 	UserID    *string
 	CreatedAt time.Time
 	RevokedAt *time.Time
+}
+
+type Limit struct {
+	ID          string
+	Failures    int64
+	LastFailure time.Time
+	WindowStart time.Time
 }
 
 type RefreshToken struct {

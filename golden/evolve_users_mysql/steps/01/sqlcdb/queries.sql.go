@@ -5,6 +5,7 @@ package sqlcdb
 
 import (
 	"context"
+	"database/sql"
 	"strings"
 	"time"
 )
@@ -19,6 +20,32 @@ func (q *Queries) AccessTokenExists(ctx context.Context, hash string) (int64, er
 	var count int64
 	err := row.Scan(&count)
 	return count, err
+}
+
+const addLimitFailure = `-- name: AddLimitFailure :execresult
+INSERT INTO oauth_limits (id, failures, last_failure, window_start)
+VALUES (?, 1, ?, ?)
+ON DUPLICATE KEY UPDATE
+  failures = LAST_INSERT_ID(IF(last_failure < ?, 1, failures + 1)),
+  last_failure = ?,
+  window_start = ?
+`
+
+type AddLimitFailureParams struct {
+	ID    string
+	Now   time.Time
+	Since time.Time
+}
+
+func (q *Queries) AddLimitFailure(ctx context.Context, arg AddLimitFailureParams) (sql.Result, error) {
+	return q.db.ExecContext(ctx, addLimitFailure,
+		arg.ID,
+		arg.Now,
+		arg.Since,
+		arg.Since,
+		arg.Now,
+		arg.Since,
+	)
 }
 
 const authorizationCodeExists = `-- name: AuthorizationCodeExists :one
@@ -169,8 +196,8 @@ func (q *Queries) CreateAuthorizationCode(ctx context.Context, arg CreateAuthori
 }
 
 const createClient = `-- name: CreateClient :exec
-INSERT INTO oauth_clients (id, secret_hash, name, redirect_uris, grant_types, scopes, access_token_lifetime_seconds, refresh_token_lifetime_seconds, created_at)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+INSERT INTO oauth_clients (id, secret_hash, name, redirect_uris, grant_types, scopes, access_token_lifetime_seconds, refresh_token_lifetime_seconds, created_at, resource_server)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 `
 
 type CreateClientParams struct {
@@ -183,6 +210,7 @@ type CreateClientParams struct {
 	AccessTokenLifetimeSeconds  int64
 	RefreshTokenLifetimeSeconds int64
 	CreatedAt                   time.Time
+	ResourceServer              bool
 }
 
 func (q *Queries) CreateClient(ctx context.Context, arg CreateClientParams) error {
@@ -196,6 +224,7 @@ func (q *Queries) CreateClient(ctx context.Context, arg CreateClientParams) erro
 		arg.AccessTokenLifetimeSeconds,
 		arg.RefreshTokenLifetimeSeconds,
 		arg.CreatedAt,
+		arg.ResourceServer,
 	)
 	return err
 }
@@ -424,7 +453,7 @@ func (q *Queries) GetAuthorizationCode(ctx context.Context, hash string) (Author
 
 const getClient = `-- name: GetClient :one
 
-SELECT id, secret_hash, name, redirect_uris, grant_types, scopes, access_token_lifetime_seconds, refresh_token_lifetime_seconds, created_at
+SELECT id, secret_hash, name, redirect_uris, grant_types, scopes, access_token_lifetime_seconds, refresh_token_lifetime_seconds, created_at, resource_server
 FROM oauth_clients
 WHERE id = ?
 `
@@ -443,6 +472,7 @@ func (q *Queries) GetClient(ctx context.Context, id string) (Client, error) {
 		&i.AccessTokenLifetimeSeconds,
 		&i.RefreshTokenLifetimeSeconds,
 		&i.CreatedAt,
+		&i.ResourceServer,
 	)
 	return i, err
 }
@@ -539,8 +569,31 @@ func (q *Queries) GetRefreshToken(ctx context.Context, hash string) (GetRefreshT
 	return i, err
 }
 
+const limitFailures = `-- name: LimitFailures :one
+SELECT failures, last_failure
+FROM oauth_limits
+WHERE id = ? AND last_failure >= ?
+`
+
+type LimitFailuresParams struct {
+	ID    string
+	Since time.Time
+}
+
+type LimitFailuresRow struct {
+	Failures    int64
+	LastFailure time.Time
+}
+
+func (q *Queries) LimitFailures(ctx context.Context, arg LimitFailuresParams) (LimitFailuresRow, error) {
+	row := q.db.QueryRowContext(ctx, limitFailures, arg.ID, arg.Since)
+	var i LimitFailuresRow
+	err := row.Scan(&i.Failures, &i.LastFailure)
+	return i, err
+}
+
 const listClients = `-- name: ListClients :many
-SELECT id, secret_hash, name, redirect_uris, grant_types, scopes, access_token_lifetime_seconds, refresh_token_lifetime_seconds, created_at
+SELECT id, secret_hash, name, redirect_uris, grant_types, scopes, access_token_lifetime_seconds, refresh_token_lifetime_seconds, created_at, resource_server
 FROM oauth_clients
 ORDER BY id
 `
@@ -564,6 +617,7 @@ func (q *Queries) ListClients(ctx context.Context) ([]Client, error) {
 			&i.AccessTokenLifetimeSeconds,
 			&i.RefreshTokenLifetimeSeconds,
 			&i.CreatedAt,
+			&i.ResourceServer,
 		); err != nil {
 			return nil, err
 		}
@@ -727,6 +781,20 @@ func (q *Queries) PurgeFamilies(ctx context.Context, ids []string) (int64, error
 	return result.RowsAffected()
 }
 
+const purgeLimits = `-- name: PurgeLimits :execrows
+DELETE FROM oauth_limits
+WHERE last_failure < ?
+LIMIT 1000
+`
+
+func (q *Queries) PurgeLimits(ctx context.Context, before time.Time) (int64, error) {
+	result, err := q.db.ExecContext(ctx, purgeLimits, before)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected()
+}
+
 const purgeRefreshTokens = `-- name: PurgeRefreshTokens :execrows
 DELETE FROM oauth_refresh_tokens
 WHERE expires_at < ?
@@ -763,6 +831,16 @@ func (q *Queries) RefreshTokenExists(ctx context.Context, hash string) (int64, e
 	var count int64
 	err := row.Scan(&count)
 	return count, err
+}
+
+const resetLimit = `-- name: ResetLimit :exec
+DELETE FROM oauth_limits
+WHERE id = ?
+`
+
+func (q *Queries) ResetLimit(ctx context.Context, id string) error {
+	_, err := q.db.ExecContext(ctx, resetLimit, id)
+	return err
 }
 
 const revokeAccessToken = `-- name: RevokeAccessToken :execrows
@@ -843,7 +921,7 @@ func (q *Queries) SetClientSecretHash(ctx context.Context, arg SetClientSecretHa
 
 const updateClient = `-- name: UpdateClient :execrows
 UPDATE oauth_clients
-SET name = ?, redirect_uris = ?, grant_types = ?, scopes = ?, access_token_lifetime_seconds = ?, refresh_token_lifetime_seconds = ?
+SET name = ?, redirect_uris = ?, grant_types = ?, scopes = ?, access_token_lifetime_seconds = ?, refresh_token_lifetime_seconds = ?, resource_server = ?
 WHERE id = ?
 `
 
@@ -854,6 +932,7 @@ type UpdateClientParams struct {
 	Scopes                      string
 	AccessTokenLifetimeSeconds  int64
 	RefreshTokenLifetimeSeconds int64
+	ResourceServer              bool
 	ID                          string
 }
 
@@ -865,6 +944,7 @@ func (q *Queries) UpdateClient(ctx context.Context, arg UpdateClientParams) (int
 		arg.Scopes,
 		arg.AccessTokenLifetimeSeconds,
 		arg.RefreshTokenLifetimeSeconds,
+		arg.ResourceServer,
 		arg.ID,
 	)
 	if err != nil {

@@ -5,12 +5,13 @@ CREATE TABLE oauth_clients (
     id TEXT NOT NULL,
     secret_hash TEXT NOT NULL,
     name TEXT NOT NULL,
-    redirect_uris TEXT NOT NULL,
-    grant_types TEXT NOT NULL,
-    scopes TEXT NOT NULL,
+    redirect_uris TEXT[] NOT NULL,
+    grant_types TEXT[] NOT NULL,
+    scopes TEXT[] NOT NULL,
     access_token_lifetime_seconds BIGINT NOT NULL DEFAULT 0,
     refresh_token_lifetime_seconds BIGINT NOT NULL DEFAULT 0,
     created_at TIMESTAMPTZ NOT NULL,
+    resource_server BOOLEAN NOT NULL DEFAULT FALSE,
     PRIMARY KEY (id)
 );
 
@@ -29,7 +30,7 @@ CREATE TABLE oauth_access_tokens (
     hash TEXT NOT NULL,
     client_id TEXT NOT NULL,
     user_id TEXT,
-    scopes TEXT NOT NULL,
+    scopes TEXT[] NOT NULL,
     family_id TEXT,
     issued_at TIMESTAMPTZ NOT NULL,
     expires_at TIMESTAMPTZ NOT NULL,
@@ -46,7 +47,7 @@ CREATE TABLE oauth_refresh_tokens (
     hash TEXT NOT NULL,
     client_id TEXT NOT NULL,
     user_id TEXT,
-    scopes TEXT NOT NULL,
+    scopes TEXT[] NOT NULL,
     family_id TEXT NOT NULL,
     issued_at TIMESTAMPTZ NOT NULL,
     expires_at TIMESTAMPTZ NOT NULL,
@@ -65,7 +66,7 @@ CREATE TABLE oauth_authorization_codes (
     client_id TEXT NOT NULL,
     user_id TEXT NOT NULL,
     redirect_uri TEXT NOT NULL,
-    scopes TEXT NOT NULL,
+    scopes TEXT[] NOT NULL,
     code_challenge TEXT NOT NULL,
     code_challenge_method TEXT NOT NULL,
     family_id TEXT NOT NULL,
@@ -84,7 +85,7 @@ CREATE TABLE oauth_device_codes (
     hash TEXT NOT NULL,
     user_code_hash TEXT NOT NULL,
     client_id TEXT NOT NULL,
-    scopes TEXT NOT NULL,
+    scopes TEXT[] NOT NULL,
     status TEXT NOT NULL,
     user_id TEXT,
     family_id TEXT NOT NULL,
@@ -103,7 +104,18 @@ CREATE INDEX oauth_device_codes_family_id_idx ON oauth_device_codes (family_id);
 CREATE INDEX oauth_device_codes_expires_at_idx ON oauth_device_codes (expires_at);
 CREATE UNIQUE INDEX oauth_device_codes_user_code_hash_key ON oauth_device_codes (user_code_hash);
 
+CREATE TABLE oauth_limits (
+    id TEXT NOT NULL,
+    failures BIGINT NOT NULL,
+    last_failure TIMESTAMPTZ NOT NULL,
+    window_start TIMESTAMPTZ NOT NULL,
+    PRIMARY KEY (id)
+);
+CREATE INDEX oauth_limits_last_failure_idx ON oauth_limits (last_failure);
+
 -- +goose Down
+DROP TABLE oauth_limits;
+
 DROP TABLE oauth_device_codes;
 
 DROP TABLE oauth_authorization_codes;

@@ -11,6 +11,7 @@ CREATE TABLE oauth_clients (
     access_token_lifetime_seconds INTEGER NOT NULL DEFAULT 0,
     refresh_token_lifetime_seconds INTEGER NOT NULL DEFAULT 0,
     created_at DATETIME NOT NULL,
+    resource_server BOOLEAN NOT NULL DEFAULT FALSE,
     PRIMARY KEY (id)
 );
 
@@ -103,7 +104,18 @@ CREATE INDEX oauth_device_codes_family_id_idx ON oauth_device_codes (family_id);
 CREATE INDEX oauth_device_codes_expires_at_idx ON oauth_device_codes (expires_at);
 CREATE UNIQUE INDEX oauth_device_codes_user_code_hash_key ON oauth_device_codes (user_code_hash);
 
+CREATE TABLE oauth_limits (
+    id TEXT NOT NULL,
+    failures INTEGER NOT NULL,
+    last_failure DATETIME NOT NULL,
+    window_start DATETIME NOT NULL,
+    PRIMARY KEY (id)
+);
+CREATE INDEX oauth_limits_last_failure_idx ON oauth_limits (last_failure);
+
 -- +goose Down
+DROP TABLE oauth_limits;
+
 DROP TABLE oauth_device_codes;
 
 DROP TABLE oauth_authorization_codes;
