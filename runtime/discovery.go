@@ -71,8 +71,17 @@ func (s *Server) OpenIDConfigurationHandler() http.Handler {
 		}
 		w.Header().Set("Content-Type", "application/json")
 		w.Header().Set("Cache-Control", "public, max-age=3600")
+		publicDocument(w.Header())
 		w.Write(append(b, '\n'))
 	})
+}
+
+// publicDocument sets the headers of a document anyone may read, from any
+// origin: nosniff, as on every response, and CORS for browser-based
+// clients (no cookies are involved, so no origin gains anything by it).
+func publicDocument(h http.Header) {
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Access-Control-Allow-Origin", "*")
 }
 
 // JWKSHandler serves the public signing keys as a JSON Web Key Set (RFC
@@ -94,6 +103,7 @@ func (s *Server) JWKSHandler() http.Handler {
 			http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
 			return
 		}
+		publicDocument(w.Header())
 		keys, err := s.keys.published(r.Context())
 		if err != nil {
 			s.logger.ErrorContext(r.Context(), "oauthgen: jwks", "error", err)
