@@ -261,7 +261,9 @@ const (
 // successor became active, so every token it signed expires before it
 // leaves.
 type SigningKeysConfig struct {
-	// Algorithm is "ES256" (the default), "RS256" or "EdDSA" (Ed25519).
+	// Algorithm is "RS256" (the default: OpenID Core §15.1 and RFC 9068
+	// §2.1 make it the one every verifier supports), "ES256" or "EdDSA"
+	// (Ed25519).
 	Algorithm string
 	// RotateEvery is how long a key signs; defaults to 720h.
 	RotateEvery time.Duration

@@ -317,7 +317,7 @@ func TestOpenIDDiscovery(t *testing.T) {
 	}
 	for k, want := range map[string]string{
 		"subject_types_supported":               "public",
-		"id_token_signing_alg_values_supported": "ES256",
+		"id_token_signing_alg_values_supported": "RS256", // the default, which Discovery §3 requires
 		"scopes_supported":                      "openid",
 		"response_types_supported":              "code",
 		"claims_supported":                      "email_verified",

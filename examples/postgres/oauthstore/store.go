@@ -165,7 +165,7 @@ func Config() runtime.Config {
 		OpenID:                    &runtime.OpenIDConfig{IDTokenLifetime: time.Hour},
 		AccessTokenFormat:         runtime.AccessTokenJWT,
 		SigningKeys: runtime.SigningKeysConfig{
-			Algorithm:   "ES256",
+			Algorithm:   "RS256",
 			RotateEvery: 720 * time.Hour,
 			RetireAfter: 168 * time.Hour,
 		},

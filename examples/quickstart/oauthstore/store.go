@@ -359,7 +359,7 @@ func Config() runtime.Config {
 		DefaultScopes:             []string{"read"},
 		OpenID:                    &runtime.OpenIDConfig{IDTokenLifetime: time.Hour},
 		SigningKeys: runtime.SigningKeysConfig{
-			Algorithm:   "ES256",
+			Algorithm:   "RS256",
 			RotateEvery: 720 * time.Hour,
 			RetireAfter: 168 * time.Hour,
 		},
