@@ -233,6 +233,10 @@ type Endpoints struct {
 type OpenIDConfig struct {
 	// IDTokenLifetime defaults to 1h.
 	IDTokenLifetime time.Duration
+	// Claims are the user claims the store can give (UserClaimsStore),
+	// advertised in discovery's claims_supported; nil advertises every
+	// standard claim of the profile, email, address and phone scopes.
+	Claims []string
 }
 
 // AccessTokenFormat is the form of issued access tokens.

@@ -3,6 +3,7 @@ package runtime
 import (
 	"encoding/json"
 	"net/http"
+	"slices"
 	"strconv"
 
 	jose "github.com/go-jose/go-jose/v4"
@@ -44,7 +45,16 @@ func (s *Server) OpenIDConfiguration() (OpenIDConfiguration, bool) {
 		// on this server means.
 		m.ResponseTypesSupported = []string{"code"}
 	}
-	claims := append([]string{"iss", "aud", "exp", "iat", "auth_time", "nonce", "at_hash"}, claimsFor([]string{"profile", "email", "address", "phone"})...)
+	user := s.cfg.OpenID.Claims
+	if user == nil {
+		user = claimsFor([]string{"profile", "email", "address", "phone"})
+	}
+	claims := []string{"sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "at_hash"}
+	for _, c := range user {
+		if !slices.Contains(claims, c) {
+			claims = append(claims, c)
+		}
+	}
 	return OpenIDConfiguration{
 		Metadata:                         m,
 		UserInfoEndpoint:                 s.url(s.cfg.Endpoints.UserInfo),

@@ -910,3 +910,17 @@ func TestOpenIDPublicDocuments(t *testing.T) {
 		t.Errorf("OPTIONS without a preflight: %d", res.StatusCode)
 	}
 }
+
+// TestOpenIDClaimsSupported: discovery advertises the user claims the
+// store gives (OpenIDConfig.Claims), not every standard claim.
+func TestOpenIDClaimsSupported(t *testing.T) {
+	f := newOIDCFixture(t, func(c *runtime.Config) { c.OpenID.Claims = []string{"email", "preferred_username"} })
+	var doc struct {
+		Claims []string `json:"claims_supported"`
+	}
+	getJSON(t, f.http.URL+runtime.OpenIDConfigurationPath, &doc)
+	want := []string{"sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "at_hash", "email", "preferred_username"}
+	if !slices.Equal(doc.Claims, want) {
+		t.Errorf("claims_supported = %v, want %v", doc.Claims, want)
+	}
+}

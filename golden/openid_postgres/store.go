@@ -155,8 +155,11 @@ func Config() runtime.Config {
 		RefreshTokenLifetime:      336 * time.Hour,
 		AuthorizationCodeLifetime: 5 * time.Minute,
 		Scopes:                    []string{"openid", "profile", "email", "read"},
-		OpenID:                    &runtime.OpenIDConfig{IDTokenLifetime: 15 * time.Minute},
-		AccessTokenFormat:         runtime.AccessTokenJWT,
+		OpenID: &runtime.OpenIDConfig{
+			IDTokenLifetime: 15 * time.Minute,
+			Claims:          []string{"email", "email_verified", "name", "preferred_username", "updated_at"},
+		},
+		AccessTokenFormat: runtime.AccessTokenJWT,
 		SigningKeys: runtime.SigningKeysConfig{
 			Algorithm:   "ES256",
 			RotateEvery: 24 * time.Hour,

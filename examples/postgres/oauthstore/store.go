@@ -162,8 +162,11 @@ func Config() runtime.Config {
 		DeviceCodeLifetime:        10 * time.Minute,
 		Scopes:                    []string{"openid", "profile", "email", "read", "write"},
 		DefaultScopes:             []string{"read"},
-		OpenID:                    &runtime.OpenIDConfig{IDTokenLifetime: time.Hour},
-		AccessTokenFormat:         runtime.AccessTokenJWT,
+		OpenID: &runtime.OpenIDConfig{
+			IDTokenLifetime: time.Hour,
+			Claims:          []string{"email", "preferred_username"},
+		},
+		AccessTokenFormat: runtime.AccessTokenJWT,
 		SigningKeys: runtime.SigningKeysConfig{
 			Algorithm:   "RS256",
 			RotateEvery: 720 * time.Hour,

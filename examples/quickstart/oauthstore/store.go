@@ -357,7 +357,10 @@ func Config() runtime.Config {
 		DeviceCodeLifetime:        10 * time.Minute,
 		Scopes:                    []string{"openid", "profile", "email", "read", "write"},
 		DefaultScopes:             []string{"read"},
-		OpenID:                    &runtime.OpenIDConfig{IDTokenLifetime: time.Hour},
+		OpenID: &runtime.OpenIDConfig{
+			IDTokenLifetime: time.Hour,
+			Claims:          []string{"email", "preferred_username"},
+		},
 		SigningKeys: runtime.SigningKeysConfig{
 			Algorithm:   "RS256",
 			RotateEvery: 720 * time.Hour,

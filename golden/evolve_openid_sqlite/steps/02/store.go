@@ -347,8 +347,11 @@ func Config() runtime.Config {
 		AccessTokenLifetime:       time.Hour,
 		RefreshTokenLifetime:      336 * time.Hour,
 		AuthorizationCodeLifetime: 5 * time.Minute,
-		OpenID:                    &runtime.OpenIDConfig{IDTokenLifetime: time.Hour},
-		AccessTokenFormat:         runtime.AccessTokenJWT,
+		OpenID: &runtime.OpenIDConfig{
+			IDTokenLifetime: time.Hour,
+			Claims:          []string{"email", "preferred_username"},
+		},
+		AccessTokenFormat: runtime.AccessTokenJWT,
 		SigningKeys: runtime.SigningKeysConfig{
 			Algorithm:   "RS256",
 			RotateEvery: 720 * time.Hour,
