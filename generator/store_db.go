@@ -105,25 +105,61 @@ func (g *storeGen) emitStore() {
 	)
 	f.Line()
 
-	f.Comment("Migrate applies the migrations that have not run yet.")
-	f.Func().Params(recv()).Id("Migrate").Params(ctxParam()).Error().Block(
-		jen.List(jen.Id("p"), jen.Id("done"), jen.Err()).Op(":=").Id("s").Dot("migrator").Call(),
-		jen.If(jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Err())),
-		jen.Defer().Id("done").Call(),
-		jen.List(jen.Id("_"), jen.Err()).Op("=").Id("p").Dot("Up").Call(jen.Id("ctx")),
-		jen.Return(jen.Err()),
-	)
-	f.Line()
-	f.Comment("MigrateDown rolls back the most recent migration.")
-	f.Func().Params(recv()).Id("MigrateDown").Params(ctxParam()).Error().Block(
-		jen.List(jen.Id("p"), jen.Id("done"), jen.Err()).Op(":=").Id("s").Dot("migrator").Call(),
-		jen.If(jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Err())),
-		jen.Defer().Id("done").Call(),
-		jen.List(jen.Id("_"), jen.Err()).Op("=").Id("p").Dot("Down").Call(jen.Id("ctx")),
-		jen.Return(jen.Err()),
-	)
-	f.Line()
+	for _, m := range []struct{ name, doc, call string }{
+		{"Migrate", "Migrate applies the migrations that have not run yet.", "Up"},
+		{"MigrateDown", "MigrateDown rolls back the most recent migration.", "Down"},
+	} {
+		body := []jen.Code{
+			jen.List(jen.Id("p"), jen.Id("done"), jen.Err()).Op(":=").Id("s").Dot("migrator").Call(),
+			jen.If(jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Err())),
+			jen.Defer().Id("done").Call(),
+			jen.List(jen.Id("_"), jen.Err()).Op("=").Id("p").Dot(m.call).Call(jen.Id("ctx")),
+		}
+		if p.Dialect == schema.SQLite {
+			body = append(body, jen.If(jen.Err().Op("!=").Nil()).Block(jen.Id("s").Dot("restoreWriter").Call(jen.Id("ctx"))))
+		}
+		f.Comment(m.doc)
+		f.Func().Params(recv()).Id(m.name).Params(ctxParam()).Error().Block(append(body, jen.Return(jen.Err()))...)
+		f.Line()
+	}
+	if p.Dialect == schema.SQLite {
+		g.emitRestoreWriter()
+	}
 	g.emitMigrator()
+}
+
+// emitRestoreWriter writes restoreWriter, which SQLite's Migrate and
+// MigrateDown call when a migration failed.
+func (g *storeGen) emitRestoreWriter() {
+	f := g.f
+	ctx := jen.Id("ctx")
+	exec := func(sql string) *jen.Statement {
+		return jen.Id("conn").Dot("ExecContext").Call(ctx, jen.Lit(sql))
+	}
+	f.Comment("restoreWriter undoes what a failed migration leaves on the connection it")
+	f.Comment("ran on, the one writer connection (goose runs a migration on one")
+	f.Comment("connection; the most recently released is the one taken next). A table")
+	f.Comment("rebuild turns foreign keys off and runs its own BEGIN … COMMIT: when one of")
+	f.Comment("its statements fails, the transaction may still be open and the PRAGMA")
+	f.Comment("foreign_keys = ON after the COMMIT never runs. So: roll back, turn foreign")
+	f.Comment("keys on, and if they still read off, close the connection, so that the")
+	f.Comment("next one opens as the DSN says.")
+	f.Func().Params(recv()).Id("restoreWriter").Params(ctxParam()).Block(
+		ctx.Clone().Op("=").Qual(ctxPkg, "WithoutCancel").Call(ctx),
+		jen.List(jen.Id("conn"), jen.Err()).Op(":=").Id("s").Dot("db").Dot("Conn").Call(ctx),
+		jen.If(jen.Err().Op("!=").Nil()).Block(jen.Return()),
+		jen.Defer().Id("conn").Dot("Close").Call(),
+		jen.Add(exec("ROLLBACK")).Comment("an error when no transaction is open: nothing to undo"),
+		jen.Var().Id("on").Int(),
+		jen.If(
+			jen.List(jen.Id("_"), jen.Err()).Op(":=").Add(exec("PRAGMA foreign_keys = ON")),
+			jen.Err().Op("==").Nil().Op("&&").
+				Id("conn").Dot("QueryRowContext").Call(ctx, jen.Lit("PRAGMA foreign_keys")).Dot("Scan").Call(jen.Op("&").Id("on")).Op("==").Nil().Op("&&").
+				Id("on").Op("==").Lit(1),
+		).Block(jen.Return()),
+		jen.Id("conn").Dot("Raw").Call(jen.Func().Params(jen.Any()).Error().Block(jen.Return(jen.Qual("database/sql/driver", "ErrBadConn")))),
+	)
+	f.Line()
 }
 
 // emitSQLiteOpen writes Open and New for SQLite.
