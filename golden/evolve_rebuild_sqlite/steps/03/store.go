@@ -9,6 +9,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"database/sql"
+	"database/sql/driver"
 	"embed"
 	"encoding/hex"
 	"encoding/json"
@@ -313,6 +314,9 @@ func (s *Store) Migrate(ctx context.Context) error {
 	}
 	defer done()
 	_, err = p.Up(ctx)
+	if err != nil {
+		s.restoreWriter(ctx)
+	}
 	return err
 }
 
@@ -324,7 +328,35 @@ func (s *Store) MigrateDown(ctx context.Context) error {
 	}
 	defer done()
 	_, err = p.Down(ctx)
+	if err != nil {
+		s.restoreWriter(ctx)
+	}
 	return err
+}
+
+// restoreWriter undoes what a failed migration leaves on the connection it
+// ran on, the one writer connection (goose runs a migration on one
+// connection; the most recently released is the one taken next). A table
+// rebuild turns foreign keys off and runs its own BEGIN … COMMIT: when one of
+// its statements fails, the transaction may still be open and the PRAGMA
+// foreign_keys = ON after the COMMIT never runs. So: roll back, turn foreign
+// keys on, and if they still read off, close the connection, so that the
+// next one opens as the DSN says.
+func (s *Store) restoreWriter(ctx context.Context) {
+	ctx = context.WithoutCancel(ctx)
+	conn, err := s.db.Conn(ctx)
+	if err != nil {
+		return
+	}
+	defer conn.Close()
+	conn.ExecContext(ctx, "ROLLBACK") // an error when no transaction is open: nothing to undo
+	var on int
+	if _, err := conn.ExecContext(ctx, "PRAGMA foreign_keys = ON"); err == nil && conn.QueryRowContext(ctx, "PRAGMA foreign_keys").Scan(&on) == nil && on == 1 {
+		return
+	}
+	conn.Raw(func(any) error {
+		return driver.ErrBadConn
+	})
 }
 
 func (s *Store) migrator() (*goose.Provider, func(), error) {
