@@ -430,6 +430,28 @@ func (g *storeGen) emitGroupCommit() {
 	f.Comment("errLead tells a queued caller to commit the queue.")
 	f.Var().Id("errLead").Op("=").Qual("errors", "New").Call(jen.Lit("lead the group commit"))
 	f.Line()
+	f.Comment("issuePanic is a panic while applying one issuance (in a NewAccessTokenExtra")
+	f.Comment("hook, say), carried to its caller, which panics with it in its own")
+	f.Comment("goroutine, as it would have without the group commit. The leader goes on.")
+	f.Type().Id("issuePanic").Struct(jen.Id("value").Any())
+	f.Line()
+	f.Func().Params(jen.Id("issuePanic")).Id("Error").Params().String().Block(jen.Return(jen.Lit("panic while applying an issuance")))
+	f.Line()
+	f.Comment("issueResult is what Issue returns for err: err, or its panic, raised again.")
+	f.Func().Id("issueResult").Params(jen.Err().Error()).Error().Block(
+		jen.If(jen.List(jen.Id("p"), jen.Id("ok")).Op(":=").Err().Assert(jen.Id("issuePanic")), jen.Id("ok")).Block(jen.Panic(jen.Id("p").Dot("value"))),
+		jen.Return(jen.Err()),
+	)
+	f.Line()
+	f.Comment("issueRecovered runs f and returns a panic in it as an issuePanic. A")
+	f.Comment("transaction f began is rolled back by f's deferred Rollback.")
+	f.Func().Id("issueRecovered").Params(jen.Id("f").Func().Params().Error()).Params(jen.Err().Error()).Block(
+		jen.Defer().Func().Params().Block(
+			jen.If(jen.Id("v").Op(":=").Recover(), jen.Id("v").Op("!=").Nil()).Block(jen.Err().Op("=").Id("issuePanic").Values(jen.Id("v"))),
+		).Call(),
+		jen.Return(jen.Id("f").Call()),
+	)
+	f.Line()
 
 	f.Comment("Issue applies is in one transaction: the Consume first, then the records,")
 	f.Comment("the family before those that name it. Either all of it is visible")
@@ -449,7 +471,7 @@ func (g *storeGen) emitGroupCommit() {
 		jen.Id("q").Dot("leading").Op("=").True(),
 		jen.Id("q").Dot("mu").Dot("Unlock").Call(),
 		jen.If(jen.Op("!").Id("lead")).Block(
-			jen.If(jen.Err().Op(":=").Op("<-").Id("p").Dot("done"), jen.Err().Op("!=").Id("errLead")).Block(jen.Return(jen.Err())),
+			jen.If(jen.Err().Op(":=").Op("<-").Id("p").Dot("done"), jen.Err().Op("!=").Id("errLead")).Block(jen.Return(jen.Id("issueResult").Call(jen.Err()))),
 		),
 		jen.Comment("Leading: p is first in the queue, so in this batch."),
 		jen.Id("q").Dot("mu").Dot("Lock").Call(),
@@ -466,7 +488,7 @@ func (g *storeGen) emitGroupCommit() {
 			jen.Id("q").Dot("leading").Op("=").False(),
 		),
 		jen.Id("q").Dot("mu").Dot("Unlock").Call(),
-		jen.Return(jen.Op("<-").Id("p").Dot("done")),
+		jen.Return(jen.Id("issueResult").Call(jen.Op("<-").Id("p").Dot("done"))),
 	)
 	f.Line()
 
@@ -485,30 +507,39 @@ func (g *storeGen) emitGroupCommit() {
 		jen.Switch(jen.Len(jen.Id("live"))).Block(
 			jen.Case(jen.Lit(0)).Block(jen.Return()),
 			jen.Case(jen.Lit(1)).Block(
-				jen.Id("live").Index(jen.Lit(0)).Dot("done").Op("<-").Id("s").Dot("issueNow").Call(jen.Id("live").Index(jen.Lit(0)).Dot("ctx"), jen.Id("live").Index(jen.Lit(0)).Dot("is")),
+				jen.Id("s").Dot("issueAlone").Call(jen.Id("live").Index(jen.Lit(0))),
 				jen.Return(),
 			),
 		),
-		jen.If(jen.Id("s").Dot("tryBatch").Call(jen.Id("live")).Op("==").Nil()).Block(
+		jen.If(jen.Id("issueRecovered").Call(jen.Func().Params().Error().Block(jen.Return(jen.Id("s").Dot("tryBatch").Call(jen.Id("live"))))).Op("==").Nil()).Block(
 			jen.For(jen.List(jen.Id("_"), jen.Id("p")).Op(":=").Range().Id("live")).Block(jen.Id("p").Dot("done").Op("<-").Nil()),
 			jen.Return(),
 		),
 		jen.For(jen.List(jen.Id("_"), jen.Id("p")).Op(":=").Range().Id("live")).Block(
-			jen.Id("p").Dot("done").Op("<-").Id("s").Dot("issueNow").Call(jen.Id("p").Dot("ctx"), jen.Id("p").Dot("is")),
+			jen.Id("s").Dot("issueAlone").Call(jen.Id("p")),
 		),
 	)
 	f.Line()
 
+	f.Comment("issueAlone applies p's issuance in a transaction of its own and tells p.")
+	f.Func().Params(recv()).Id("issueAlone").Params(jen.Id("p").Add(pending())).Block(
+		jen.Id("p").Dot("done").Op("<-").Id("issueRecovered").Call(jen.Func().Params().Error().Block(
+			jen.Return(jen.Id("s").Dot("issueNow").Call(jen.Id("p").Dot("ctx"), jen.Id("p").Dot("is"))),
+		)),
+	)
+	f.Line()
+
 	f.Comment("tryBatch applies every issuance of batch in one transaction, all or none.")
-	f.Comment("One caller giving up does not cancel the others' transaction.")
+	f.Comment("One caller giving up does not cancel the others' transaction; each")
+	f.Comment("issuance is written under its own caller's context (its values reach")
+	f.Comment("the New…Extra hooks), without its cancellation.")
 	f.Func().Params(recv()).Id("tryBatch").Params(jen.Id("batch").Index().Add(pending())).Error().Block(
-		jen.Id("ctx").Op(":=").Qual(ctxPkg, "WithoutCancel").Call(jen.Id("batch").Index(jen.Lit(0)).Dot("ctx")),
-		jen.List(jen.Id("tx"), jen.Err()).Op(":=").Id("s").Dot("db").Dot("BeginTx").Call(jen.Id("ctx"), jen.Nil()),
+		jen.List(jen.Id("tx"), jen.Err()).Op(":=").Id("s").Dot("db").Dot("BeginTx").Call(jen.Qual(ctxPkg, "WithoutCancel").Call(jen.Id("batch").Index(jen.Lit(0)).Dot("ctx")), jen.Nil()),
 		jen.If(jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Err())),
 		jen.Defer().Id("tx").Dot("Rollback").Call().Comment("a no-op after Commit"),
 		jen.Id("q").Op(":=").Id("s").Dot("write").Dot("WithTx").Call(jen.Id("tx")),
 		jen.For(jen.List(jen.Id("_"), jen.Id("p")).Op(":=").Range().Id("batch")).Block(
-			jen.If(jen.Err().Op(":=").Id("s").Dot("issue").Call(jen.Id("ctx"), jen.Id("q"), jen.Id("p").Dot("is")), jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Err())),
+			jen.If(jen.Err().Op(":=").Id("s").Dot("issue").Call(jen.Qual(ctxPkg, "WithoutCancel").Call(jen.Id("p").Dot("ctx")), jen.Id("q"), jen.Id("p").Dot("is")), jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Err())),
 		),
 		jen.Return(jen.Id("tx").Dot("Commit").Call()),
 	)
