@@ -105,25 +105,61 @@ func (g *storeGen) emitStore() {
 	)
 	f.Line()
 
-	f.Comment("Migrate applies the migrations that have not run yet.")
-	f.Func().Params(recv()).Id("Migrate").Params(ctxParam()).Error().Block(
-		jen.List(jen.Id("p"), jen.Id("done"), jen.Err()).Op(":=").Id("s").Dot("migrator").Call(),
-		jen.If(jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Err())),
-		jen.Defer().Id("done").Call(),
-		jen.List(jen.Id("_"), jen.Err()).Op("=").Id("p").Dot("Up").Call(jen.Id("ctx")),
-		jen.Return(jen.Err()),
-	)
-	f.Line()
-	f.Comment("MigrateDown rolls back the most recent migration.")
-	f.Func().Params(recv()).Id("MigrateDown").Params(ctxParam()).Error().Block(
-		jen.List(jen.Id("p"), jen.Id("done"), jen.Err()).Op(":=").Id("s").Dot("migrator").Call(),
-		jen.If(jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Err())),
-		jen.Defer().Id("done").Call(),
-		jen.List(jen.Id("_"), jen.Err()).Op("=").Id("p").Dot("Down").Call(jen.Id("ctx")),
-		jen.Return(jen.Err()),
-	)
-	f.Line()
+	for _, m := range []struct{ name, doc, call string }{
+		{"Migrate", "Migrate applies the migrations that have not run yet.", "Up"},
+		{"MigrateDown", "MigrateDown rolls back the most recent migration.", "Down"},
+	} {
+		body := []jen.Code{
+			jen.List(jen.Id("p"), jen.Id("done"), jen.Err()).Op(":=").Id("s").Dot("migrator").Call(),
+			jen.If(jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Err())),
+			jen.Defer().Id("done").Call(),
+			jen.List(jen.Id("_"), jen.Err()).Op("=").Id("p").Dot(m.call).Call(jen.Id("ctx")),
+		}
+		if p.Dialect == schema.SQLite {
+			body = append(body, jen.If(jen.Err().Op("!=").Nil()).Block(jen.Id("s").Dot("restoreWriter").Call(jen.Id("ctx"))))
+		}
+		f.Comment(m.doc)
+		f.Func().Params(recv()).Id(m.name).Params(ctxParam()).Error().Block(append(body, jen.Return(jen.Err()))...)
+		f.Line()
+	}
+	if p.Dialect == schema.SQLite {
+		g.emitRestoreWriter()
+	}
 	g.emitMigrator()
+}
+
+// emitRestoreWriter writes restoreWriter, which SQLite's Migrate and
+// MigrateDown call when a migration failed.
+func (g *storeGen) emitRestoreWriter() {
+	f := g.f
+	ctx := jen.Id("ctx")
+	exec := func(sql string) *jen.Statement {
+		return jen.Id("conn").Dot("ExecContext").Call(ctx, jen.Lit(sql))
+	}
+	f.Comment("restoreWriter undoes what a failed migration leaves on the connection it")
+	f.Comment("ran on, the one writer connection (goose runs a migration on one")
+	f.Comment("connection; the most recently released is the one taken next). A table")
+	f.Comment("rebuild turns foreign keys off and runs its own BEGIN … COMMIT: when one of")
+	f.Comment("its statements fails, the transaction may still be open and the PRAGMA")
+	f.Comment("foreign_keys = ON after the COMMIT never runs. So: roll back, turn foreign")
+	f.Comment("keys on, and if they still read off, close the connection, so that the")
+	f.Comment("next one opens as the DSN says.")
+	f.Func().Params(recv()).Id("restoreWriter").Params(ctxParam()).Block(
+		ctx.Clone().Op("=").Qual(ctxPkg, "WithoutCancel").Call(ctx),
+		jen.List(jen.Id("conn"), jen.Err()).Op(":=").Id("s").Dot("db").Dot("Conn").Call(ctx),
+		jen.If(jen.Err().Op("!=").Nil()).Block(jen.Return()),
+		jen.Defer().Id("conn").Dot("Close").Call(),
+		jen.Add(exec("ROLLBACK")).Comment("an error when no transaction is open: nothing to undo"),
+		jen.Var().Id("on").Int(),
+		jen.If(
+			jen.List(jen.Id("_"), jen.Err()).Op(":=").Add(exec("PRAGMA foreign_keys = ON")),
+			jen.Err().Op("==").Nil().Op("&&").
+				Id("conn").Dot("QueryRowContext").Call(ctx, jen.Lit("PRAGMA foreign_keys")).Dot("Scan").Call(jen.Op("&").Id("on")).Op("==").Nil().Op("&&").
+				Id("on").Op("==").Lit(1),
+		).Block(jen.Return()),
+		jen.Id("conn").Dot("Raw").Call(jen.Func().Params(jen.Any()).Error().Block(jen.Return(jen.Qual("database/sql/driver", "ErrBadConn")))),
+	)
+	f.Line()
 }
 
 // emitSQLiteOpen writes Open and New for SQLite.
@@ -394,6 +430,28 @@ func (g *storeGen) emitGroupCommit() {
 	f.Comment("errLead tells a queued caller to commit the queue.")
 	f.Var().Id("errLead").Op("=").Qual("errors", "New").Call(jen.Lit("lead the group commit"))
 	f.Line()
+	f.Comment("issuePanic is a panic while applying one issuance (in a NewAccessTokenExtra")
+	f.Comment("hook, say), carried to its caller, which panics with it in its own")
+	f.Comment("goroutine, as it would have without the group commit. The leader goes on.")
+	f.Type().Id("issuePanic").Struct(jen.Id("value").Any())
+	f.Line()
+	f.Func().Params(jen.Id("issuePanic")).Id("Error").Params().String().Block(jen.Return(jen.Lit("panic while applying an issuance")))
+	f.Line()
+	f.Comment("issueResult is what Issue returns for err: err, or its panic, raised again.")
+	f.Func().Id("issueResult").Params(jen.Err().Error()).Error().Block(
+		jen.If(jen.List(jen.Id("p"), jen.Id("ok")).Op(":=").Err().Assert(jen.Id("issuePanic")), jen.Id("ok")).Block(jen.Panic(jen.Id("p").Dot("value"))),
+		jen.Return(jen.Err()),
+	)
+	f.Line()
+	f.Comment("issueRecovered runs f and returns a panic in it as an issuePanic. A")
+	f.Comment("transaction f began is rolled back by f's deferred Rollback.")
+	f.Func().Id("issueRecovered").Params(jen.Id("f").Func().Params().Error()).Params(jen.Err().Error()).Block(
+		jen.Defer().Func().Params().Block(
+			jen.If(jen.Id("v").Op(":=").Recover(), jen.Id("v").Op("!=").Nil()).Block(jen.Err().Op("=").Id("issuePanic").Values(jen.Id("v"))),
+		).Call(),
+		jen.Return(jen.Id("f").Call()),
+	)
+	f.Line()
 
 	f.Comment("Issue applies is in one transaction: the Consume first, then the records,")
 	f.Comment("the family before those that name it. Either all of it is visible")
@@ -413,7 +471,7 @@ func (g *storeGen) emitGroupCommit() {
 		jen.Id("q").Dot("leading").Op("=").True(),
 		jen.Id("q").Dot("mu").Dot("Unlock").Call(),
 		jen.If(jen.Op("!").Id("lead")).Block(
-			jen.If(jen.Err().Op(":=").Op("<-").Id("p").Dot("done"), jen.Err().Op("!=").Id("errLead")).Block(jen.Return(jen.Err())),
+			jen.If(jen.Err().Op(":=").Op("<-").Id("p").Dot("done"), jen.Err().Op("!=").Id("errLead")).Block(jen.Return(jen.Id("issueResult").Call(jen.Err()))),
 		),
 		jen.Comment("Leading: p is first in the queue, so in this batch."),
 		jen.Id("q").Dot("mu").Dot("Lock").Call(),
@@ -430,7 +488,7 @@ func (g *storeGen) emitGroupCommit() {
 			jen.Id("q").Dot("leading").Op("=").False(),
 		),
 		jen.Id("q").Dot("mu").Dot("Unlock").Call(),
-		jen.Return(jen.Op("<-").Id("p").Dot("done")),
+		jen.Return(jen.Id("issueResult").Call(jen.Op("<-").Id("p").Dot("done"))),
 	)
 	f.Line()
 
@@ -449,30 +507,39 @@ func (g *storeGen) emitGroupCommit() {
 		jen.Switch(jen.Len(jen.Id("live"))).Block(
 			jen.Case(jen.Lit(0)).Block(jen.Return()),
 			jen.Case(jen.Lit(1)).Block(
-				jen.Id("live").Index(jen.Lit(0)).Dot("done").Op("<-").Id("s").Dot("issueNow").Call(jen.Id("live").Index(jen.Lit(0)).Dot("ctx"), jen.Id("live").Index(jen.Lit(0)).Dot("is")),
+				jen.Id("s").Dot("issueAlone").Call(jen.Id("live").Index(jen.Lit(0))),
 				jen.Return(),
 			),
 		),
-		jen.If(jen.Id("s").Dot("tryBatch").Call(jen.Id("live")).Op("==").Nil()).Block(
+		jen.If(jen.Id("issueRecovered").Call(jen.Func().Params().Error().Block(jen.Return(jen.Id("s").Dot("tryBatch").Call(jen.Id("live"))))).Op("==").Nil()).Block(
 			jen.For(jen.List(jen.Id("_"), jen.Id("p")).Op(":=").Range().Id("live")).Block(jen.Id("p").Dot("done").Op("<-").Nil()),
 			jen.Return(),
 		),
 		jen.For(jen.List(jen.Id("_"), jen.Id("p")).Op(":=").Range().Id("live")).Block(
-			jen.Id("p").Dot("done").Op("<-").Id("s").Dot("issueNow").Call(jen.Id("p").Dot("ctx"), jen.Id("p").Dot("is")),
+			jen.Id("s").Dot("issueAlone").Call(jen.Id("p")),
 		),
 	)
 	f.Line()
 
+	f.Comment("issueAlone applies p's issuance in a transaction of its own and tells p.")
+	f.Func().Params(recv()).Id("issueAlone").Params(jen.Id("p").Add(pending())).Block(
+		jen.Id("p").Dot("done").Op("<-").Id("issueRecovered").Call(jen.Func().Params().Error().Block(
+			jen.Return(jen.Id("s").Dot("issueNow").Call(jen.Id("p").Dot("ctx"), jen.Id("p").Dot("is"))),
+		)),
+	)
+	f.Line()
+
 	f.Comment("tryBatch applies every issuance of batch in one transaction, all or none.")
-	f.Comment("One caller giving up does not cancel the others' transaction.")
+	f.Comment("One caller giving up does not cancel the others' transaction; each")
+	f.Comment("issuance is written under its own caller's context (its values reach")
+	f.Comment("the New…Extra hooks), without its cancellation.")
 	f.Func().Params(recv()).Id("tryBatch").Params(jen.Id("batch").Index().Add(pending())).Error().Block(
-		jen.Id("ctx").Op(":=").Qual(ctxPkg, "WithoutCancel").Call(jen.Id("batch").Index(jen.Lit(0)).Dot("ctx")),
-		jen.List(jen.Id("tx"), jen.Err()).Op(":=").Id("s").Dot("db").Dot("BeginTx").Call(jen.Id("ctx"), jen.Nil()),
+		jen.List(jen.Id("tx"), jen.Err()).Op(":=").Id("s").Dot("db").Dot("BeginTx").Call(jen.Qual(ctxPkg, "WithoutCancel").Call(jen.Id("batch").Index(jen.Lit(0)).Dot("ctx")), jen.Nil()),
 		jen.If(jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Err())),
 		jen.Defer().Id("tx").Dot("Rollback").Call().Comment("a no-op after Commit"),
 		jen.Id("q").Op(":=").Id("s").Dot("write").Dot("WithTx").Call(jen.Id("tx")),
 		jen.For(jen.List(jen.Id("_"), jen.Id("p")).Op(":=").Range().Id("batch")).Block(
-			jen.If(jen.Err().Op(":=").Id("s").Dot("issue").Call(jen.Id("ctx"), jen.Id("q"), jen.Id("p").Dot("is")), jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Err())),
+			jen.If(jen.Err().Op(":=").Id("s").Dot("issue").Call(jen.Qual(ctxPkg, "WithoutCancel").Call(jen.Id("p").Dot("ctx")), jen.Id("q"), jen.Id("p").Dot("is")), jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Err())),
 		),
 		jen.Return(jen.Id("tx").Dot("Commit").Call()),
 	)

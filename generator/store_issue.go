@@ -255,9 +255,12 @@ func (g *storeGen) emitPurgeFamilies() {
 	f.Comment("candidates (FOR UPDATE waits for those in-flight Issues to commit), then")
 	f.Comment("deletes those still without members: that second statement starts after")
 	f.Comment("the locks were granted, so it sees every committed member, and an Issue")
-	f.Comment("that comes later waits for this transaction. An Issue adds to an existing")
-	f.Comment("family only while consuming one of its members, which that Issue has")
-	f.Comment("locked, so such a family is never a candidate.")
+	f.Comment("that comes later waits for this transaction. An Issue that adds to an")
+	f.Comment("existing family while consuming one of its members has locked it, so")
+	f.Comment("such a family is never a candidate; one that consumes nothing (a refresh")
+	f.Comment("without rotation) fails its foreign key if the purge took the token and")
+	f.Comment("the family first, and the engine, finding the token gone, answers")
+	f.Comment("invalid_grant.")
 	f.Func().Params(recv()).Id("purgeFamilies").Params(ctxParam(), jen.Id("before").Qual(timePkg, "Time")).Params(jen.Int64(), jen.Error()).Block(
 		jen.List(jen.Id("tx"), jen.Err()).Op(":=").Add(tx.begin),
 		jen.If(jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Lit(0), jen.Err())),

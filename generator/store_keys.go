@@ -215,7 +215,15 @@ func (g *storeGen) openIDConfig() []jen.Code {
 	var fields []jen.Code
 	set := func(name string, v jen.Code) { fields = append(fields, jen.Line().Id(name).Op(":").Add(v)) }
 	if rc.OpenID {
-		set("OpenID", jen.Op("&").Add(rt("OpenIDConfig")).Values(jen.Id("IDTokenLifetime").Op(":").Add(duration(rc.IDTokenLifetime))))
+		claims := []jen.Code{}
+		for _, c := range g.p.Claims {
+			claims = append(claims, jen.Lit(c.Name))
+		}
+		set("OpenID", jen.Op("&").Add(rt("OpenIDConfig")).Values(
+			jen.Line().Id("IDTokenLifetime").Op(":").Add(duration(rc.IDTokenLifetime)),
+			jen.Line().Id("Claims").Op(":").Index().String().Values(claims...),
+			jen.Line(),
+		))
 	}
 	if rc.JWTAccessTokens {
 		set("AccessTokenFormat", rt("AccessTokenJWT"))

@@ -25,6 +25,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/oauthgen/oauthgen/runtime"
+	"github.com/oauthgen/oauthgen/runtime/runtimetest"
 )
 
 // The abuse suite: one test per item of issue 8 that the runtime owns,
@@ -787,4 +788,44 @@ func FuzzAuthorizeRequest(f *testing.F) {
 			t.Fatalf("error body of %d bytes", len(desc))
 		}
 	})
+}
+
+// collatingStore looks usernames up as a case-insensitive, PAD SPACE
+// collation does (MySQL's and MariaDB's utf8mb4_bin pads; a mapped users
+// table may be case-insensitive): "BOB" and "bob  " find bob.
+type collatingStore struct{ *runtimetest.MemoryStore }
+
+func (s collatingStore) GetUserByUsername(ctx context.Context, username string) (*runtime.User, error) {
+	return s.MemoryStore.GetUserByUsername(ctx, strings.ToLower(strings.TrimRight(username, " ")))
+}
+
+// Item 4, per username: spellings the store matches to one user share its
+// count, or each would get its own free guesses.
+func TestAbuseThrottleUsernameSpellings(t *testing.T) {
+	f := newFixtureStore(t, func(m *runtimetest.MemoryStore) runtime.Store { return collatingStore{m} })
+	pw := func(user, pass string, i int) response {
+		req := formRequest("/token", url.Values{"grant_type": {"password"}, "client_id": {"public"}, "username": {user}, "password": {pass}})
+		req.RemoteAddr = "203.0.113." + strconv.Itoa(i) + ":1" // a new address each time: only the username counts
+		return f.serve(req)
+	}
+	var statuses []int
+	for i, user := range []string{"bob", "BOB", "bob ", "Bob", "bob  ", "bOb", "bob   ", "BoB"} {
+		statuses = append(statuses, pw(user, "wrong", i).Status)
+	}
+	t.Logf("8 wrong passwords for spellings of bob: %v", statuses)
+	if want := append(slices.Repeat([]int{400}, 5), 429, 429, 429); !slices.Equal(statuses, want) {
+		t.Errorf("statuses %v, want %v", statuses, want)
+	}
+	// bob himself is blocked too, the right password included.
+	if res := pw("bob", bobPass, 50); res.Status != 429 {
+		t.Errorf("bob after failures under other spellings: %d %s", res.Status, res.Raw)
+	}
+	f.clock.Add(time.Hour)
+	if res := pw("BOB ", bobPass, 51); res.Status != 200 {
+		t.Fatalf("after the delay: %d %s", res.Status, res.Raw)
+	}
+	// That success cleared the stored name's count too.
+	if res := pw("bob", "wrong", 52); res.Status != 400 {
+		t.Errorf("first failure after a success: %d", res.Status)
+	}
 }

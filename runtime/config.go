@@ -233,6 +233,10 @@ type Endpoints struct {
 type OpenIDConfig struct {
 	// IDTokenLifetime defaults to 1h.
 	IDTokenLifetime time.Duration
+	// Claims are the user claims the store can give (UserClaimsStore),
+	// advertised in discovery's claims_supported; nil advertises every
+	// standard claim of the profile, email, address and phone scopes.
+	Claims []string
 }
 
 // AccessTokenFormat is the form of issued access tokens.
@@ -261,7 +265,9 @@ const (
 // successor became active, so every token it signed expires before it
 // leaves.
 type SigningKeysConfig struct {
-	// Algorithm is "ES256" (the default), "RS256" or "EdDSA" (Ed25519).
+	// Algorithm is "RS256" (the default: OpenID Core §15.1 and RFC 9068
+	// §2.1 make it the one every verifier supports), "ES256" or "EdDSA"
+	// (Ed25519).
 	Algorithm string
 	// RotateEvery is how long a key signs; defaults to 720h.
 	RotateEvery time.Duration

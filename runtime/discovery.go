@@ -3,6 +3,7 @@ package runtime
 import (
 	"encoding/json"
 	"net/http"
+	"slices"
 	"strconv"
 
 	jose "github.com/go-jose/go-jose/v4"
@@ -44,7 +45,16 @@ func (s *Server) OpenIDConfiguration() (OpenIDConfiguration, bool) {
 		// on this server means.
 		m.ResponseTypesSupported = []string{"code"}
 	}
-	claims := append([]string{"iss", "aud", "exp", "iat", "auth_time", "nonce", "at_hash"}, claimsFor([]string{"profile", "email", "address", "phone"})...)
+	user := s.cfg.OpenID.Claims
+	if user == nil {
+		user = claimsFor([]string{"profile", "email", "address", "phone"})
+	}
+	claims := []string{"sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "at_hash"}
+	for _, c := range user {
+		if !slices.Contains(claims, c) {
+			claims = append(claims, c)
+		}
+	}
 	return OpenIDConfiguration{
 		Metadata:                         m,
 		UserInfoEndpoint:                 s.url(s.cfg.Endpoints.UserInfo),
@@ -71,8 +81,17 @@ func (s *Server) OpenIDConfigurationHandler() http.Handler {
 		}
 		w.Header().Set("Content-Type", "application/json")
 		w.Header().Set("Cache-Control", "public, max-age=3600")
+		publicDocument(w.Header())
 		w.Write(append(b, '\n'))
 	})
+}
+
+// publicDocument sets the headers of a document anyone may read, from any
+// origin: nosniff, as on every response, and CORS for browser-based
+// clients (no cookies are involved, so no origin gains anything by it).
+func publicDocument(h http.Header) {
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Access-Control-Allow-Origin", "*")
 }
 
 // JWKSHandler serves the public signing keys as a JSON Web Key Set (RFC
@@ -94,6 +113,7 @@ func (s *Server) JWKSHandler() http.Handler {
 			http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
 			return
 		}
+		publicDocument(w.Header())
 		keys, err := s.keys.published(r.Context())
 		if err != nil {
 			s.logger.ErrorContext(r.Context(), "oauthgen: jwks", "error", err)

@@ -96,6 +96,18 @@ func (s *Server) authenticateUser(ctx context.Context, username, password string
 	if err != nil {
 		return nil, s.fail(ctx, "get user by username", err)
 	}
+	stored := userKey(user.Username)
+	if stored != key {
+		// The store matched another spelling ("BOB", "bob " under a
+		// case-insensitive or PAD SPACE collation): the stored name's count
+		// applies too, or each spelling would get its own free guesses.
+		if e := s.throttleReadMore(ctx, &st, stored); e != nil {
+			return nil, e
+		}
+		if e := s.blocked(&st); e != nil {
+			return nil, e
+		}
+	}
 	ok, e := s.verify(ctx, s.userHashes, user.PasswordHash, password)
 	if e != nil {
 		return nil, e
@@ -104,5 +116,8 @@ func (s *Server) authenticateUser(ctx context.Context, username, password string
 		return fail()
 	}
 	s.succeeded(ctx, &st, key)
+	if stored != key {
+		s.succeeded(ctx, &st, stored)
+	}
 	return user, nil
 }

@@ -91,6 +91,11 @@ func (s *Server) grantRefreshToken(ctx context.Context, client *Client, form url
 	if rotate {
 		is.consume = &Consumption{Kind: ConsumeRefreshToken, Hash: hash, ReuseSince: reuseSince}
 		is.replayed = func(ctx context.Context, now time.Time) *Error { return s.reused(ctx, t.FamilyID, now) }
+	} else {
+		is.gone = func(ctx context.Context) bool {
+			_, err := s.refresh.GetRefreshToken(ctx, hash)
+			return errors.Is(err, ErrNotFound)
+		}
 	}
 	return is, nil
 }

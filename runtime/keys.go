@@ -32,7 +32,9 @@ const KeyEncryptionKeyEnv = "OAUTHGEN_KEY_ENCRYPTION_KEY"
 
 // Defaults of SigningKeysConfig's zero values.
 const (
-	DefaultSigningAlgorithm = "ES256"
+	// RS256 is the one algorithm every OpenID relying party (Core §15.1,
+	// Discovery §3) and every RFC 9068 resource server (§2.1) supports.
+	DefaultSigningAlgorithm = "RS256"
 	DefaultRotateEvery      = 720 * time.Hour
 	DefaultRetireAfter      = 168 * time.Hour
 	DefaultKeyRefresh       = time.Minute

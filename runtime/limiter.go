@@ -240,31 +240,37 @@ func addrKey(kind string, a netip.Addr) string {
 	return string(a.AppendTo(b))
 }
 
-// throttleState is what throttleRead found for the (at most two) keys
+// throttleState is what throttleRead found for the (at most three) keys
 // of one attempt.
 type throttleState struct {
 	n        int
-	keys     [2]string
-	failures [2]int
-	until    [2]time.Time // when each key's block ends; zero if it is not blocked
+	keys     [3]string
+	failures [3]int
+	until    [3]time.Time // when each key's block ends; zero if it is not blocked
 }
 
 // throttleRead reads the counts of keys (empty ones skipped). Its only
 // error is a limiter failure.
 func (s *Server) throttleRead(ctx context.Context, keys ...string) (throttleState, *Error) {
 	var st throttleState
+	return st, s.throttleReadMore(ctx, &st, keys...)
+}
+
+// throttleReadMore reads the counts of more keys into st, skipping empty
+// ones and those st has.
+func (s *Server) throttleReadMore(ctx context.Context, st *throttleState, keys ...string) *Error {
 	t := &s.throttle
 	if t.lim == nil {
-		return st, nil
+		return nil
 	}
 	now := s.now()
 	for _, k := range keys {
-		if k == "" {
+		if k == "" || slices.Contains(st.keys[:st.n], k) {
 			continue
 		}
 		n, last, err := t.lim.Failures(ctx, k, now.Add(-t.window))
 		if err != nil {
-			return st, s.fail(ctx, "limiter failures", err)
+			return s.fail(ctx, "limiter failures", err)
 		}
 		st.keys[st.n], st.failures[st.n] = k, n
 		if d := t.delay(n); d > 0 && last.Add(d).After(now) {
@@ -272,7 +278,7 @@ func (s *Server) throttleRead(ctx context.Context, keys ...string) (throttleStat
 		}
 		st.n++
 	}
-	return st, nil
+	return nil
 }
 
 // blocked returns the 429 for the latest block among the keys at

@@ -165,7 +165,7 @@ func (s *Server) MetadataHandler() http.Handler {
 		b, _ := json.Marshal(m)
 		w.Header().Set("Content-Type", "application/json")
 		w.Header().Set("Cache-Control", "public, max-age=3600")
-		w.Header().Set("X-Content-Type-Options", "nosniff")
+		publicDocument(w.Header())
 		w.Write(append(b, '\n'))
 	})
 }

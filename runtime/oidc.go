@@ -29,10 +29,26 @@ const (
 
 // OpenID Connect error codes (OpenID Connect Core §3.1.2.6).
 const (
-	LoginRequired       = "login_required"
-	ConsentRequired     = "consent_required"
-	InteractionRequired = "interaction_required"
+	LoginRequired            = "login_required"
+	ConsentRequired          = "consent_required"
+	InteractionRequired      = "interaction_required"
+	RequestNotSupported      = "request_not_supported"
+	RequestURINotSupported   = "request_uri_not_supported"
+	RegistrationNotSupported = "registration_not_supported"
 )
+
+// unsupportedOpenIDParams are the OpenID request parameters the server
+// does not implement and must refuse rather than ignore (§6.1, §6.2,
+// §7.2.1): ignoring a request object would drop what it says.
+var unsupportedOpenIDParams = []struct{ param, code string }{
+	{"request", RequestNotSupported},
+	{"request_uri", RequestURINotSupported},
+	{"registration", RegistrationNotSupported},
+}
+
+// maxMaxAge is the largest max_age kept; larger ones mean the same (no
+// limit in practice) and would overflow a time.Duration.
+const maxMaxAge = 1<<31 - 1
 
 // maxNonceLength bounds the nonce a code carries to the ID token.
 const maxNonceLength = 512
@@ -137,7 +153,9 @@ func (s *Server) configureSigning(store Store, bad func(format string, args ...a
 
 // openIDRequest reads the OpenID Connect parameters of an authorization
 // request for response_type code with the openid scope granted: nonce,
-// prompt and max_age (OpenID Connect Core §3.1.2.1).
+// prompt and max_age (OpenID Connect Core §3.1.2.1). It refuses what it
+// must not ignore: request, request_uri and registration (§6.1, §6.2,
+// §7.2.1), and a missing redirect_uri (REQUIRED, §3.1.2.1).
 func (s *Server) openIDRequest(req *AuthorizationRequest, params url.Values) *Error {
 	if s.cfg.OpenID == nil || req.ResponseType != "code" || !slices.Contains(req.Scopes, ScopeOpenID) {
 		return nil
@@ -146,6 +164,14 @@ func (s *Server) openIDRequest(req *AuthorizationRequest, params url.Values) *Er
 		if len(params[p]) > 1 {
 			return errorf(InvalidRequest, "parameter %s is repeated", p)
 		}
+	}
+	for _, u := range unsupportedOpenIDParams {
+		if params.Has(u.param) {
+			return errorf(u.code, "the %s parameter is not supported", u.param)
+		}
+	}
+	if req.redirectURIParam == "" {
+		return NewError(InvalidRequest, "redirect_uri is required in an OpenID Connect request")
 	}
 	req.OpenID = true
 	req.Nonce = params.Get("nonce")
@@ -171,7 +197,10 @@ func (s *Server) openIDRequest(req *AuthorizationRequest, params url.Values) *Er
 	}
 	if v, ok := params["max_age"]; ok {
 		n, err := strconv.ParseUint(v[0], 10, 31)
-		if err != nil || strings.HasPrefix(v[0], "+") {
+		if errors.Is(err, strconv.ErrRange) {
+			n, err = maxMaxAge, nil
+		}
+		if err != nil || strings.Trim(v[0], "0123456789") != "" {
 			return NewError(InvalidRequest, "max_age must be a non-negative integer number of seconds")
 		}
 		d := time.Duration(n) * time.Second

@@ -317,7 +317,7 @@ func TestOpenIDDiscovery(t *testing.T) {
 	}
 	for k, want := range map[string]string{
 		"subject_types_supported":               "public",
-		"id_token_signing_alg_values_supported": "ES256",
+		"id_token_signing_alg_values_supported": "RS256", // the default, which Discovery §3 requires
 		"scopes_supported":                      "openid",
 		"response_types_supported":              "code",
 		"claims_supported":                      "email_verified",
@@ -813,5 +813,114 @@ func TestUserInfoRefusals(t *testing.T) {
 	}
 	if status, challenge, _ := call(http.MethodGet, "not-a-token"); status != http.StatusUnauthorized || !strings.Contains(challenge, `error="invalid_token"`) {
 		t.Errorf("unknown token: %d %q", status, challenge)
+	}
+}
+
+// TestOpenIDRequestParameters: OpenID Connect requests the server cannot
+// honour are refused with the error Core names, not half-served.
+func TestOpenIDRequestParameters(t *testing.T) {
+	f := newOIDCFixture(t)
+	f.signedIn(f.clock.Now())
+	cfg := f.oauth2Config(oidc.ScopeOpenID)
+	pkce := oauth2.GenerateVerifier()
+	authURL := func(opts ...oauth2.AuthCodeOption) string {
+		return cfg.AuthCodeURL("st", append(opts, oauth2.S256ChallengeOption(pkce))...)
+	}
+	param := oauth2.SetAuthURLParam
+	for _, c := range []struct {
+		name, url, want string
+	}{
+		// §6.1, §6.2: an OP that does not support request objects MUST
+		// answer these; ignoring one would drop what it says (a nonce,
+		// max_age, a redirect URI).
+		{"request", authURL(param("request", "eyJhbGciOiJub25lIn0.eyJtYXhfYWdlIjowfQ.")), "request_not_supported"},
+		{"request_uri", authURL(param("request_uri", "https://rp.example/req.jwt")), "request_uri_not_supported"},
+		{"registration", authURL(param("registration", `{"logo_uri":"https://rp.example/l.png"}`)), "registration_not_supported"},
+		// §3.1.2.1: redirect_uri is REQUIRED in an OpenID request.
+		{"no_redirect_uri", strings.Replace(authURL(), "redirect_uri=", "x=", 1), runtime.InvalidRequest},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			status, q, body := f.visit(t, c.url)
+			if status != http.StatusFound || q.Get("error") != c.want || q.Get("state") != "st" || q.Has("code") {
+				t.Fatalf("got %d %v %s, want a redirect with error=%s", status, q, body, c.want)
+			}
+		})
+	}
+	// max_age is a number of seconds with no upper bound: a large one is
+	// no limit, not a malformed request.
+	t.Run("large_max_age", func(t *testing.T) {
+		status, q, body := f.visit(t, authURL(param("max_age", "99999999999")))
+		if status != http.StatusFound || q.Get("code") == "" {
+			t.Fatalf("got %d %v %s, want a code", status, q, body)
+		}
+	})
+	// Without openid the request is plain OAuth 2.0 (§3.1.2.2), and these
+	// parameters are unknown ones, ignored (RFC 6749 §3.1).
+	t.Run("plain_oauth_ignores_them", func(t *testing.T) {
+		plain := f.oauth2Config("read")
+		status, q, body := f.visit(t, plain.AuthCodeURL("st", oauth2.S256ChallengeOption(pkce), param("request_uri", "https://rp.example/r")))
+		if status != http.StatusFound || q.Get("code") == "" {
+			t.Fatalf("got %d %v %s, want a code", status, q, body)
+		}
+	})
+}
+
+// TestOpenIDPublicDocuments: discovery, the JWKS and UserInfo carry
+// nosniff like every response, and allow cross-origin reads (UserInfo
+// SHOULD support CORS, Core §5.3): they use no cookies, so any origin may
+// read them with the token it holds.
+func TestOpenIDPublicDocuments(t *testing.T) {
+	f := newOIDCFixture(t)
+	do := func(method, path string, h map[string]string) *http.Response {
+		t.Helper()
+		req, err := http.NewRequest(method, f.http.URL+path, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for k, v := range h {
+			req.Header.Set(k, v)
+		}
+		res, err := f.http.Client().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		return res
+	}
+	origin := map[string]string{"Origin": "https://spa.example"}
+	for _, path := range []string{runtime.OpenIDConfigurationPath, "/jwks", runtime.MetadataPath} {
+		res := do(http.MethodGet, path, origin)
+		if res.StatusCode != 200 || res.Header.Get("X-Content-Type-Options") != "nosniff" || res.Header.Get("Access-Control-Allow-Origin") != "*" {
+			t.Errorf("GET %s: %d, nosniff %q, Access-Control-Allow-Origin %q", path, res.StatusCode,
+				res.Header.Get("X-Content-Type-Options"), res.Header.Get("Access-Control-Allow-Origin"))
+		}
+	}
+	pre := do(http.MethodOptions, "/userinfo", map[string]string{"Origin": "https://spa.example",
+		"Access-Control-Request-Method": "GET", "Access-Control-Request-Headers": "authorization"})
+	if pre.StatusCode != http.StatusNoContent || pre.Header.Get("Access-Control-Allow-Origin") != "*" ||
+		!strings.Contains(strings.ToLower(pre.Header.Get("Access-Control-Allow-Headers")), "authorization") {
+		t.Errorf("UserInfo preflight: %d %v", pre.StatusCode, pre.Header)
+	}
+	res := do(http.MethodGet, "/userinfo", origin)
+	if res.StatusCode != http.StatusUnauthorized || res.Header.Get("Access-Control-Allow-Origin") != "*" ||
+		!strings.Contains(res.Header.Get("Access-Control-Expose-Headers"), "WWW-Authenticate") {
+		t.Errorf("UserInfo without a token, cross-origin: %d %v", res.StatusCode, res.Header)
+	}
+	if res := do(http.MethodOptions, "/userinfo", nil); res.StatusCode != http.StatusMethodNotAllowed {
+		t.Errorf("OPTIONS without a preflight: %d", res.StatusCode)
+	}
+}
+
+// TestOpenIDClaimsSupported: discovery advertises the user claims the
+// store gives (OpenIDConfig.Claims), not every standard claim.
+func TestOpenIDClaimsSupported(t *testing.T) {
+	f := newOIDCFixture(t, func(c *runtime.Config) { c.OpenID.Claims = []string{"email", "preferred_username"} })
+	var doc struct {
+		Claims []string `json:"claims_supported"`
+	}
+	getJSON(t, f.http.URL+runtime.OpenIDConfigurationPath, &doc)
+	want := []string{"sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "at_hash", "email", "preferred_username"}
+	if !slices.Equal(doc.Claims, want) {
+		t.Errorf("claims_supported = %v, want %v", doc.Claims, want)
 	}
 }

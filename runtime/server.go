@@ -424,6 +424,9 @@ func cloneConfig(c Config) Config {
 	c.Implicit = clonePtr(c.Implicit)
 	c.Throttle.TrustedProxies = slices.Clone(c.Throttle.TrustedProxies)
 	c.OpenID = clonePtr(c.OpenID)
+	if c.OpenID != nil {
+		c.OpenID.Claims = slices.Clone(c.OpenID.Claims)
+	}
 	c.SigningKeys.KeyEncryptionKey = slices.Clone(c.SigningKeys.KeyEncryptionKey)
 	return c
 }

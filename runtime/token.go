@@ -112,6 +112,11 @@ type issue struct {
 	// replayed answers when consume loses to an earlier or a concurrent
 	// request: it revokes the family and returns the error.
 	replayed func(ctx context.Context, now time.Time) *Error
+	// gone reports, after Issue failed, whether the record the grant was
+	// decided on no longer exists: a grant that consumes nothing (a refresh
+	// without rotation) does not lock it, and a purge may take it, and its
+	// emptied family, before the commit. Nil for grants that consume.
+	gone func(ctx context.Context) bool
 	// refresh asks for a refresh token; refreshScopes are its scopes when
 	// they differ from scopes (a narrowed refresh keeps the original, §6).
 	refresh       bool
@@ -180,7 +185,8 @@ func (s *Server) issueTokens(ctx context.Context, is *issue) (any, *Error) {
 	case err == nil:
 	case is.consume != nil && errors.Is(err, ErrConsumed):
 		return nil, is.replayed(ctx, now)
-	case is.consume != nil && errors.Is(err, ErrNotFound):
+	case is.consume != nil && errors.Is(err, ErrNotFound),
+		is.gone != nil && is.gone(ctx):
 		// Purged between the read and the transaction.
 		return nil, NewError(InvalidGrant, "unknown or expired grant")
 	default:

@@ -34,9 +34,23 @@ func claimsFor(scopes []string) []string {
 // token's scopes give (profile, email, address, phone; §5.4), from the
 // store's UserClaimsStore, and sub always. Errors are RFC 6750
 // challenges: insufficient_scope without openid, invalid_token for a
-// token without a user or whose user is gone.
+// token without a user or whose user is gone. It answers CORS preflights
+// and allows any origin (§5.3): no cookie is involved.
 func (s *Server) UserInfoHandler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// CORS (§5.3: SHOULD), for clients in browsers: the token is in the
+		// request, never a cookie, so any origin may call with one.
+		h := w.Header()
+		h.Set("Access-Control-Allow-Origin", "*")
+		if r.Method == http.MethodOptions && r.Header.Get("Origin") != "" && r.Header.Get("Access-Control-Request-Method") != "" {
+			h.Set("Access-Control-Allow-Methods", "GET, POST")
+			h.Set("Access-Control-Allow-Headers", "Authorization, Content-Type")
+			h.Set("Access-Control-Max-Age", "86400")
+			h.Set("X-Content-Type-Options", "nosniff")
+			w.WriteHeader(http.StatusNoContent)
+			return
+		}
+		h.Set("Access-Control-Expose-Headers", "WWW-Authenticate")
 		if r.Method != http.MethodGet && r.Method != http.MethodPost {
 			w.Header().Set("Allow", "GET, POST")
 			s.writeJSON(w, http.StatusMethodNotAllowed, errorBody{Error: InvalidRequest, ErrorDescription: "the method must be GET or POST"})

@@ -322,7 +322,7 @@ const (
 
 // SigningKeys configures the signing keys the store keeps and rotates.
 type SigningKeys struct {
-	// Algorithm is AlgES256 (default), AlgRS256 or AlgEdDSA.
+	// Algorithm is AlgRS256 (default), AlgES256 or AlgEdDSA.
 	Algorithm string `json:"algorithm"`
 	// RotateEvery is how long a key signs; default 720h, at least 2h.
 	RotateEvery Duration `json:"rotate_every"`

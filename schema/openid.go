@@ -32,7 +32,7 @@ func (l *loader) validateOpenID(d *Declaration) {
 	signs := d.SignsTokens()
 	if d.SigningKeys == nil {
 		if signs {
-			d.SigningKeys = &SigningKeys{Algorithm: AlgES256, RotateEvery: Duration{720 * time.Hour}, RetireAfter: Duration{168 * time.Hour}}
+			d.SigningKeys = &SigningKeys{Algorithm: AlgRS256, RotateEvery: Duration{720 * time.Hour}, RetireAfter: Duration{168 * time.Hour}}
 		}
 		return
 	}

@@ -257,7 +257,7 @@ var declarationSpec = func() *spec {
 			opt("format", enum("opaque (random strings, checked by introspection or the engine's RequireToken) or jwt (RFC 9068 JWTs that resource servers verify offline with the JWKS; a revoked one stays valid to them until it expires). Default: opaque.", AccessTokenOpaque, AccessTokenOpaque, AccessTokenJWT)),
 		)),
 		opt("signing_keys", object("Keys that sign ID tokens and JWT access tokens. They are generated, stored (private keys sealed under the key-encryption key the server gets from OAUTHGEN_KEY_ENCRYPTION_KEY, never from this file) and rotated in the database, shared by every instance.",
-			opt("algorithm", enum("JWS algorithm: ES256, RS256 or EdDSA. Default: ES256.", AlgES256, AlgES256, AlgRS256, AlgEdDSA)),
+			opt("algorithm", enum("JWS algorithm: RS256, ES256 or EdDSA. Default: RS256, the one every OpenID relying party (Core §15.1) and RFC 9068 resource server must support; choose ES256 or EdDSA only for verifiers you know accept it.", AlgRS256, AlgRS256, AlgES256, AlgEdDSA)),
 			opt("rotate_every", duration("How long a key signs before the next one takes over, at least 2h. Default: 720h.", "720h")),
 			opt("retire_after", duration("How long a key stays in the JWKS after it stopped signing: at least the longest token lifetime it signs (ID tokens, JWT access tokens). Default: 168h.", "168h")),
 		)),

@@ -9,6 +9,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"database/sql"
+	"database/sql/driver"
 	"embed"
 	"encoding/hex"
 	"encoding/json"
@@ -201,6 +202,36 @@ type pendingIssue struct {
 // errLead tells a queued caller to commit the queue.
 var errLead = errors.New("lead the group commit")
 
+// issuePanic is a panic while applying one issuance (in a NewAccessTokenExtra
+// hook, say), carried to its caller, which panics with it in its own
+// goroutine, as it would have without the group commit. The leader goes on.
+type issuePanic struct {
+	value any
+}
+
+func (issuePanic) Error() string {
+	return "panic while applying an issuance"
+}
+
+// issueResult is what Issue returns for err: err, or its panic, raised again.
+func issueResult(err error) error {
+	if p, ok := err.(issuePanic); ok {
+		panic(p.value)
+	}
+	return err
+}
+
+// issueRecovered runs f and returns a panic in it as an issuePanic. A
+// transaction f began is rolled back by f's deferred Rollback.
+func issueRecovered(f func() error) (err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			err = issuePanic{v}
+		}
+	}()
+	return f()
+}
+
 // Issue applies is in one transaction: the Consume first, then the records,
 // the family before those that name it. Either all of it is visible
 // afterwards or none of it: runtime.ErrConsumed if the Consume lost,
@@ -220,7 +251,7 @@ func (s *Store) Issue(ctx context.Context, is *runtime.Issuance) error {
 	q.mu.Unlock()
 	if !lead {
 		if err := <-p.done; err != errLead {
-			return err
+			return issueResult(err)
 		}
 	}
 	// Leading: p is first in the queue, so in this batch.
@@ -240,7 +271,7 @@ func (s *Store) Issue(ctx context.Context, is *runtime.Issuance) error {
 		q.leading = false
 	}
 	q.mu.Unlock()
-	return <-p.done
+	return issueResult(<-p.done)
 }
 
 // commitBatch applies batch in one transaction and tells each caller the
@@ -259,32 +290,42 @@ func (s *Store) commitBatch(batch []*pendingIssue) {
 	case 0:
 		return
 	case 1:
-		live[0].done <- s.issueNow(live[0].ctx, live[0].is)
+		s.issueAlone(live[0])
 		return
 	}
-	if s.tryBatch(live) == nil {
+	if issueRecovered(func() error {
+		return s.tryBatch(live)
+	}) == nil {
 		for _, p := range live {
 			p.done <- nil
 		}
 		return
 	}
 	for _, p := range live {
-		p.done <- s.issueNow(p.ctx, p.is)
+		s.issueAlone(p)
 	}
 }
 
+// issueAlone applies p's issuance in a transaction of its own and tells p.
+func (s *Store) issueAlone(p *pendingIssue) {
+	p.done <- issueRecovered(func() error {
+		return s.issueNow(p.ctx, p.is)
+	})
+}
+
 // tryBatch applies every issuance of batch in one transaction, all or none.
-// One caller giving up does not cancel the others' transaction.
+// One caller giving up does not cancel the others' transaction; each
+// issuance is written under its own caller's context (its values reach
+// the New…Extra hooks), without its cancellation.
 func (s *Store) tryBatch(batch []*pendingIssue) error {
-	ctx := context.WithoutCancel(batch[0].ctx)
-	tx, err := s.db.BeginTx(ctx, nil)
+	tx, err := s.db.BeginTx(context.WithoutCancel(batch[0].ctx), nil)
 	if err != nil {
 		return err
 	}
 	defer tx.Rollback() // a no-op after Commit
 	q := s.write.WithTx(tx)
 	for _, p := range batch {
-		if err := s.issue(ctx, q, p.is); err != nil {
+		if err := s.issue(context.WithoutCancel(p.ctx), q, p.is); err != nil {
 			return err
 		}
 	}
@@ -316,6 +357,9 @@ func (s *Store) Migrate(ctx context.Context) error {
 	}
 	defer done()
 	_, err = p.Up(ctx)
+	if err != nil {
+		s.restoreWriter(ctx)
+	}
 	return err
 }
 
@@ -327,7 +371,35 @@ func (s *Store) MigrateDown(ctx context.Context) error {
 	}
 	defer done()
 	_, err = p.Down(ctx)
+	if err != nil {
+		s.restoreWriter(ctx)
+	}
 	return err
+}
+
+// restoreWriter undoes what a failed migration leaves on the connection it
+// ran on, the one writer connection (goose runs a migration on one
+// connection; the most recently released is the one taken next). A table
+// rebuild turns foreign keys off and runs its own BEGIN … COMMIT: when one of
+// its statements fails, the transaction may still be open and the PRAGMA
+// foreign_keys = ON after the COMMIT never runs. So: roll back, turn foreign
+// keys on, and if they still read off, close the connection, so that the
+// next one opens as the DSN says.
+func (s *Store) restoreWriter(ctx context.Context) {
+	ctx = context.WithoutCancel(ctx)
+	conn, err := s.db.Conn(ctx)
+	if err != nil {
+		return
+	}
+	defer conn.Close()
+	conn.ExecContext(ctx, "ROLLBACK") // an error when no transaction is open: nothing to undo
+	var on int
+	if _, err := conn.ExecContext(ctx, "PRAGMA foreign_keys = ON"); err == nil && conn.QueryRowContext(ctx, "PRAGMA foreign_keys").Scan(&on) == nil && on == 1 {
+		return
+	}
+	conn.Raw(func(any) error {
+		return driver.ErrBadConn
+	})
 }
 
 func (s *Store) migrator() (*goose.Provider, func(), error) {
@@ -350,8 +422,11 @@ func Config() runtime.Config {
 		RefreshTokenLifetime:      336 * time.Hour,
 		AuthorizationCodeLifetime: 5 * time.Minute,
 		Scopes:                    []string{"openid", "profile", "email", "read"},
-		OpenID:                    &runtime.OpenIDConfig{IDTokenLifetime: 15 * time.Minute},
-		AccessTokenFormat:         runtime.AccessTokenJWT,
+		OpenID: &runtime.OpenIDConfig{
+			IDTokenLifetime: 15 * time.Minute,
+			Claims:          []string{"email", "email_verified", "name", "preferred_username", "updated_at"},
+		},
+		AccessTokenFormat: runtime.AccessTokenJWT,
 		SigningKeys: runtime.SigningKeysConfig{
 			Algorithm:   "EdDSA",
 			RotateEvery: 24 * time.Hour,

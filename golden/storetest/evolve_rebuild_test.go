@@ -145,3 +145,59 @@ func equalCounts(a, b map[string]int) bool {
 	}
 	return len(a) == len(b)
 }
+
+// TestSQLiteFailedRebuildRestoresWriter: a rebuild that fails half-way
+// (here a stray oauth_clients_new table makes its CREATE TABLE fail after
+// its BEGIN) must not leave the writer connection inside the rebuild's
+// transaction or with foreign keys off: the Store keeps issuing, with
+// cascades, and Migrate succeeds once the cause is gone.
+func TestSQLiteFailedRebuildRestoresWriter(t *testing.T) {
+	ctx := context.Background()
+	path := testdb.SQLite(t)
+	s1, err := rb1.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s1.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	s1.Close()
+
+	s2, err := rb2.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s2.Close()
+	db := s2.DB()
+	if _, err := db.Exec("CREATE TABLE oauth_clients_new (stray INTEGER)"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s2.Migrate(ctx); err == nil {
+		t.Fatal("Migrate over a stray oauth_clients_new succeeded; want the rebuild to fail")
+	}
+	if n := count(t, db, "SELECT foreign_keys FROM pragma_foreign_keys"); n != 1 {
+		t.Error("foreign keys are off on the writer connection after the failed rebuild")
+	}
+	tx, err := db.Begin()
+	if err != nil {
+		t.Fatalf("a transaction on the writer connection after the failed rebuild: %v", err)
+	}
+	tx.Rollback()
+	if _, err := db.Exec("DROP TABLE oauth_clients_new"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s2.Migrate(ctx); err != nil {
+		t.Fatalf("Migrate once the stray table is gone: %v", err)
+	}
+	srv, err := runtime.NewServer(withIssuer(rb2.Config()), s2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, _ := createClient(t, s2, true, []string{"authorization_code", "refresh_token"}, []string{"https://app.example/cb"})
+	if flow := codeFlow(t, srv, id); flow.RefreshToken == "" {
+		t.Error("the code flow after the failed rebuild gave no refresh token")
+	}
+	if n := count(t, db, "SELECT COUNT(*) FROM pragma_foreign_key_check"); n != 0 {
+		t.Errorf("foreign_key_check reports %d rows", n)
+	}
+}

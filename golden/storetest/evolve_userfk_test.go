@@ -148,6 +148,9 @@ func checkDownRollsBack(t *testing.T, s *fks.Store) {
 	if err == nil || !strings.Contains(err.Error(), "oauthgen migration rolled back: PRAGMA foreign_key_check reports rows") {
 		t.Fatalf("down over rows of no user: got %v, want the foreign_key_check rollback", err)
 	}
+	if n := count(t, s.DB(), "SELECT foreign_keys FROM pragma_foreign_keys"); n != 1 {
+		t.Error("foreign keys are off on the writer connection after the failed down")
+	}
 	if n := count(t, s.DB(), "SELECT COUNT(*) FROM pragma_foreign_key_list('oauth_access_tokens') WHERE \"table\" = 'oauth_users'"); n != 0 {
 		t.Errorf("after the failed down, oauth_access_tokens has %d foreign keys to oauth_users", n)
 	}

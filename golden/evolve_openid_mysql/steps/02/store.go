@@ -218,10 +218,13 @@ func Config() runtime.Config {
 		AccessTokenLifetime:       time.Hour,
 		RefreshTokenLifetime:      336 * time.Hour,
 		AuthorizationCodeLifetime: 5 * time.Minute,
-		OpenID:                    &runtime.OpenIDConfig{IDTokenLifetime: time.Hour},
-		AccessTokenFormat:         runtime.AccessTokenJWT,
+		OpenID: &runtime.OpenIDConfig{
+			IDTokenLifetime: time.Hour,
+			Claims:          []string{"email", "preferred_username"},
+		},
+		AccessTokenFormat: runtime.AccessTokenJWT,
 		SigningKeys: runtime.SigningKeysConfig{
-			Algorithm:   "ES256",
+			Algorithm:   "RS256",
 			RotateEvery: 720 * time.Hour,
 			RetireAfter: 168 * time.Hour,
 		},
@@ -1075,9 +1078,12 @@ func (s *Store) PurgeExpired(ctx context.Context, before time.Time) (int64, erro
 // candidates (FOR UPDATE waits for those in-flight Issues to commit), then
 // deletes those still without members: that second statement starts after
 // the locks were granted, so it sees every committed member, and an Issue
-// that comes later waits for this transaction. An Issue adds to an existing
-// family only while consuming one of its members, which that Issue has
-// locked, so such a family is never a candidate.
+// that comes later waits for this transaction. An Issue that adds to an
+// existing family while consuming one of its members has locked it, so
+// such a family is never a candidate; one that consumes nothing (a refresh
+// without rotation) fails its foreign key if the purge took the token and
+// the family first, and the engine, finding the token gone, answers
+// invalid_grant.
 func (s *Store) purgeFamilies(ctx context.Context, before time.Time) (int64, error) {
 	tx, err := s.db.BeginTx(ctx, &sql.TxOptions{Isolation: sql.LevelReadCommitted})
 	if err != nil {

@@ -936,9 +936,12 @@ func (s *Store) PurgeExpired(ctx context.Context, before time.Time) (int64, erro
 // candidates (FOR UPDATE waits for those in-flight Issues to commit), then
 // deletes those still without members: that second statement starts after
 // the locks were granted, so it sees every committed member, and an Issue
-// that comes later waits for this transaction. An Issue adds to an existing
-// family only while consuming one of its members, which that Issue has
-// locked, so such a family is never a candidate.
+// that comes later waits for this transaction. An Issue that adds to an
+// existing family while consuming one of its members has locked it, so
+// such a family is never a candidate; one that consumes nothing (a refresh
+// without rotation) fails its foreign key if the purge took the token and
+// the family first, and the engine, finding the token gone, answers
+// invalid_grant.
 func (s *Store) purgeFamilies(ctx context.Context, before time.Time) (int64, error) {
 	tx, err := s.db.BeginTx(ctx, &sql.TxOptions{Isolation: sql.LevelReadCommitted})
 	if err != nil {
