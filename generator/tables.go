@@ -127,7 +127,7 @@ func buildTables(d *schema.Declaration) ([]*Table, *Users, error) {
 		b.col("revoked_at", TypeTime, true),
 	)
 	if n.refresh {
-		token(schema.TableRefreshTokens,
+		t := token(schema.TableRefreshTokens,
 			b.col("hash", TypeHash, false),
 			b.col("client_id", TypeKey, false),
 			userCol(true),
@@ -138,6 +138,9 @@ func buildTables(d *schema.Declaration) ([]*Table, *Users, error) {
 			b.col("consumed_at", TypeTime, true),
 			b.col("revoked_at", TypeTime, true),
 		)
+		if d.OpenID() {
+			b.openIDRefreshColumns(t)
+		}
 	}
 	if n.codes {
 		token(schema.TableAuthorizationCodes,

@@ -69,6 +69,7 @@ CREATE TABLE oauth_refresh_tokens (
     expires_at TIMESTAMPTZ NOT NULL,
     consumed_at TIMESTAMPTZ,
     revoked_at TIMESTAMPTZ,
+    auth_time TIMESTAMPTZ,
     PRIMARY KEY (hash),
     CONSTRAINT oauth_refresh_tokens_client_id_fkey FOREIGN KEY (client_id) REFERENCES oauth_clients (id) ON DELETE CASCADE,
     CONSTRAINT oauth_refresh_tokens_family_id_fkey FOREIGN KEY (family_id) REFERENCES oauth_families (id) ON DELETE CASCADE
