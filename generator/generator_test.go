@@ -37,27 +37,30 @@ storage:
 // TestBuiltinColumnsMatchSchema: the declaration validates extra columns
 // against schema.BuiltinColumns; the tables the generator builds must
 // have exactly those columns, or a valid declaration could fail to migrate.
+// OpenID Connect adds some (Declaration.Builtins).
 func TestBuiltinColumnsMatchSchema(t *testing.T) {
-	d, err := schema.Parse("oauthgen.yaml", []byte(everyGrant))
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := generator.BuildPlan(d, "example.com/app/oauthstore")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, kind := range []string{schema.TableClients, schema.TableUsers, schema.TableAccessTokens, schema.TableRefreshTokens} {
-		var builtin []string
-		for _, c := range p.Table(kind).Columns {
-			if !c.Extra {
-				builtin = append(builtin, c.Name)
-			}
+	for _, yaml := range []string{everyGrant, everyGrant + "openid_connect: {}\n"} {
+		d, err := schema.Parse("oauthgen.yaml", []byte(yaml))
+		if err != nil {
+			t.Fatal(err)
 		}
-		want := schema.BuiltinColumns(kind)
-		slices.Sort(builtin)
-		slices.Sort(want)
-		if !slices.Equal(builtin, want) {
-			t.Errorf("%s: generator columns %v, schema.BuiltinColumns %v", kind, builtin, want)
+		p, err := generator.BuildPlan(d, "example.com/app/oauthstore")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, kind := range []string{schema.TableClients, schema.TableUsers, schema.TableAccessTokens, schema.TableRefreshTokens} {
+			var builtin []string
+			for _, c := range p.Table(kind).Columns {
+				if !c.Extra {
+					builtin = append(builtin, c.Name)
+				}
+			}
+			want := d.Builtins(kind)
+			slices.Sort(builtin)
+			slices.Sort(want)
+			if !slices.Equal(builtin, want) {
+				t.Errorf("openid %v, %s: generator columns %v, schema's built-in columns %v", d.OpenID(), kind, builtin, want)
+			}
 		}
 	}
 }

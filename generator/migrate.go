@@ -279,7 +279,7 @@ func alterTable(d *schema.Declaration, old *SchemaState, cur, want *TableState) 
 }
 
 func sameIndex(a, b Index) bool {
-	return a.Unique == b.Unique && slices.Equal(a.Columns, b.Columns)
+	return a.Unique == b.Unique && slices.Equal(a.Columns, b.Columns) && a.Where == b.Where
 }
 
 func sameFK(a, b ForeignKey) bool {

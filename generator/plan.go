@@ -187,6 +187,10 @@ type Index struct {
 	Name    string   `json:"name"`
 	Columns []string `json:"columns"`
 	Unique  bool     `json:"unique,omitempty"`
+	// Where makes the index partial: "user_id IS NOT NULL" leaves out the
+	// rows a lookup by user never finds, so issuing them touches one
+	// B-tree less. Empty on MySQL, which has no partial indexes.
+	Where string `json:"where,omitempty"`
 }
 
 // Users describes where users live.

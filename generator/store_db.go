@@ -169,8 +169,11 @@ func (g *storeGen) emitSQLiteOpen() {
 	f.Comment("readers never block the writer; a busy timeout; foreign keys on; and one")
 	f.Comment("writer connection, as SQLite allows one writer at a time anyway, beside a")
 	f.Comment("pool of readers. Call Migrate before first use.")
+	// _stmt_cache_size: the driver keeps each connection's statements by
+	// their text, so the queries of Issue's transaction, which run
+	// unprepared, are compiled once per connection, not at every token.
 	dsn := jen.Lit("file:").Op("+").Qual("net/url", "PathEscape").Call(jen.Id("path")).Op("+").
-		Lit("?_journal_mode=WAL&_busy_timeout=10000&_foreign_keys=on&_synchronous=NORMAL&_txlock=immediate")
+		Lit("?_journal_mode=WAL&_busy_timeout=10000&_foreign_keys=on&_synchronous=NORMAL&_txlock=immediate&_stmt_cache_size=64")
 	f.Func().Id("Open").Params(jen.Id("path").String()).Params(jen.Op("*").Id("Store"), jen.Error()).Block(
 		jen.Id("dsn").Op(":=").Add(dsn),
 		jen.List(jen.Id("db"), jen.Err()).Op(":=").Qual(sqlPkg, "Open").Call(jen.Lit("sqlite3"), jen.Id("dsn")),

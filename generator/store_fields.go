@@ -86,6 +86,9 @@ func (g *storeGen) bindings(t *Table) []binding {
 			out = append(out, b("consumed_at", "ConsumedAt", convNullTime))
 		}
 		out = append(out, b("revoked_at", "RevokedAt", convNullTime))
+		if c := t.Column("auth_time"); t.Kind == schema.TableRefreshTokens && c != nil && !c.Extra {
+			out = append(out, b("auth_time", "AuthTime", convNullTime))
+		}
 	case schema.TableAuthorizationCodes:
 		out = []binding{
 			b("hash", "Hash", convPlain), b("client_id", "ClientID", convPlain), b("user_id", "UserID", convUserID),

@@ -24,6 +24,14 @@ func (b *tableBuilder) openIDCodeColumns(t *Table) {
 	t.Columns = append(t.Columns, b.col("nonce", TypeText, true), b.col("auth_time", TypeTime, true))
 }
 
+// openIDRefreshColumns adds the auth_time a refresh token carries to the
+// ID tokens of its refreshes (OpenID Connect Core §12.2): nullable, so
+// enabling OpenID Connect adds it to a table that holds tokens, which
+// then have none.
+func (b *tableBuilder) openIDRefreshColumns(t *Table) {
+	t.Columns = append(t.Columns, b.col("auth_time", TypeTime, true))
+}
+
 // signingKeysTable adds the table of signing keys: the database's unique
 // indexes decide which instance creates a generation.
 func (b *tableBuilder) signingKeysTable() {

@@ -74,20 +74,68 @@ func init() {
 		return b.String()
 	}
 	storeHelpers = append(storeHelpers,
-		helper{"encodeList", nil, func(g *storeGen) {
+		helper{"plainItem", nil, func(g *storeGen) {
+			g.f.Comment("plainItem reports whether json.Marshal writes s as it is, between")
+			g.f.Comment("quotes: printable ASCII without a quote, a backslash, or the <, > and &")
+			g.f.Comment("it escapes. Scopes, grant types and most redirect URIs are plain.")
+			g.f.Func().Id("plainItem").Params(jen.Id("s").String()).Bool().Block(
+				jen.For(jen.Id("i").Op(":=").Lit(0), jen.Id("i").Op("<").Len(jen.Id("s")), jen.Id("i").Op("++")).Block(
+					jen.Switch(jen.Id("c").Op(":=").Id("s").Index(jen.Id("i")), jen.Empty()).Block(
+						jen.Case(jen.Id("c").Op("<").LitRune(' ').Op("||").Id("c").Op(">").LitRune('~'),
+							jen.Id("c").Op("==").LitRune('"'), jen.Id("c").Op("==").LitRune('\\'),
+							jen.Id("c").Op("==").LitRune('<'), jen.Id("c").Op("==").LitRune('>'), jen.Id("c").Op("==").LitRune('&')).Block(
+							jen.Return(jen.False())))),
+				jen.Return(jen.True()))
+		}},
+		helper{"encodeList", []string{"plainItem"}, func(g *storeGen) {
 			g.f.Comment("encodeList stores a list as a JSON array: items keep any character, a")
-			g.f.Comment("space, a tab or a comma included.")
+			g.f.Comment("space, a tab or a comma included. Plain items are joined by hand, the")
+			g.f.Comment("bytes json.Marshal would write, without its reflection.")
 			g.f.Func().Id("encodeList").Params(jen.Id("list").Index().String()).String().Block(
 				jen.If(jen.Id("list").Op("==").Nil()).Block(jen.Return(jen.Lit("[]"))),
-				jen.List(jen.Id("b"), jen.Id("_")).Op(":=").Qual("encoding/json", "Marshal").Call(jen.Id("list")).Comment("a []string always encodes"),
+				jen.Id("n").Op(":=").Lit(2),
+				jen.For(jen.List(jen.Id("_"), jen.Id("item")).Op(":=").Range().Id("list")).Block(
+					jen.If(jen.Op("!").Id("plainItem").Call(jen.Id("item"))).Block(
+						jen.List(jen.Id("b"), jen.Id("_")).Op(":=").Qual("encoding/json", "Marshal").Call(jen.Id("list")).Comment("a []string always encodes"),
+						jen.Return(jen.String().Call(jen.Id("b")))),
+					jen.Id("n").Op("+=").Len(jen.Id("item")).Op("+").Lit(3)),
+				jen.Id("b").Op(":=").Make(jen.Index().Byte(), jen.Lit(0), jen.Id("n")),
+				jen.Id("b").Op("=").Append(jen.Id("b"), jen.LitRune('[')),
+				jen.For(jen.List(jen.Id("i"), jen.Id("item")).Op(":=").Range().Id("list")).Block(
+					jen.If(jen.Id("i").Op(">").Lit(0)).Block(jen.Id("b").Op("=").Append(jen.Id("b"), jen.LitRune(','))),
+					jen.Id("b").Op("=").Append(jen.Id("b"), jen.LitRune('"')),
+					jen.Id("b").Op("=").Append(jen.Id("b"), jen.Id("item").Op("...")),
+					jen.Id("b").Op("=").Append(jen.Id("b"), jen.LitRune('"'))),
+				jen.Id("b").Op("=").Append(jen.Id("b"), jen.LitRune(']')),
 				jen.Return(jen.String().Call(jen.Id("b"))))
 		}},
-		helper{"decodeList", nil, func(g *storeGen) {
+		helper{"plainList", []string{"plainItem"}, func(g *storeGen) {
+			g.f.Comment("plainList reads, without reflection, the arrays encodeList joins by")
+			g.f.Comment("hand; ok is false for anything else, which json.Unmarshal then reads.")
+			g.f.Func().Id("plainList").Params(jen.Id("s").String()).Params(jen.Id("list").Index().String(), jen.Id("ok").Bool()).Block(
+				jen.If(jen.Len(jen.Id("s")).Op("<").Lit(2).Op("||").Id("s").Index(jen.Lit(0)).Op("!=").LitRune('[').Op("||").Id("s").Index(jen.Len(jen.Id("s")).Op("-").Lit(1)).Op("!=").LitRune(']')).Block(
+					jen.Return(jen.Nil(), jen.False())),
+				jen.Id("rest").Op(":=").Id("s").Index(jen.Lit(1), jen.Len(jen.Id("s")).Op("-").Lit(1)),
+				jen.Id("list").Op("=").Make(jen.Index().String(), jen.Lit(0), jen.Qual("strings", "Count").Call(jen.Id("rest"), jen.Lit("\",\"")).Op("+").Lit(1)),
+				jen.For(jen.Id("rest").Op("!=").Lit("")).Block(
+					jen.If(jen.Id("rest").Index(jen.Lit(0)).Op("!=").LitRune('"')).Block(jen.Return(jen.Nil(), jen.False())),
+					jen.Id("end").Op(":=").Qual("strings", "IndexByte").Call(jen.Id("rest").Index(jen.Lit(1), jen.Empty()), jen.LitRune('"')),
+					jen.If(jen.Id("end").Op("<").Lit(0).Op("||").Op("!").Id("plainItem").Call(jen.Id("rest").Index(jen.Lit(1), jen.Lit(1).Op("+").Id("end")))).Block(
+						jen.Return(jen.Nil(), jen.False())),
+					jen.Id("list").Op("=").Append(jen.Id("list"), jen.Id("rest").Index(jen.Lit(1), jen.Lit(1).Op("+").Id("end"))),
+					jen.Id("rest").Op("=").Id("rest").Index(jen.Lit(2).Op("+").Id("end"), jen.Empty()),
+					jen.If(jen.Id("rest").Op("==").Lit("")).Block(jen.Break()),
+					jen.If(jen.Len(jen.Id("rest")).Op("<").Lit(2).Op("||").Id("rest").Index(jen.Lit(0)).Op("!=").LitRune(',')).Block(jen.Return(jen.Nil(), jen.False())),
+					jen.Id("rest").Op("=").Id("rest").Index(jen.Lit(1), jen.Empty())),
+				jen.Return(jen.Id("list"), jen.True()))
+		}},
+		helper{"decodeList", []string{"plainList"}, func(g *storeGen) {
 			g.f.Comment("decodeList reads a list encodeList stored. A value that is not a JSON")
 			g.f.Comment("array of strings (written by something else) reads as one empty item,")
 			g.f.Comment("which matches no scope, grant type or redirect URI: a damaged row grants")
 			g.f.Comment("nothing, where an empty list of scopes would mean any.")
 			g.f.Func().Id("decodeList").Params(jen.Id("s").String()).Index().String().Block(
+				jen.If(jen.List(jen.Id("list"), jen.Id("ok")).Op(":=").Id("plainList").Call(jen.Id("s")), jen.Id("ok")).Block(jen.Return(jen.Id("list"))),
 				jen.Var().Id("list").Index().String(),
 				jen.If(jen.Err().Op(":=").Qual("encoding/json", "Unmarshal").Call(jen.Index().Byte().Call(jen.Id("s")), jen.Op("&").Id("list")),
 					jen.Err().Op("!=").Nil().Op("||").Id("list").Op("==").Nil()).Block(

@@ -85,7 +85,7 @@ func buildTables(d *schema.Declaration) ([]*Table, *Users, error) {
 	// removes them in its transaction), so user_id is indexed then.
 	refUser := func(t *Table) {
 		if usersTable != nil {
-			b.index(t, "user_id")
+			b.indexSet(t, "user_id")
 		}
 	}
 
@@ -127,7 +127,7 @@ func buildTables(d *schema.Declaration) ([]*Table, *Users, error) {
 		b.col("revoked_at", TypeTime, true),
 	)
 	if n.refresh {
-		token(schema.TableRefreshTokens,
+		t := token(schema.TableRefreshTokens,
 			b.col("hash", TypeHash, false),
 			b.col("client_id", TypeKey, false),
 			userCol(true),
@@ -138,6 +138,9 @@ func buildTables(d *schema.Declaration) ([]*Table, *Users, error) {
 			b.col("consumed_at", TypeTime, true),
 			b.col("revoked_at", TypeTime, true),
 		)
+		if d.OpenID() {
+			b.openIDRefreshColumns(t)
+		}
 	}
 	if n.codes {
 		token(schema.TableAuthorizationCodes,
@@ -210,7 +213,19 @@ func (b *tableBuilder) fk(t *Table, column, refTable, refColumn string) {
 	t.ForeignKeys = append(t.ForeignKeys, ForeignKey{Name: constraintName(t.Name+"_"+column, "_fkey"), Column: column, RefTable: refTable, RefColumn: refColumn, OnDelete: "CASCADE"})
 	// Referencing columns are indexed: PostgreSQL does not do it for us, and
 	// cascades and family revocation look rows up by them.
+	b.indexSet(t, column)
+}
+
+// indexSet indexes a column looked up only by equality: where it is
+// nullable, and the dialect can, only its rows that have a value (a
+// client credentials token has neither user nor family, and so updates
+// neither index). Equality implies IS NOT NULL, so the planners of SQLite
+// and PostgreSQL use the partial index for `col = ?` and for cascades.
+func (b *tableBuilder) indexSet(t *Table, column string) {
 	b.index(t, column)
+	if c := t.Column(column); c != nil && c.Nullable && b.dialect != schema.MySQL {
+		t.Indexes[len(t.Indexes)-1].Where = column + " IS NOT NULL"
+	}
 }
 
 func (b *tableBuilder) index(t *Table, columns ...string) {

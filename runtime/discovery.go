@@ -68,22 +68,39 @@ func (s *Server) OpenIDConfiguration() (OpenIDConfiguration, bool) {
 // cacheable for an hour; 404 when OpenID Connect is off.
 func (s *Server) OpenIDConfigurationHandler() http.Handler {
 	doc, ok := s.OpenIDConfiguration()
+	return staticDocument(doc, ok)
+}
+
+// staticDocument serves a JSON document that does not change while the
+// server runs: GET and HEAD only, cacheable for an hour, readable from any
+// origin; 404 when published is false.
+func staticDocument(doc any, published bool) http.Handler {
 	b, _ := json.Marshal(doc)
+	b = append(b, '\n')
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !ok {
+		if !published {
 			http.NotFound(w, r)
 			return
 		}
-		if r.Method != http.MethodGet && r.Method != http.MethodHead {
-			w.Header().Set("Allow", "GET, HEAD")
-			http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+		if !readOnly(w, r) {
 			return
 		}
 		w.Header().Set("Content-Type", "application/json")
 		w.Header().Set("Cache-Control", "public, max-age=3600")
 		publicDocument(w.Header())
-		w.Write(append(b, '\n'))
+		w.Write(b)
 	})
+}
+
+// readOnly answers 405 to anything but GET and HEAD, and reports whether
+// the request may go on.
+func readOnly(w http.ResponseWriter, r *http.Request) bool {
+	if r.Method == http.MethodGet || r.Method == http.MethodHead {
+		return true
+	}
+	w.Header().Set("Allow", "GET, HEAD")
+	http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+	return false
 }
 
 // publicDocument sets the headers of a document anyone may read, from any
@@ -108,9 +125,7 @@ func (s *Server) JWKSHandler() http.Handler {
 			http.NotFound(w, r)
 			return
 		}
-		if r.Method != http.MethodGet && r.Method != http.MethodHead {
-			w.Header().Set("Allow", "GET, HEAD")
-			http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+		if !readOnly(w, r) {
 			return
 		}
 		publicDocument(w.Header())

@@ -78,6 +78,7 @@ func (s *Server) grantAuthorizationCode(ctx context.Context, client *Client, for
 		replayed: func(ctx context.Context, now time.Time) *Error { return s.replayed(ctx, ac.FamilyID, now) },
 		refresh:  s.issuesRefresh(client),
 		idToken:  s.idTokenFor(ac.Scopes, ac.Nonce, ac.AuthTime),
+		authTime: ac.AuthTime,
 	}, nil
 }
 

@@ -56,6 +56,7 @@ func (s *Server) grantDeviceCode(ctx context.Context, client *Client, form url.V
 			replayed: func(ctx context.Context, now time.Time) *Error { return s.replayed(ctx, d.FamilyID, now) },
 			refresh:  s.issuesRefresh(client),
 			idToken:  s.idTokenFor(d.Scopes, "", d.DecidedAt),
+			authTime: d.DecidedAt,
 		}, nil
 	}
 

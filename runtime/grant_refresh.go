@@ -84,9 +84,10 @@ func (s *Server) grantRefreshToken(ctx context.Context, client *Client, form url
 		familyID:      t.FamilyID,
 		refresh:       rotate,
 		refreshScopes: original, // a new refresh token keeps the original scope (§6)
-		// OpenID Connect Core §12.2: a new ID token, without the original
-		// auth_time, which refresh tokens do not keep.
-		idToken: s.idTokenFor(scopes, "", time.Time{}),
+		// OpenID Connect Core §12.2: a new ID token whose auth_time is the
+		// original authentication's, which every rotation carries forward.
+		idToken:  s.idTokenFor(scopes, "", t.AuthTime),
+		authTime: t.AuthTime,
 	}
 	if rotate {
 		is.consume = &Consumption{Kind: ConsumeRefreshToken, Hash: hash, ReuseSince: reuseSince}

@@ -1,7 +1,6 @@
 package runtime
 
 import (
-	"encoding/json"
 	"net/http"
 	"slices"
 )
@@ -151,21 +150,5 @@ func (s *Server) Metadata() Metadata {
 // JSON, cacheable for an hour. Without an Issuer there is no metadata to
 // publish: it answers 404.
 func (s *Server) MetadataHandler() http.Handler {
-	m := s.Metadata()
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if s.cfg.Issuer == "" {
-			http.NotFound(w, r)
-			return
-		}
-		if r.Method != http.MethodGet && r.Method != http.MethodHead {
-			w.Header().Set("Allow", "GET, HEAD")
-			http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
-			return
-		}
-		b, _ := json.Marshal(m)
-		w.Header().Set("Content-Type", "application/json")
-		w.Header().Set("Cache-Control", "public, max-age=3600")
-		publicDocument(w.Header())
-		w.Write(append(b, '\n'))
-	})
+	return staticDocument(s.Metadata(), s.cfg.Issuer != "")
 }

@@ -301,7 +301,7 @@ func (s *Server) idTokenFor(scopes []string, nonce string, authTime time.Time) *
 // idTokenInfo is what an ID token says beyond the grant.
 type idTokenInfo struct {
 	nonce    string
-	authTime time.Time // zero: auth_time left out (refresh)
+	authTime time.Time // zero: auth_time left out (unknown)
 }
 
 // idTokenClaims are the claims of an ID token (OpenID Connect Core §2).

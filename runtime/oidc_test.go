@@ -342,6 +342,109 @@ func TestOpenIDDiscovery(t *testing.T) {
 	}
 }
 
+// TestRefreshedIDTokenKeepsAuthTime: OpenID Connect Core §12.2 with §2.
+// After a code flow with max_age (which makes auth_time REQUIRED), the ID
+// token of every refresh carries the original auth_time: after the first
+// rotation, the second, a reuse within the interval, and a rotation
+// narrowed to a scope without openid. The device grant's refresh tokens
+// keep the time of the user's approval, its ID token's auth_time.
+func TestRefreshedIDTokenKeepsAuthTime(t *testing.T) {
+	f := newOIDCFixture(t, func(c *runtime.Config) { c.RefreshToken.ReuseInterval = 30 * time.Second })
+	provider, err := oidc.NewProvider(f.ctx, f.http.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	verifier := provider.Verifier(&oidc.Config{ClientID: "rp", Now: f.clock.Now})
+	// authTimeOf returns the auth_time of a token response's ID token.
+	authTimeOf := func(what string, resp map[string]any) int64 {
+		t.Helper()
+		raw, _ := resp["id_token"].(string)
+		idt, err := verifier.Verify(f.ctx, raw)
+		if err != nil {
+			t.Fatalf("%s: ID token: %v (response %v)", what, err, resp)
+		}
+		var claims map[string]any
+		if err := idt.Claims(&claims); err != nil {
+			t.Fatal(err)
+		}
+		at, ok := claims["auth_time"].(float64)
+		if !ok {
+			t.Fatalf("%s: the ID token has no auth_time: %v", what, claims)
+		}
+		return int64(at)
+	}
+	refresh := func(token string, scope ...string) map[string]any {
+		t.Helper()
+		form := url.Values{"grant_type": {"refresh_token"}, "refresh_token": {token}}
+		if len(scope) > 0 {
+			form.Set("scope", strings.Join(scope, " "))
+		}
+		resp := postForm(t, f.http.URL+"/token", "rp", otherSecret, form)
+		if resp["access_token"] == nil {
+			t.Fatalf("refresh: %v", resp)
+		}
+		return resp
+	}
+
+	authTime := f.clock.Now().Add(-5 * time.Minute)
+	f.signedIn(authTime)
+	cfg := f.oauth2Config(oidc.ScopeOpenID, "profile")
+	pkce := oauth2.GenerateVerifier()
+	status, q, body := f.visit(t, cfg.AuthCodeURL("st", oauth2.SetAuthURLParam("max_age", "600"), oauth2.S256ChallengeOption(pkce)))
+	if status != http.StatusFound || q.Get("code") == "" {
+		t.Fatalf("authorize: %d %v %s", status, q, body)
+	}
+	code := postForm(t, f.http.URL+"/token", "rp", otherSecret, url.Values{"grant_type": {"authorization_code"},
+		"code": {q.Get("code")}, "redirect_uri": {redirectURI}, "code_verifier": {pkce}})
+	want := authTime.Unix()
+	if got := authTimeOf("code", code); got != want {
+		t.Fatalf("code: auth_time %d, want %d", got, want)
+	}
+
+	f.clock.Add(time.Hour)
+	first := refresh(code["refresh_token"].(string))
+	if got := authTimeOf("first refresh", first); got != want {
+		t.Errorf("first refresh: auth_time %d, want the original %d", got, want)
+	}
+	f.clock.Add(time.Hour)
+	second := refresh(first["refresh_token"].(string))
+	if got := authTimeOf("second refresh", second); got != want {
+		t.Errorf("second refresh: auth_time %d, want the original %d", got, want)
+	}
+	// The rotated token again, within the reuse interval.
+	f.clock.Add(10 * time.Second)
+	again := refresh(first["refresh_token"].(string))
+	if got := authTimeOf("reuse within the interval", again); got != want {
+		t.Errorf("reuse within the interval: auth_time %d, want the original %d", got, want)
+	}
+	// A rotation narrowed to profile gets no ID token, but its refresh
+	// token keeps the grant's auth_time for the next one.
+	narrowed := refresh(second["refresh_token"].(string), "profile")
+	if narrowed["id_token"] != nil {
+		t.Fatalf("a refresh narrowed to profile got an ID token: %v", narrowed)
+	}
+	if got := authTimeOf("refresh after a narrowed one", refresh(narrowed["refresh_token"].(string))); got != want {
+		t.Errorf("refresh after a narrowed one: auth_time %d, want the original %d", got, want)
+	}
+
+	// Device grant: auth_time is when the user approved.
+	da := postForm(t, f.http.URL+"/device_authorization", "rp", otherSecret, url.Values{"scope": {"openid profile"}})
+	approved := f.clock.Now()
+	if err := f.srv.ApproveDevice(f.ctx, da["user_code"].(string), "u-alice", nil); err != nil {
+		t.Fatal(err)
+	}
+	f.clock.Add(time.Minute)
+	dev := postForm(t, f.http.URL+"/token", "rp", otherSecret, url.Values{
+		"grant_type": {runtime.GrantDeviceCode}, "device_code": {da["device_code"].(string)}})
+	if got := authTimeOf("device", dev); got != approved.Unix() {
+		t.Fatalf("device: auth_time %d, want %d", got, approved.Unix())
+	}
+	f.clock.Add(time.Hour)
+	if got := authTimeOf("device refresh", refresh(dev["refresh_token"].(string))); got != approved.Unix() {
+		t.Errorf("device refresh: auth_time %d, want the approval's %d", got, approved.Unix())
+	}
+}
+
 // postForm POSTs a form with client_secret_basic and decodes the JSON answer.
 func postForm(t *testing.T, u, id, secret string, form url.Values) map[string]any {
 	t.Helper()

@@ -253,6 +253,12 @@ type RefreshToken struct {
 	ConsumedAt time.Time
 	// RevokedAt is when the token (or its family) was revoked; zero while it is not.
 	RevokedAt time.Time
+	// AuthTime is when the user authenticated for the grant the token
+	// continues (the code's or device authorization's), carried to every
+	// rotation for the refreshed ID token's auth_time (OpenID Connect
+	// Core §12.2); zero when unknown. Only stores for servers with
+	// Config.OpenID need to keep it.
+	AuthTime time.Time
 }
 
 // AuthorizationCode is an issued authorization code. Only its hash is stored.

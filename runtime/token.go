@@ -125,6 +125,9 @@ type issue struct {
 	extra map[string]any
 	// idToken asks for an ID token (OpenID Connect); nil for none.
 	idToken *idTokenInfo
+	// authTime is when the user authenticated for the grant, kept by the
+	// refresh token for the ID tokens of its refreshes; zero: unknown.
+	authTime time.Time
 }
 
 // tokenResponse is a successful token response (RFC 6749 §5.1).
@@ -173,6 +176,7 @@ func (s *Server) issueTokens(ctx context.Context, is *issue) (any, *Error) {
 			scopes = is.scopes
 		}
 		refresh := s.newRefreshToken(is.client, is.userID, scopes, is.familyID, now)
+		refresh.record.AuthTime = is.authTime
 		in.RefreshToken = refresh.record
 		resp.RefreshToken = refresh.value
 	}

@@ -259,7 +259,7 @@ const (
 // Column is an extra column.
 type Column struct {
 	// Name is the column's name: a SQL-safe identifier, not a built-in
-	// column of its table (BuiltinColumns).
+	// column of its table (Declaration.Builtins).
 	Name string `json:"name"`
 	// Type is one of TypeText, TypeInt64, TypeFloat64, TypeBool, TypeTime.
 	Type string `json:"type"`

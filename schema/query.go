@@ -67,6 +67,16 @@ var builtinColumns = map[string][]string{
 // the generator alone decides.
 func BuiltinColumns(kind string) []string { return slices.Clone(builtinColumns[kind]) }
 
+// Builtins returns BuiltinColumns(kind) with the columns the declaration's
+// features add: with OpenID Connect, refresh tokens keep auth_time.
+func (d *Declaration) Builtins(kind string) []string {
+	cols := BuiltinColumns(kind)
+	if kind == TableRefreshTokens && d.OpenID() {
+		cols = append(cols, "auth_time")
+	}
+	return cols
+}
+
 // Grant returns the part every grant block has (enabled, drop) of the
 // grant with that key, or nil when it is not declared or the key is not a
 // grant key.
@@ -225,11 +235,11 @@ func (d *Declaration) UsersGenerated() bool {
 // (UsersGenerated) or the application's (storage.users).
 func (d *Declaration) UsesUsers() bool { return d.Storage.Users != nil || d.UsersGenerated() }
 
-// ColumnNames returns the built-in then the extra column names of the
-// generated table of that kind (nil for kinds BuiltinColumns does not
-// know).
+// ColumnNames returns the built-in (Builtins) then the extra column names
+// of the generated table of that kind (nil for kinds BuiltinColumns does
+// not know).
 func (d *Declaration) ColumnNames(kind string) []string {
-	cols := BuiltinColumns(kind)
+	cols := d.Builtins(kind)
 	if cols == nil {
 		return nil
 	}

@@ -617,7 +617,7 @@ func (l *loader) validateExtraColumns(d *Declaration) {
 			if l.ok(cp + ".name") {
 				if msg := checkSQLName("column", c.Name); msg != "" {
 					l.errorf(cp+".name", "%s", msg)
-				} else if slices.Contains(builtinColumns[kind], c.Name) {
+				} else if slices.Contains(d.Builtins(kind), c.Name) {
 					l.errorf(cp+".name", "%q is a built-in column of the %s table", c.Name, kind)
 				} else if first, dup := seen[c.Name]; dup {
 					l.errorf(cp+".name", "duplicate column %q (first at %s)", c.Name, l.firstAtPath(first, cp+".name"))

@@ -17,9 +17,10 @@ import (
 	"github.com/oauthgen/oauthgen/runtime"
 )
 
-// TestEvolveOpenID: a code issued before OpenID Connect was enabled
-// survives the migration that enables it (no nonce, no auth_time), and the
-// migrated store keeps signing keys and user claims.
+// TestEvolveOpenID: a code and a refresh token issued before OpenID
+// Connect was enabled survive the migration that enables it (no nonce, no
+// auth_time: unknown, so the ID tokens of that refresh chain leave it
+// out), and the migrated store keeps signing keys and user claims.
 func TestEvolveOpenID(t *testing.T) {
 	type stores struct {
 		before interface {
@@ -29,6 +30,7 @@ func TestEvolveOpenID(t *testing.T) {
 		}
 		after interface {
 			runtime.AuthorizationCodeStore
+			runtime.RefreshTokenStore
 			runtime.SigningKeyStore
 			runtime.UserClaimsStore
 			Migrate(context.Context) error
@@ -43,13 +45,20 @@ func TestEvolveOpenID(t *testing.T) {
 		fam := &runtime.Family{ID: runtime.NewID(), ClientID: "rp", UserID: "alice", CreatedAt: now}
 		code := &runtime.AuthorizationCode{Hash: runtime.HashToken("code"), ClientID: "rp", UserID: "alice", Scopes: []string{"read"},
 			FamilyID: fam.ID, IssuedAt: now, ExpiresAt: now.Add(5 * time.Minute)}
-		must(t, s.before.Issue(ctx, &runtime.Issuance{Family: fam, AuthorizationCode: code}))
+		refresh := &runtime.RefreshToken{Hash: runtime.HashToken("refresh"), ClientID: "rp", UserID: "alice", Scopes: []string{"read"},
+			FamilyID: fam.ID, IssuedAt: now, ExpiresAt: now.Add(time.Hour)}
+		must(t, s.before.Issue(ctx, &runtime.Issuance{Family: fam, AuthorizationCode: code, RefreshToken: refresh}))
 
 		must(t, s.after.Migrate(ctx))
 		got, err := s.after.GetAuthorizationCode(ctx, code.Hash)
 		must(t, err)
 		if got.FamilyID != fam.ID || got.Nonce != "" || !got.AuthTime.IsZero() {
 			t.Fatalf("code after the migration: %+v", got)
+		}
+		rt, err := s.after.GetRefreshToken(ctx, refresh.Hash)
+		must(t, err)
+		if rt.FamilyID != fam.ID || !rt.ExpiresAt.Equal(refresh.ExpiresAt) || !rt.AuthTime.IsZero() {
+			t.Fatalf("refresh token after the migration: %+v", rt)
 		}
 		k := &runtime.SigningKey{ID: "k1", Generation: 1, Algorithm: "ES256", PublicJWK: []byte(`{}`), SealedPrivateKey: []byte{0, 1}, CreatedAt: now, ActiveFrom: now}
 		must(t, s.after.AddSigningKey(ctx, k))

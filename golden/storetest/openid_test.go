@@ -336,7 +336,7 @@ func TestOpenIDOverGeneratedStores(t *testing.T) {
 			cfg.Endpoint.AuthStyle = oauth2.AuthStyleInHeader
 
 			pkce := oauth2.GenerateVerifier()
-			q := visit(t, op.http.Client(), cfg.AuthCodeURL("st", oidc.Nonce("n-0S6_WzA2Mj"), oauth2.S256ChallengeOption(pkce)))
+			q := visit(t, op.http.Client(), cfg.AuthCodeURL("st", oidc.Nonce("n-0S6_WzA2Mj"), oauth2.SetAuthURLParam("max_age", "600"), oauth2.S256ChallengeOption(pkce)))
 			tok, err := cfg.Exchange(octx, q.Get("code"), oauth2.VerifierOption(pkce))
 			must(t, err)
 			raw, _ := tok.Extra("id_token").(string)
@@ -346,6 +346,12 @@ func TestOpenIDOverGeneratedStores(t *testing.T) {
 				t.Fatalf("ID token sub %q nonce %q", idt.Subject, idt.Nonce)
 			}
 			must(t, idt.VerifyAccessToken(tok.AccessToken))
+			// max_age makes auth_time REQUIRED (Core §2); the OP's session
+			// signed in a minute before the authorization.
+			authTime := idTokenAuthTime(t, idt)
+			if want := clock.Now().Add(-time.Minute).Unix(); authTime != want {
+				t.Fatalf("ID token auth_time %d, want %d", authTime, want)
+			}
 
 			info, err := provider.UserInfo(octx, oauth2.StaticTokenSource(tok))
 			must(t, err)
@@ -392,10 +398,39 @@ func TestOpenIDOverGeneratedStores(t *testing.T) {
 			if idt2.Subject != alice.ID {
 				t.Fatalf("refreshed ID token sub %q", idt2.Subject)
 			}
+			// Core §12.2: the original auth_time, read back from the refresh
+			// token's row, and again from its successor's.
+			if got := idTokenAuthTime(t, idt2); got != authTime {
+				t.Fatalf("refreshed ID token auth_time %d, want the original %d", got, authTime)
+			}
+			clock.Add(time.Hour)
+			fresh.Expiry = time.Now().Add(-time.Hour)
+			fresh2, err := cfg.TokenSource(octx, fresh).Token()
+			must(t, err)
+			if fresh2.RefreshToken == fresh.RefreshToken {
+				t.Fatal("the refresh token was not rotated")
+			}
+			idt3, err := verifier.Verify(octx, fresh2.Extra("id_token").(string))
+			must(t, err)
+			if got := idTokenAuthTime(t, idt3); got != authTime {
+				t.Fatalf("ID token of the second rotation: auth_time %d, want the original %d", got, authTime)
+			}
 
 			assertNoPrivateKeyInClear(t, ctx, st, logs.String(), op.http.URL)
 		})
 	}
+}
+
+// idTokenAuthTime returns the ID token's auth_time, failing without one.
+func idTokenAuthTime(t *testing.T, idt *oidc.IDToken) int64 {
+	t.Helper()
+	var claims map[string]any
+	must(t, idt.Claims(&claims))
+	at, ok := claims["auth_time"].(float64)
+	if !ok {
+		t.Fatalf("the ID token has no auth_time: %v", claims)
+	}
+	return int64(at)
 }
 
 func mustDecode(t *testing.T, s string) string {

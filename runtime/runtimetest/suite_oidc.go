@@ -26,6 +26,7 @@ func signingKeyTests() []subtest {
 func openIDTests() []subtest {
 	return []subtest{
 		{"code_nonce_auth_time", testCodeNonceAuthTime},
+		{"refresh_auth_time", testRefreshTokenAuthTime},
 		{"user_claims", testUserClaims},
 		{"user_claims_unknown", testUserClaimsUnknown},
 	}
@@ -181,6 +182,43 @@ func testCodeNonceAuthTime(t *testing.T, e *env) {
 		t.Fatal(err)
 	}
 	diff(t, "GetAuthorizationCode", &code, got)
+}
+
+// testRefreshTokenAuthTime: a refresh token keeps the auth_time of its
+// grant, a zero one stays zero, and both survive the token's rotation.
+func testRefreshTokenAuthTime(t *testing.T, e *env) {
+	s := need[runtime.RefreshTokenStore](e)
+	if !e.h.OpenID {
+		t.Skip("Harness.OpenID is false: the store keeps no auth_time")
+	}
+	client, user := e.client(), e.user()
+	fam := e.family(client, user)
+	with := runtime.RefreshToken{Hash: e.hash(), ClientID: client, UserID: user, Scopes: []string{"openid"},
+		FamilyID: fam, IssuedAt: t0, ExpiresAt: at(24 * time.Hour), AuthTime: t0.Add(-90*time.Minute + 7*time.Microsecond)}
+	without := runtime.RefreshToken{Hash: e.hash(), ClientID: client, UserID: user, Scopes: []string{"openid"},
+		FamilyID: fam, IssuedAt: t0, ExpiresAt: at(24 * time.Hour)}
+	for _, tok := range []*runtime.RefreshToken{&with, &without} {
+		if err := e.create(&runtime.Issuance{RefreshToken: tok}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Rotation: the successor carries the auth_time, the spent token keeps it.
+	next := with
+	next.Hash, next.IssuedAt = e.hash(), at(time.Minute)
+	if err := e.h.Store.Issue(e.ctx, &runtime.Issuance{
+		Consume:      &runtime.Consumption{Kind: runtime.ConsumeRefreshToken, Hash: with.Hash, At: at(time.Minute)},
+		RefreshToken: &next,
+	}); err != nil {
+		t.Fatal(err)
+	}
+	with.ConsumedAt = at(time.Minute)
+	for _, want := range []*runtime.RefreshToken{&with, &without, &next} {
+		got, err := s.GetRefreshToken(e.ctx, want.Hash)
+		if err != nil {
+			t.Fatal(err)
+		}
+		diff(t, "GetRefreshToken", want, got)
+	}
 }
 
 func testUserClaims(t *testing.T, e *env) {

@@ -19,6 +19,7 @@ package main
 import (
 	"bytes"
 	"context"
+	crand "crypto/rand"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -100,7 +101,16 @@ var subjects = []subject{
 				drop()
 				return nil, nil, err
 			}
-			return exec.Command(w.bin("postgres"), "--db", dsn, "serve", "--addr", addr), drop, nil
+			// It signs JWT access tokens, so it refuses to start without
+			// a key-encryption key: a fresh one, in a 0600 file.
+			kek := make([]byte, 32)
+			crand.Read(kek)
+			kekFile := filepath.Join(w.dir, "postgres.kek")
+			if err := os.WriteFile(kekFile, []byte(base64.StdEncoding.EncodeToString(kek)), 0o600); err != nil {
+				drop()
+				return nil, nil, err
+			}
+			return exec.Command(w.bin("postgres"), "--db", dsn, "serve", "--addr", addr, "--key-encryption-key-file", kekFile), drop, nil
 		}},
 	{name: "go-oauth2", about: "go-oauth2 v4.5.4, memory stores, plaintext secret",
 		start: peer("go-oauth2")},

@@ -21,6 +21,7 @@ import (
 	"github.com/pressly/goose/v3"
 	"io/fs"
 	"net/url"
+	"strings"
 	"sync"
 	"time"
 )
@@ -63,7 +64,7 @@ var (
 // writer connection, as SQLite allows one writer at a time anyway, beside a
 // pool of readers. Call Migrate before first use.
 func Open(path string) (*Store, error) {
-	dsn := "file:" + url.PathEscape(path) + "?_journal_mode=WAL&_busy_timeout=10000&_foreign_keys=on&_synchronous=NORMAL&_txlock=immediate"
+	dsn := "file:" + url.PathEscape(path) + "?_journal_mode=WAL&_busy_timeout=10000&_foreign_keys=on&_synchronous=NORMAL&_txlock=immediate&_stmt_cache_size=64"
 	db, err := sql.Open("sqlite3", dsn)
 	if err != nil {
 		return nil, err
@@ -921,6 +922,7 @@ func (s *Store) createRefreshToken(ctx context.Context, q *sqlcdb.Queries, t *ru
 		ExpiresAt:  t.ExpiresAt.UTC(),
 		ConsumedAt: nullTime(t.ConsumedAt),
 		RevokedAt:  nullTime(t.RevokedAt),
+		AuthTime:   nullTime(t.AuthTime),
 	}))
 }
 
@@ -940,6 +942,7 @@ func (s *Store) GetRefreshToken(ctx context.Context, hash string) (*runtime.Refr
 		IssuedAt:   row.IssuedAt.UTC(),
 		ExpiresAt:  row.ExpiresAt.UTC(),
 		ConsumedAt: timeOf(row.ConsumedAt),
+		AuthTime:   timeOf(row.AuthTime),
 		RevokedAt:  revokedAt(row.RevokedAt, row.FamilyRevokedAt),
 	}, nil
 }
@@ -1464,14 +1467,75 @@ func missing[K any](ctx context.Context, exists func(context.Context, K) (int64,
 	return ifExists
 }
 
+// plainItem reports whether json.Marshal writes s as it is, between
+// quotes: printable ASCII without a quote, a backslash, or the <, > and &
+// it escapes. Scopes, grant types and most redirect URIs are plain.
+func plainItem(s string) bool {
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c < ' ' || c > '~', c == '"', c == '\\', c == '<', c == '>', c == '&':
+			return false
+		}
+	}
+	return true
+}
+
 // encodeList stores a list as a JSON array: items keep any character, a
-// space, a tab or a comma included.
+// space, a tab or a comma included. Plain items are joined by hand, the
+// bytes json.Marshal would write, without its reflection.
 func encodeList(list []string) string {
 	if list == nil {
 		return "[]"
 	}
-	b, _ := json.Marshal(list) // a []string always encodes
+	n := 2
+	for _, item := range list {
+		if !plainItem(item) {
+			b, _ := json.Marshal(list) // a []string always encodes
+			return string(b)
+		}
+		n += len(item) + 3
+	}
+	b := make([]byte, 0, n)
+	b = append(b, '[')
+	for i, item := range list {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, '"')
+		b = append(b, item...)
+		b = append(b, '"')
+	}
+	b = append(b, ']')
 	return string(b)
+}
+
+// plainList reads, without reflection, the arrays encodeList joins by
+// hand; ok is false for anything else, which json.Unmarshal then reads.
+func plainList(s string) (list []string, ok bool) {
+	if len(s) < 2 || s[0] != '[' || s[len(s)-1] != ']' {
+		return nil, false
+	}
+	rest := s[1 : len(s)-1]
+	list = make([]string, 0, strings.Count(rest, "\",\"")+1)
+	for rest != "" {
+		if rest[0] != '"' {
+			return nil, false
+		}
+		end := strings.IndexByte(rest[1:], '"')
+		if end < 0 || !plainItem(rest[1:1+end]) {
+			return nil, false
+		}
+		list = append(list, rest[1:1+end])
+		rest = rest[2+end:]
+		if rest == "" {
+			break
+		}
+		if len(rest) < 2 || rest[0] != ',' {
+			return nil, false
+		}
+		rest = rest[1:]
+	}
+	return list, true
 }
 
 // decodeList reads a list encodeList stored. A value that is not a JSON
@@ -1479,6 +1543,9 @@ func encodeList(list []string) string {
 // which matches no scope, grant type or redirect URI: a damaged row grants
 // nothing, where an empty list of scopes would mean any.
 func decodeList(s string) []string {
+	if list, ok := plainList(s); ok {
+		return list
+	}
 	var list []string
 	if err := json.Unmarshal([]byte(s), &list); err != nil || list == nil {
 		return []string{""}

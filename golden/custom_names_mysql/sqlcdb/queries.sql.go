@@ -374,7 +374,7 @@ const getAccessToken = `-- name: GetAccessToken :one
 SELECT t.hash, t.client_id, t.user_id, t.scopes, t.family_id, t.issued_at, t.expires_at, t.revoked_at, f.revoked_at AS family_revoked_at
 FROM idp_bearer_tokens t
 LEFT JOIN idp_families f ON f.id = t.family_id
-WHERE t.hash = ?
+WHERE t.hash IN (?)
 `
 
 type GetAccessTokenRow struct {
@@ -461,7 +461,7 @@ const getRefreshToken = `-- name: GetRefreshToken :one
 SELECT t.hash, t.client_id, t.user_id, t.scopes, t.family_id, t.issued_at, t.expires_at, t.consumed_at, t.revoked_at, f.revoked_at AS family_revoked_at
 FROM idp_refresh_tokens t
 LEFT JOIN idp_families f ON f.id = t.family_id
-WHERE t.hash = ?
+WHERE t.hash IN (?)
 `
 
 type GetRefreshTokenRow struct {

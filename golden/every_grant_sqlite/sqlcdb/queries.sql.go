@@ -476,7 +476,7 @@ const getAccessToken = `-- name: GetAccessToken :one
 SELECT t.hash, t.client_id, t.user_id, t.scopes, t.family_id, t.issued_at, t.expires_at, t.revoked_at, f.revoked_at AS family_revoked_at
 FROM oauth_access_tokens t
 LEFT JOIN oauth_families f ON f.id = t.family_id
-WHERE t.hash = ?1
+WHERE t.hash IN (?1)
 `
 
 type GetAccessTokenRow struct {
@@ -618,7 +618,7 @@ const getRefreshToken = `-- name: GetRefreshToken :one
 SELECT t.hash, t.client_id, t.user_id, t.scopes, t.family_id, t.issued_at, t.expires_at, t.consumed_at, t.revoked_at, f.revoked_at AS family_revoked_at
 FROM oauth_refresh_tokens t
 LEFT JOIN oauth_families f ON f.id = t.family_id
-WHERE t.hash = ?1
+WHERE t.hash IN (?1)
 `
 
 type GetRefreshTokenRow struct {

@@ -69,6 +69,7 @@ CREATE TABLE oauth_refresh_tokens (
     expires_at DATETIME(6) NOT NULL,
     consumed_at DATETIME(6),
     revoked_at DATETIME(6),
+    auth_time DATETIME(6),
     PRIMARY KEY (hash),
     INDEX oauth_refresh_tokens_client_id_idx (client_id),
     INDEX oauth_refresh_tokens_user_id_idx (user_id),

@@ -293,8 +293,8 @@ func (q *Queries) CreateFamily(ctx context.Context, arg CreateFamilyParams) erro
 }
 
 const createRefreshToken = `-- name: CreateRefreshToken :exec
-INSERT INTO oauth_refresh_tokens (hash, client_id, user_id, scopes, family_id, issued_at, expires_at, consumed_at, revoked_at)
-VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+INSERT INTO oauth_refresh_tokens (hash, client_id, user_id, scopes, family_id, issued_at, expires_at, consumed_at, revoked_at, auth_time)
+VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
 `
 
 type CreateRefreshTokenParams struct {
@@ -307,6 +307,7 @@ type CreateRefreshTokenParams struct {
 	ExpiresAt  time.Time
 	ConsumedAt *time.Time
 	RevokedAt  *time.Time
+	AuthTime   *time.Time
 }
 
 func (q *Queries) CreateRefreshToken(ctx context.Context, arg CreateRefreshTokenParams) error {
@@ -320,6 +321,7 @@ func (q *Queries) CreateRefreshToken(ctx context.Context, arg CreateRefreshToken
 		arg.ExpiresAt,
 		arg.ConsumedAt,
 		arg.RevokedAt,
+		arg.AuthTime,
 	)
 	return err
 }
@@ -508,7 +510,7 @@ const getAccessToken = `-- name: GetAccessToken :one
 SELECT t.hash, t.client_id, t.user_id, t.scopes, t.family_id, t.issued_at, t.expires_at, t.revoked_at, f.revoked_at AS family_revoked_at
 FROM oauth_access_tokens t
 LEFT JOIN oauth_families f ON f.id = t.family_id
-WHERE t.hash = ?1
+WHERE t.hash IN (?1)
 `
 
 type GetAccessTokenRow struct {
@@ -648,10 +650,10 @@ func (q *Queries) GetDeviceCodeByUserCode(ctx context.Context, userCodeHash stri
 }
 
 const getRefreshToken = `-- name: GetRefreshToken :one
-SELECT t.hash, t.client_id, t.user_id, t.scopes, t.family_id, t.issued_at, t.expires_at, t.consumed_at, t.revoked_at, f.revoked_at AS family_revoked_at
+SELECT t.hash, t.client_id, t.user_id, t.scopes, t.family_id, t.issued_at, t.expires_at, t.consumed_at, t.revoked_at, t.auth_time, f.revoked_at AS family_revoked_at
 FROM oauth_refresh_tokens t
 LEFT JOIN oauth_families f ON f.id = t.family_id
-WHERE t.hash = ?1
+WHERE t.hash IN (?1)
 `
 
 type GetRefreshTokenRow struct {
@@ -664,6 +666,7 @@ type GetRefreshTokenRow struct {
 	ExpiresAt       time.Time
 	ConsumedAt      *time.Time
 	RevokedAt       *time.Time
+	AuthTime        *time.Time
 	FamilyRevokedAt *time.Time
 }
 
@@ -680,6 +683,7 @@ func (q *Queries) GetRefreshToken(ctx context.Context, hash string) (GetRefreshT
 		&i.ExpiresAt,
 		&i.ConsumedAt,
 		&i.RevokedAt,
+		&i.AuthTime,
 		&i.FamilyRevokedAt,
 	)
 	return i, err

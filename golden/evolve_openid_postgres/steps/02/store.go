@@ -642,6 +642,7 @@ func (s *Store) createRefreshToken(ctx context.Context, q *sqlcdb.Queries, t *ru
 		ExpiresAt:  t.ExpiresAt.UTC(),
 		ConsumedAt: nullTime(t.ConsumedAt),
 		RevokedAt:  nullTime(t.RevokedAt),
+		AuthTime:   nullTime(t.AuthTime),
 	}))
 }
 
@@ -661,6 +662,7 @@ func (s *Store) GetRefreshToken(ctx context.Context, hash string) (*runtime.Refr
 		IssuedAt:   row.IssuedAt.UTC(),
 		ExpiresAt:  row.ExpiresAt.UTC(),
 		ConsumedAt: timeOf(row.ConsumedAt),
+		AuthTime:   timeOf(row.AuthTime),
 		RevokedAt:  revokedAt(row.RevokedAt, row.FamilyRevokedAt),
 	}, nil
 }

@@ -90,7 +90,7 @@ VALUES (sqlc.arg(hash), sqlc.arg(client_id), sqlc.arg(user_id), sqlc.arg(scopes)
 SELECT t.hash, t.client_id, t.user_id, t.scopes, t.family_id, t.issued_at, t.expires_at, t.revoked_at, f.revoked_at AS family_revoked_at
 FROM oauth_access_tokens t
 LEFT JOIN oauth_families f ON f.id = t.family_id
-WHERE t.hash = sqlc.arg(hash);
+WHERE t.hash IN (sqlc.arg(hash));
 
 -- name: RevokeAccessToken :execrows
 UPDATE oauth_access_tokens
@@ -106,14 +106,14 @@ DELETE FROM oauth_access_tokens
 WHERE hash IN (SELECT e.hash FROM oauth_access_tokens e WHERE e.expires_at < sqlc.arg(before) LIMIT 1000);
 
 -- name: CreateRefreshToken :exec
-INSERT INTO oauth_refresh_tokens (hash, client_id, user_id, scopes, family_id, issued_at, expires_at, consumed_at, revoked_at)
-VALUES (sqlc.arg(hash), sqlc.arg(client_id), sqlc.arg(user_id), sqlc.arg(scopes), sqlc.arg(family_id), sqlc.arg(issued_at), sqlc.arg(expires_at), sqlc.arg(consumed_at), sqlc.arg(revoked_at));
+INSERT INTO oauth_refresh_tokens (hash, client_id, user_id, scopes, family_id, issued_at, expires_at, consumed_at, revoked_at, auth_time)
+VALUES (sqlc.arg(hash), sqlc.arg(client_id), sqlc.arg(user_id), sqlc.arg(scopes), sqlc.arg(family_id), sqlc.arg(issued_at), sqlc.arg(expires_at), sqlc.arg(consumed_at), sqlc.arg(revoked_at), sqlc.arg(auth_time));
 
 -- name: GetRefreshToken :one
-SELECT t.hash, t.client_id, t.user_id, t.scopes, t.family_id, t.issued_at, t.expires_at, t.consumed_at, t.revoked_at, f.revoked_at AS family_revoked_at
+SELECT t.hash, t.client_id, t.user_id, t.scopes, t.family_id, t.issued_at, t.expires_at, t.consumed_at, t.revoked_at, t.auth_time, f.revoked_at AS family_revoked_at
 FROM oauth_refresh_tokens t
 LEFT JOIN oauth_families f ON f.id = t.family_id
-WHERE t.hash = sqlc.arg(hash);
+WHERE t.hash IN (sqlc.arg(hash));
 
 -- name: ConsumeRefreshToken :execrows
 UPDATE oauth_refresh_tokens

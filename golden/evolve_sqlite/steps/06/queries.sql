@@ -53,7 +53,7 @@ VALUES (sqlc.arg(hash), sqlc.arg(client_id), sqlc.arg(user_id), sqlc.arg(scopes)
 SELECT t.hash, t.client_id, t.user_id, t.scopes, t.family_id, t.issued_at, t.expires_at, t.revoked_at, f.revoked_at AS family_revoked_at
 FROM oauth_bearer_tokens t
 LEFT JOIN oauth_families f ON f.id = t.family_id
-WHERE t.hash = sqlc.arg(hash);
+WHERE t.hash IN (sqlc.arg(hash));
 
 -- name: RevokeAccessToken :execrows
 UPDATE oauth_bearer_tokens
@@ -76,7 +76,7 @@ VALUES (sqlc.arg(hash), sqlc.arg(client_id), sqlc.arg(user_id), sqlc.arg(scopes)
 SELECT t.hash, t.client_id, t.user_id, t.scopes, t.family_id, t.issued_at, t.expires_at, t.consumed_at, t.revoked_at, f.revoked_at AS family_revoked_at
 FROM oauth_refresh_tokens t
 LEFT JOIN oauth_families f ON f.id = t.family_id
-WHERE t.hash = sqlc.arg(hash);
+WHERE t.hash IN (sqlc.arg(hash));
 
 -- name: ConsumeRefreshToken :execrows
 UPDATE oauth_refresh_tokens

@@ -244,7 +244,7 @@ const getAccessToken = `-- name: GetAccessToken :one
 SELECT t.hash, t.client_id, t.user_id, t.scopes, t.family_id, t.issued_at, t.expires_at, t.revoked_at, f.revoked_at AS family_revoked_at
 FROM oauth_access_tokens t
 LEFT JOIN oauth_families f ON f.id = t.family_id
-WHERE t.hash = ?
+WHERE t.hash IN (?)
 `
 
 type GetAccessTokenRow struct {

@@ -3,6 +3,8 @@
 -- +goose Up
 ALTER TABLE oauth_users ADD COLUMN email TEXT;
 
+ALTER TABLE oauth_refresh_tokens ADD COLUMN auth_time DATETIME(6);
+
 ALTER TABLE oauth_authorization_codes ADD COLUMN nonce TEXT;
 
 ALTER TABLE oauth_authorization_codes ADD COLUMN auth_time DATETIME(6);
@@ -25,5 +27,7 @@ DROP TABLE oauth_signing_keys;
 ALTER TABLE oauth_authorization_codes DROP COLUMN auth_time;
 
 ALTER TABLE oauth_authorization_codes DROP COLUMN nonce;
+
+ALTER TABLE oauth_refresh_tokens DROP COLUMN auth_time;
 
 ALTER TABLE oauth_users DROP COLUMN email;

@@ -71,6 +71,7 @@ type RefreshToken struct {
 	ExpiresAt  time.Time
 	ConsumedAt *time.Time
 	RevokedAt  *time.Time
+	AuthTime   *time.Time
 }
 
 type SigningKey struct {

@@ -239,8 +239,8 @@ func (q *Queries) CreateFamily(ctx context.Context, arg CreateFamilyParams) erro
 }
 
 const createRefreshToken = `-- name: CreateRefreshToken :exec
-INSERT INTO oauth_refresh_tokens (hash, client_id, user_id, scopes, family_id, issued_at, expires_at, consumed_at, revoked_at)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+INSERT INTO oauth_refresh_tokens (hash, client_id, user_id, scopes, family_id, issued_at, expires_at, consumed_at, revoked_at, auth_time)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 `
 
 type CreateRefreshTokenParams struct {
@@ -253,6 +253,7 @@ type CreateRefreshTokenParams struct {
 	ExpiresAt  time.Time
 	ConsumedAt *time.Time
 	RevokedAt  *time.Time
+	AuthTime   *time.Time
 }
 
 func (q *Queries) CreateRefreshToken(ctx context.Context, arg CreateRefreshTokenParams) error {
@@ -266,6 +267,7 @@ func (q *Queries) CreateRefreshToken(ctx context.Context, arg CreateRefreshToken
 		arg.ExpiresAt,
 		arg.ConsumedAt,
 		arg.RevokedAt,
+		arg.AuthTime,
 	)
 	return err
 }
@@ -404,7 +406,7 @@ const getAccessToken = `-- name: GetAccessToken :one
 SELECT t.hash, t.client_id, t.user_id, t.scopes, t.family_id, t.issued_at, t.expires_at, t.revoked_at, f.revoked_at AS family_revoked_at
 FROM oauth_access_tokens t
 LEFT JOIN oauth_families f ON f.id = t.family_id
-WHERE t.hash = ?
+WHERE t.hash IN (?)
 `
 
 type GetAccessTokenRow struct {
@@ -490,10 +492,10 @@ func (q *Queries) GetClient(ctx context.Context, id string) (Client, error) {
 }
 
 const getRefreshToken = `-- name: GetRefreshToken :one
-SELECT t.hash, t.client_id, t.user_id, t.scopes, t.family_id, t.issued_at, t.expires_at, t.consumed_at, t.revoked_at, f.revoked_at AS family_revoked_at
+SELECT t.hash, t.client_id, t.user_id, t.scopes, t.family_id, t.issued_at, t.expires_at, t.consumed_at, t.revoked_at, t.auth_time, f.revoked_at AS family_revoked_at
 FROM oauth_refresh_tokens t
 LEFT JOIN oauth_families f ON f.id = t.family_id
-WHERE t.hash = ?
+WHERE t.hash IN (?)
 `
 
 type GetRefreshTokenRow struct {
@@ -506,6 +508,7 @@ type GetRefreshTokenRow struct {
 	ExpiresAt       time.Time
 	ConsumedAt      *time.Time
 	RevokedAt       *time.Time
+	AuthTime        *time.Time
 	FamilyRevokedAt *time.Time
 }
 
@@ -522,6 +525,7 @@ func (q *Queries) GetRefreshToken(ctx context.Context, hash string) (GetRefreshT
 		&i.ExpiresAt,
 		&i.ConsumedAt,
 		&i.RevokedAt,
+		&i.AuthTime,
 		&i.FamilyRevokedAt,
 	)
 	return i, err

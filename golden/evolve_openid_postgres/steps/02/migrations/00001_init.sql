@@ -34,7 +34,7 @@ CREATE TABLE oauth_families (
     CONSTRAINT oauth_families_client_id_fkey FOREIGN KEY (client_id) REFERENCES oauth_clients (id) ON DELETE CASCADE
 );
 CREATE INDEX oauth_families_client_id_idx ON oauth_families (client_id);
-CREATE INDEX oauth_families_user_id_idx ON oauth_families (user_id);
+CREATE INDEX oauth_families_user_id_idx ON oauth_families (user_id) WHERE user_id IS NOT NULL;
 
 CREATE TABLE oauth_access_tokens (
     hash TEXT NOT NULL,
@@ -50,8 +50,8 @@ CREATE TABLE oauth_access_tokens (
     CONSTRAINT oauth_access_tokens_family_id_fkey FOREIGN KEY (family_id) REFERENCES oauth_families (id) ON DELETE CASCADE
 );
 CREATE INDEX oauth_access_tokens_client_id_idx ON oauth_access_tokens (client_id);
-CREATE INDEX oauth_access_tokens_user_id_idx ON oauth_access_tokens (user_id);
-CREATE INDEX oauth_access_tokens_family_id_idx ON oauth_access_tokens (family_id);
+CREATE INDEX oauth_access_tokens_user_id_idx ON oauth_access_tokens (user_id) WHERE user_id IS NOT NULL;
+CREATE INDEX oauth_access_tokens_family_id_idx ON oauth_access_tokens (family_id) WHERE family_id IS NOT NULL;
 CREATE INDEX oauth_access_tokens_expires_at_idx ON oauth_access_tokens (expires_at);
 
 CREATE TABLE oauth_refresh_tokens (
@@ -69,7 +69,7 @@ CREATE TABLE oauth_refresh_tokens (
     CONSTRAINT oauth_refresh_tokens_family_id_fkey FOREIGN KEY (family_id) REFERENCES oauth_families (id) ON DELETE CASCADE
 );
 CREATE INDEX oauth_refresh_tokens_client_id_idx ON oauth_refresh_tokens (client_id);
-CREATE INDEX oauth_refresh_tokens_user_id_idx ON oauth_refresh_tokens (user_id);
+CREATE INDEX oauth_refresh_tokens_user_id_idx ON oauth_refresh_tokens (user_id) WHERE user_id IS NOT NULL;
 CREATE INDEX oauth_refresh_tokens_family_id_idx ON oauth_refresh_tokens (family_id);
 CREATE INDEX oauth_refresh_tokens_expires_at_idx ON oauth_refresh_tokens (expires_at);
 

@@ -234,8 +234,8 @@ func (q *Queries) CreateFamily(ctx context.Context, arg CreateFamilyParams) erro
 }
 
 const createRefreshToken = `-- name: CreateRefreshToken :exec
-INSERT INTO oauth_refresh_tokens (hash, client_id, user_id, scopes, family_id, issued_at, expires_at, consumed_at, revoked_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+INSERT INTO oauth_refresh_tokens (hash, client_id, user_id, scopes, family_id, issued_at, expires_at, consumed_at, revoked_at, auth_time)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
 `
 
 type CreateRefreshTokenParams struct {
@@ -248,6 +248,7 @@ type CreateRefreshTokenParams struct {
 	ExpiresAt  time.Time
 	ConsumedAt *time.Time
 	RevokedAt  *time.Time
+	AuthTime   *time.Time
 }
 
 func (q *Queries) CreateRefreshToken(ctx context.Context, arg CreateRefreshTokenParams) error {
@@ -261,6 +262,7 @@ func (q *Queries) CreateRefreshToken(ctx context.Context, arg CreateRefreshToken
 		arg.ExpiresAt,
 		arg.ConsumedAt,
 		arg.RevokedAt,
+		arg.AuthTime,
 	)
 	return err
 }
@@ -399,7 +401,7 @@ const getAccessToken = `-- name: GetAccessToken :one
 SELECT t.hash, t.client_id, t.user_id, t.scopes, t.family_id, t.issued_at, t.expires_at, t.revoked_at, f.revoked_at AS family_revoked_at
 FROM oauth_access_tokens t
 LEFT JOIN oauth_families f ON f.id = t.family_id
-WHERE t.hash = $1
+WHERE t.hash IN ($1)
 `
 
 type GetAccessTokenRow struct {
@@ -485,10 +487,10 @@ func (q *Queries) GetClient(ctx context.Context, id string) (Client, error) {
 }
 
 const getRefreshToken = `-- name: GetRefreshToken :one
-SELECT t.hash, t.client_id, t.user_id, t.scopes, t.family_id, t.issued_at, t.expires_at, t.consumed_at, t.revoked_at, f.revoked_at AS family_revoked_at
+SELECT t.hash, t.client_id, t.user_id, t.scopes, t.family_id, t.issued_at, t.expires_at, t.consumed_at, t.revoked_at, t.auth_time, f.revoked_at AS family_revoked_at
 FROM oauth_refresh_tokens t
 LEFT JOIN oauth_families f ON f.id = t.family_id
-WHERE t.hash = $1
+WHERE t.hash IN ($1)
 `
 
 type GetRefreshTokenRow struct {
@@ -501,6 +503,7 @@ type GetRefreshTokenRow struct {
 	ExpiresAt       time.Time
 	ConsumedAt      *time.Time
 	RevokedAt       *time.Time
+	AuthTime        *time.Time
 	FamilyRevokedAt *time.Time
 }
 
@@ -517,6 +520,7 @@ func (q *Queries) GetRefreshToken(ctx context.Context, hash string) (GetRefreshT
 		&i.ExpiresAt,
 		&i.ConsumedAt,
 		&i.RevokedAt,
+		&i.AuthTime,
 		&i.FamilyRevokedAt,
 	)
 	return i, err

@@ -12,7 +12,7 @@ CREATE TABLE oauth_families (
 );
 CREATE INDEX oauth_families_client_id_idx ON oauth_families (client_id);
 
-CREATE INDEX oauth_access_tokens_family_id_idx ON oauth_access_tokens (family_id);
+CREATE INDEX oauth_access_tokens_family_id_idx ON oauth_access_tokens (family_id) WHERE family_id IS NOT NULL;
 
 ALTER TABLE oauth_access_tokens ADD CONSTRAINT oauth_access_tokens_family_id_fkey FOREIGN KEY (family_id) REFERENCES oauth_families (id) ON DELETE CASCADE;
 

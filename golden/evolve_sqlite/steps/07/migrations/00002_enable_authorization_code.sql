@@ -30,7 +30,7 @@ SELECT hash, client_id, user_id, scopes, family_id, issued_at, expires_at, revok
 DROP TABLE oauth_access_tokens;
 ALTER TABLE oauth_access_tokens_new RENAME TO oauth_access_tokens;
 CREATE INDEX oauth_access_tokens_client_id_idx ON oauth_access_tokens (client_id);
-CREATE INDEX oauth_access_tokens_family_id_idx ON oauth_access_tokens (family_id);
+CREATE INDEX oauth_access_tokens_family_id_idx ON oauth_access_tokens (family_id) WHERE family_id IS NOT NULL;
 CREATE INDEX oauth_access_tokens_expires_at_idx ON oauth_access_tokens (expires_at);
 
 CREATE TABLE oauth_authorization_codes (

@@ -14,15 +14,31 @@ ALTER TABLE oauth_clients ADD COLUMN resource_server BOOLEAN NOT NULL DEFAULT FA
 
 ALTER TABLE oauth_families DROP CONSTRAINT oauth_families_user_id_fkey;
 
+DROP INDEX oauth_families_user_id_idx;
+
+CREATE INDEX oauth_families_user_id_idx ON oauth_families (user_id) WHERE user_id IS NOT NULL;
+
 ALTER TABLE oauth_access_tokens ALTER COLUMN scopes TYPE TEXT[] USING CASE WHEN scopes ~ '^[[:space:]\u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*$' THEN '{}'::TEXT[]
 ELSE regexp_split_to_array(regexp_replace(scopes, '^[[:space:]\u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]+|[[:space:]\u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]+$', '', 'g'), '[[:space:]\u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]+') END;
 
 ALTER TABLE oauth_access_tokens DROP CONSTRAINT oauth_access_tokens_user_id_fkey;
 
+DROP INDEX oauth_access_tokens_user_id_idx;
+
+DROP INDEX oauth_access_tokens_family_id_idx;
+
+CREATE INDEX oauth_access_tokens_user_id_idx ON oauth_access_tokens (user_id) WHERE user_id IS NOT NULL;
+
+CREATE INDEX oauth_access_tokens_family_id_idx ON oauth_access_tokens (family_id) WHERE family_id IS NOT NULL;
+
 ALTER TABLE oauth_refresh_tokens ALTER COLUMN scopes TYPE TEXT[] USING CASE WHEN scopes ~ '^[[:space:]\u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*$' THEN '{}'::TEXT[]
 ELSE regexp_split_to_array(regexp_replace(scopes, '^[[:space:]\u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]+|[[:space:]\u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]+$', '', 'g'), '[[:space:]\u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]+') END;
 
 ALTER TABLE oauth_refresh_tokens DROP CONSTRAINT oauth_refresh_tokens_user_id_fkey;
+
+DROP INDEX oauth_refresh_tokens_user_id_idx;
+
+CREATE INDEX oauth_refresh_tokens_user_id_idx ON oauth_refresh_tokens (user_id) WHERE user_id IS NOT NULL;
 
 ALTER TABLE oauth_authorization_codes ALTER COLUMN scopes TYPE TEXT[] USING CASE WHEN scopes ~ '^[[:space:]\u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*$' THEN '{}'::TEXT[]
 ELSE regexp_split_to_array(regexp_replace(scopes, '^[[:space:]\u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]+|[[:space:]\u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]+$', '', 'g'), '[[:space:]\u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]+') END;
@@ -33,6 +49,10 @@ ALTER TABLE oauth_device_codes ALTER COLUMN scopes TYPE TEXT[] USING CASE WHEN s
 ELSE regexp_split_to_array(regexp_replace(scopes, '^[[:space:]\u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]+|[[:space:]\u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]+$', '', 'g'), '[[:space:]\u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]+') END;
 
 ALTER TABLE oauth_device_codes DROP CONSTRAINT oauth_device_codes_user_id_fkey;
+
+DROP INDEX oauth_device_codes_user_id_idx;
+
+CREATE INDEX oauth_device_codes_user_id_idx ON oauth_device_codes (user_id) WHERE user_id IS NOT NULL;
 
 CREATE TABLE oauth_limits (
     id TEXT NOT NULL,
@@ -46,6 +66,10 @@ CREATE INDEX oauth_limits_last_failure_idx ON oauth_limits (last_failure);
 -- +goose Down
 DROP TABLE oauth_limits;
 
+DROP INDEX oauth_device_codes_user_id_idx;
+
+CREATE INDEX oauth_device_codes_user_id_idx ON oauth_device_codes (user_id);
+
 ALTER TABLE oauth_device_codes ADD CONSTRAINT oauth_device_codes_user_id_fkey FOREIGN KEY (user_id) REFERENCES oauth_users (id) ON DELETE CASCADE;
 
 ALTER TABLE oauth_device_codes ALTER COLUMN scopes TYPE TEXT USING array_to_string(scopes, ' ');
@@ -54,13 +78,29 @@ ALTER TABLE oauth_authorization_codes ADD CONSTRAINT oauth_authorization_codes_u
 
 ALTER TABLE oauth_authorization_codes ALTER COLUMN scopes TYPE TEXT USING array_to_string(scopes, ' ');
 
+DROP INDEX oauth_refresh_tokens_user_id_idx;
+
+CREATE INDEX oauth_refresh_tokens_user_id_idx ON oauth_refresh_tokens (user_id);
+
 ALTER TABLE oauth_refresh_tokens ADD CONSTRAINT oauth_refresh_tokens_user_id_fkey FOREIGN KEY (user_id) REFERENCES oauth_users (id) ON DELETE CASCADE;
 
 ALTER TABLE oauth_refresh_tokens ALTER COLUMN scopes TYPE TEXT USING array_to_string(scopes, ' ');
 
+DROP INDEX oauth_access_tokens_family_id_idx;
+
+DROP INDEX oauth_access_tokens_user_id_idx;
+
+CREATE INDEX oauth_access_tokens_family_id_idx ON oauth_access_tokens (family_id);
+
+CREATE INDEX oauth_access_tokens_user_id_idx ON oauth_access_tokens (user_id);
+
 ALTER TABLE oauth_access_tokens ADD CONSTRAINT oauth_access_tokens_user_id_fkey FOREIGN KEY (user_id) REFERENCES oauth_users (id) ON DELETE CASCADE;
 
 ALTER TABLE oauth_access_tokens ALTER COLUMN scopes TYPE TEXT USING array_to_string(scopes, ' ');
+
+DROP INDEX oauth_families_user_id_idx;
+
+CREATE INDEX oauth_families_user_id_idx ON oauth_families (user_id);
 
 ALTER TABLE oauth_families ADD CONSTRAINT oauth_families_user_id_fkey FOREIGN KEY (user_id) REFERENCES oauth_users (id) ON DELETE CASCADE;
 

@@ -29,7 +29,7 @@ SELECT id, client_id, user_id, created_at, revoked_at FROM oauth_families;
 DROP TABLE oauth_families;
 ALTER TABLE oauth_families_new RENAME TO oauth_families;
 CREATE INDEX oauth_families_client_id_idx ON oauth_families (client_id);
-CREATE INDEX oauth_families_user_id_idx ON oauth_families (user_id);
+CREATE INDEX oauth_families_user_id_idx ON oauth_families (user_id) WHERE user_id IS NOT NULL;
 
 UPDATE oauth_access_tokens SET scopes = CASE WHEN trim(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(scopes, char(9), ' '), char(10), ' '), char(11), ' '), char(12), ' '), char(13), ' '), char(133), ' '), char(160), ' '), char(5760), ' '), char(8192), ' '), char(8193), ' '), char(8194), ' '), char(8195), ' '), char(8196), ' '), char(8197), ' '), char(8198), ' '), char(8199), ' '), char(8200), ' '), char(8201), ' '), char(8202), ' '), char(8232), ' '), char(8233), ' '), char(8239), ' '), char(8287), ' '), char(12288), ' '), ' ') = '' THEN '[]'
 ELSE '[' || replace(replace(replace(replace(json_quote(trim(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(scopes, char(9), ' '), char(10), ' '), char(11), ' '), char(12), ' '), char(13), ' '), char(133), ' '), char(160), ' '), char(5760), ' '), char(8192), ' '), char(8193), ' '), char(8194), ' '), char(8195), ' '), char(8196), ' '), char(8197), ' '), char(8198), ' '), char(8199), ' '), char(8200), ' '), char(8201), ' '), char(8202), ' '), char(8232), ' '), char(8233), ' '), char(8239), ' '), char(8287), ' '), char(12288), ' '), ' ')), ' ', ' ' || char(1)), char(1) || ' ', ''), char(1), ''), ' ', '","') || ']' END;
@@ -52,8 +52,8 @@ SELECT hash, client_id, user_id, scopes, family_id, issued_at, expires_at, revok
 DROP TABLE oauth_access_tokens;
 ALTER TABLE oauth_access_tokens_new RENAME TO oauth_access_tokens;
 CREATE INDEX oauth_access_tokens_client_id_idx ON oauth_access_tokens (client_id);
-CREATE INDEX oauth_access_tokens_user_id_idx ON oauth_access_tokens (user_id);
-CREATE INDEX oauth_access_tokens_family_id_idx ON oauth_access_tokens (family_id);
+CREATE INDEX oauth_access_tokens_user_id_idx ON oauth_access_tokens (user_id) WHERE user_id IS NOT NULL;
+CREATE INDEX oauth_access_tokens_family_id_idx ON oauth_access_tokens (family_id) WHERE family_id IS NOT NULL;
 CREATE INDEX oauth_access_tokens_expires_at_idx ON oauth_access_tokens (expires_at);
 
 UPDATE oauth_refresh_tokens SET scopes = CASE WHEN trim(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(scopes, char(9), ' '), char(10), ' '), char(11), ' '), char(12), ' '), char(13), ' '), char(133), ' '), char(160), ' '), char(5760), ' '), char(8192), ' '), char(8193), ' '), char(8194), ' '), char(8195), ' '), char(8196), ' '), char(8197), ' '), char(8198), ' '), char(8199), ' '), char(8200), ' '), char(8201), ' '), char(8202), ' '), char(8232), ' '), char(8233), ' '), char(8239), ' '), char(8287), ' '), char(12288), ' '), ' ') = '' THEN '[]'
@@ -78,7 +78,7 @@ SELECT hash, client_id, user_id, scopes, family_id, issued_at, expires_at, consu
 DROP TABLE oauth_refresh_tokens;
 ALTER TABLE oauth_refresh_tokens_new RENAME TO oauth_refresh_tokens;
 CREATE INDEX oauth_refresh_tokens_client_id_idx ON oauth_refresh_tokens (client_id);
-CREATE INDEX oauth_refresh_tokens_user_id_idx ON oauth_refresh_tokens (user_id);
+CREATE INDEX oauth_refresh_tokens_user_id_idx ON oauth_refresh_tokens (user_id) WHERE user_id IS NOT NULL;
 CREATE INDEX oauth_refresh_tokens_family_id_idx ON oauth_refresh_tokens (family_id);
 CREATE INDEX oauth_refresh_tokens_expires_at_idx ON oauth_refresh_tokens (expires_at);
 
@@ -136,7 +136,7 @@ SELECT hash, user_code_hash, client_id, scopes, status, user_id, family_id, inte
 DROP TABLE oauth_device_codes;
 ALTER TABLE oauth_device_codes_new RENAME TO oauth_device_codes;
 CREATE INDEX oauth_device_codes_client_id_idx ON oauth_device_codes (client_id);
-CREATE INDEX oauth_device_codes_user_id_idx ON oauth_device_codes (user_id);
+CREATE INDEX oauth_device_codes_user_id_idx ON oauth_device_codes (user_id) WHERE user_id IS NOT NULL;
 CREATE INDEX oauth_device_codes_family_id_idx ON oauth_device_codes (family_id);
 CREATE INDEX oauth_device_codes_expires_at_idx ON oauth_device_codes (expires_at);
 CREATE UNIQUE INDEX oauth_device_codes_user_code_hash_key ON oauth_device_codes (user_code_hash);

@@ -40,7 +40,7 @@ CREATE TABLE oauth_access_tokens (
     CONSTRAINT oauth_access_tokens_family_id_fkey FOREIGN KEY (family_id) REFERENCES oauth_families (id) ON DELETE CASCADE
 );
 CREATE INDEX oauth_access_tokens_client_id_idx ON oauth_access_tokens (client_id);
-CREATE INDEX oauth_access_tokens_family_id_idx ON oauth_access_tokens (family_id);
+CREATE INDEX oauth_access_tokens_family_id_idx ON oauth_access_tokens (family_id) WHERE family_id IS NOT NULL;
 CREATE INDEX oauth_access_tokens_expires_at_idx ON oauth_access_tokens (expires_at);
 
 CREATE TABLE oauth_refresh_tokens (

@@ -10,15 +10,15 @@ CREATE TABLE oauth_users (
 );
 CREATE UNIQUE INDEX oauth_users_username_key ON oauth_users (username);
 
-CREATE INDEX oauth_families_user_id_idx ON oauth_families (user_id);
+CREATE INDEX oauth_families_user_id_idx ON oauth_families (user_id) WHERE user_id IS NOT NULL;
 
-CREATE INDEX oauth_access_tokens_user_id_idx ON oauth_access_tokens (user_id);
+CREATE INDEX oauth_access_tokens_user_id_idx ON oauth_access_tokens (user_id) WHERE user_id IS NOT NULL;
 
-CREATE INDEX oauth_refresh_tokens_user_id_idx ON oauth_refresh_tokens (user_id);
+CREATE INDEX oauth_refresh_tokens_user_id_idx ON oauth_refresh_tokens (user_id) WHERE user_id IS NOT NULL;
 
 CREATE INDEX oauth_authorization_codes_user_id_idx ON oauth_authorization_codes (user_id);
 
-CREATE INDEX oauth_device_codes_user_id_idx ON oauth_device_codes (user_id);
+CREATE INDEX oauth_device_codes_user_id_idx ON oauth_device_codes (user_id) WHERE user_id IS NOT NULL;
 
 -- +goose Down
 DROP INDEX oauth_device_codes_user_id_idx;
