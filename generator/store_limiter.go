@@ -67,6 +67,31 @@ func (g *storeGen) emitLimiter() {
 	)
 	f.Line()
 
+	f.Comment("FailuresOf implements runtime.BatchLimiter: Failures for each of keys, in")
+	f.Comment("one statement.")
+	f.Func().Params(recv()).Id("FailuresOf").Params(ctxParam(), jen.Id("keys").Index().String(), jen.Id("since").Qual(timePkg, "Time")).
+		Params(jen.Index().Int(), jen.Index().Qual(timePkg, "Time"), jen.Error()).Block(
+		jen.Id("n").Op(",").Id("last").Op(":=").Make(jen.Index().Int(), jen.Len(jen.Id("keys"))).Op(",").Make(jen.Index().Qual(timePkg, "Time"), jen.Len(jen.Id("keys"))),
+		jen.If(jen.Len(jen.Id("keys")).Op("==").Lit(0)).Block(jen.Return(jen.Id("n"), jen.Id("last"), jen.Nil())),
+		jen.Id("ids").Op(":=").Make(jen.Index().String(), jen.Len(jen.Id("keys"))),
+		jen.For(jen.List(jen.Id("i"), jen.Id("k")).Op(":=").Range().Id("keys")).Block(
+			jen.Id("ids").Index(jen.Id("i")).Op("=").Id("limitKey").Call(jen.Id("k")),
+		),
+		jen.List(jen.Id("rows"), jen.Err()).Op(":=").Add(g.call("LimitFailuresOf",
+			arg{"ids", jen.Id("ids")}, arg{"since", jen.Id("since").Dot("UTC").Call()})),
+		jen.If(jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Nil(), jen.Nil(), jen.Err())),
+		jen.For(jen.List(jen.Id("_"), jen.Id("row")).Op(":=").Range().Id("rows")).Block(
+			jen.For(jen.List(jen.Id("i"), jen.Id("id")).Op(":=").Range().Id("ids")).Block(
+				jen.If(jen.Id("id").Op("==").Id("row").Dot("ID")).Block(
+					jen.Id("n").Index(jen.Id("i")).Op(",").Id("last").Index(jen.Id("i")).Op("=").
+						Int().Call(jen.Id("row").Dot("Failures")).Op(",").Id("row").Dot("LastFailure").Dot("UTC").Call(),
+				),
+			),
+		),
+		jen.Return(jen.Id("n"), jen.Id("last"), jen.Nil()),
+	)
+	f.Line()
+
 	add := g.callOn(jen.Id("s").Dot("write"), "AddLimitFailure",
 		arg{"id", jen.Id("limitKey").Call(jen.Id("key"))}, arg{"now", jen.Id("now").Dot("UTC").Call()},
 		arg{"since", jen.Id("since").Dot("UTC").Call()})

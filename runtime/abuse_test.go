@@ -560,12 +560,65 @@ func TestAbuseThrottle(t *testing.T) {
 			t.Errorf("10 successful token requests made %d limiter writes", n)
 		}
 	})
+
+	// Issue 9: a BatchLimiter is read once per attempt (client and
+	// address together); a plain Limiter once per key, and still blocks.
+	t.Run("one_read_per_attempt", func(t *testing.T) {
+		lim := &batchCountingLimiter{MemoryLimiter: runtime.NewMemoryLimiter()}
+		f := newFixture(t, func(c *runtime.Config) { c.Throttle.Limiter = lim })
+		for range 10 {
+			f.mustToken("conf", confSecret, ccForm)
+		}
+		if b, one := lim.batchReads.Load(), lim.reads.Load(); b != 10 || one != 0 {
+			t.Errorf("10 token requests: %d FailuresOf and %d Failures calls, want 10 and 0", b, one)
+		}
+		if k := lim.batchKeys.Load(); k != 20 {
+			t.Errorf("FailuresOf read %d keys in 10 requests, want 20 (client and address)", k)
+		}
+	})
+	t.Run("plain_limiter_reads_each_key", func(t *testing.T) {
+		lim := &countingLimiter{Limiter: runtime.NewMemoryLimiter()}
+		f := newFixture(t, func(c *runtime.Config) { c.Throttle.Limiter = lim })
+		var statuses []int
+		for range 8 {
+			statuses = append(statuses, ccWith(f, "conf", "wrong", "192.0.2.7:1000").Status)
+		}
+		if want := append(slices.Repeat([]int{401}, 5), slices.Repeat([]int{429}, 3)...); !slices.Equal(statuses, want) {
+			t.Errorf("statuses %v, want %v", statuses, want)
+		}
+		if n := lim.reads.Load(); n != 16 {
+			t.Errorf("8 attempts made %d Failures calls, want 16 (client and address each)", n)
+		}
+	})
 }
 
-// countingLimiter counts the writes made to a Limiter.
+// batchCountingLimiter counts the reads of a BatchLimiter.
+type batchCountingLimiter struct {
+	*runtime.MemoryLimiter
+	reads, batchReads, batchKeys atomic.Int64
+}
+
+func (c *batchCountingLimiter) Failures(ctx context.Context, key string, since time.Time) (int, time.Time, error) {
+	c.reads.Add(1)
+	return c.MemoryLimiter.Failures(ctx, key, since)
+}
+
+func (c *batchCountingLimiter) FailuresOf(ctx context.Context, keys []string, since time.Time) ([]int, []time.Time, error) {
+	c.batchReads.Add(1)
+	c.batchKeys.Add(int64(len(keys)))
+	return c.MemoryLimiter.FailuresOf(ctx, keys, since)
+}
+
+// countingLimiter counts the reads and writes made to a Limiter (not a
+// BatchLimiter: it has only the Limiter methods).
 type countingLimiter struct {
 	runtime.Limiter
-	writes atomic.Int64
+	reads, writes atomic.Int64
+}
+
+func (c *countingLimiter) Failures(ctx context.Context, key string, since time.Time) (int, time.Time, error) {
+	c.reads.Add(1)
+	return c.Limiter.Failures(ctx, key, since)
 }
 
 func (c *countingLimiter) AddFailure(ctx context.Context, key string, now, since time.Time) (int, error) {

@@ -42,6 +42,16 @@ type Limiter interface {
 	Purge(ctx context.Context, before time.Time) error
 }
 
+// BatchLimiter is a Limiter that reads several keys' counts at once: one
+// round trip instead of one per key on every throttled attempt (a client
+// and its source address). The engine uses it when its Limiter has it.
+type BatchLimiter interface {
+	Limiter
+	// FailuresOf is Failures for each of keys, results in keys' order:
+	// SELECT key, failures, last_failure WHERE key IN (…) AND last_failure >= since.
+	FailuresOf(ctx context.Context, keys []string, since time.Time) (n []int, last []time.Time, err error)
+}
+
 // ErrTooManyAttempts is matched (errors.Is) by the errors of throttled
 // attempts: AuthenticateUser, AuthenticateLogin, CheckLogin and
 // LookupUserCodeFrom return it, as an *Error with status 429; RetryAfter
@@ -129,6 +139,19 @@ func (m *MemoryLimiter) evict(since time.Time) {
 		}
 		delete(m.keys, k)
 	}
+}
+
+// FailuresOf implements BatchLimiter.
+func (m *MemoryLimiter) FailuresOf(_ context.Context, keys []string, since time.Time) ([]int, []time.Time, error) {
+	n, last := make([]int, len(keys)), make([]time.Time, len(keys))
+	m.mu.Lock()
+	for i, k := range keys {
+		if e, ok := m.keys[k]; ok && !e.last.Before(since) {
+			n[i], last[i] = e.n, e.last
+		}
+	}
+	m.mu.Unlock()
+	return n, last, nil
 }
 
 // Reset implements Limiter.
@@ -263,18 +286,43 @@ func (s *Server) throttleReadMore(ctx context.Context, st *throttleState, keys .
 	if t.lim == nil {
 		return nil
 	}
-	now := s.now()
+	var buf [len(st.keys)]string
+	fresh := buf[:0]
 	for _, k := range keys {
-		if k == "" || slices.Contains(st.keys[:st.n], k) {
-			continue
+		if k != "" && !slices.Contains(st.keys[:st.n], k) && !slices.Contains(fresh, k) {
+			fresh = append(fresh, k)
 		}
-		n, last, err := t.lim.Failures(ctx, k, now.Add(-t.window))
+	}
+	if len(fresh) == 0 {
+		return nil
+	}
+	now := s.now()
+	since := now.Add(-t.window)
+	var ns [len(st.keys)]int
+	var lasts [len(st.keys)]time.Time
+	if b, ok := t.lim.(BatchLimiter); ok && len(fresh) > 1 {
+		n, last, err := b.FailuresOf(ctx, fresh, since)
+		if err == nil && (len(n) != len(fresh) || len(last) != len(fresh)) {
+			err = fmt.Errorf("FailuresOf returned %d counts for %d keys", len(n), len(fresh))
+		}
 		if err != nil {
 			return s.fail(ctx, "limiter failures", err)
 		}
-		st.keys[st.n], st.failures[st.n] = k, n
-		if d := t.delay(n); d > 0 && last.Add(d).After(now) {
-			st.until[st.n] = last.Add(d)
+		copy(ns[:], n)
+		copy(lasts[:], last)
+	} else {
+		for i, k := range fresh {
+			n, last, err := t.lim.Failures(ctx, k, since)
+			if err != nil {
+				return s.fail(ctx, "limiter failures", err)
+			}
+			ns[i], lasts[i] = n, last
+		}
+	}
+	for i, k := range fresh {
+		st.keys[st.n], st.failures[st.n] = k, ns[i]
+		if d := t.delay(ns[i]); d > 0 && lasts[i].Add(d).After(now) {
+			st.until[st.n] = lasts[i].Add(d)
 		}
 		st.n++
 	}

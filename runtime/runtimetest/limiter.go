@@ -3,6 +3,7 @@ package runtimetest
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -140,6 +141,40 @@ func TestLimiter(t *testing.T, newLimiter func(t *testing.T) runtime.Limiter) {
 		}
 		if n, _ := failures(t, l, "k", t0); n != workers*each {
 			t.Errorf("Failures = %d, want %d", n, workers*each)
+		}
+	})
+	t.Run("failures_of_matches_failures", func(t *testing.T) {
+		l := newLimiter(t)
+		b, ok := l.(runtime.BatchLimiter)
+		if !ok {
+			t.Skip("not a runtime.BatchLimiter")
+		}
+		long := "client:" + strings.Repeat("x", 200) // stored as its hash in SQL stores
+		add(t, l, "a", t0)
+		add(t, l, "a", t0.Add(time.Second))
+		add(t, l, long, t0.Add(2*time.Second))
+		add(t, l, "old", t0.Add(-2*window))
+		keys := []string{"missing", long, "a", "old"}
+		now := t0.Add(3 * time.Second)
+		n, last, err := b.FailuresOf(ctx, keys, now.Add(-window))
+		if err != nil {
+			t.Fatalf("FailuresOf: %v", err)
+		}
+		if len(n) != len(keys) || len(last) != len(keys) {
+			t.Fatalf("FailuresOf returned %d counts and %d times for %d keys", len(n), len(last), len(keys))
+		}
+		want := []int{0, 1, 2, 0}
+		for i, k := range keys {
+			wn, wlast := failures(t, l, k, now)
+			if n[i] != want[i] || n[i] != wn || !last[i].Equal(wlast) {
+				t.Errorf("FailuresOf[%d] (%q) = %d, %v; Failures = %d, %v; want %d", i, k, n[i], last[i], wn, wlast, want[i])
+			}
+		}
+		if !last[2].Equal(t0.Add(time.Second)) {
+			t.Errorf("FailuresOf last of a = %v, want %v", last[2], t0.Add(time.Second))
+		}
+		if n, last, err := b.FailuresOf(ctx, nil, now.Add(-window)); err != nil || len(n) != 0 || len(last) != 0 {
+			t.Errorf("FailuresOf(no keys) = %v, %v, %v; want nothing", n, last, err)
 		}
 	})
 	t.Run("long_keys", func(t *testing.T) {

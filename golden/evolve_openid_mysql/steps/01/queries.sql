@@ -199,6 +199,11 @@ SELECT failures, last_failure
 FROM oauth_limits
 WHERE id = sqlc.arg(id) AND last_failure >= sqlc.arg(since);
 
+-- name: LimitFailuresOf :many
+SELECT id, failures, last_failure
+FROM oauth_limits
+WHERE last_failure >= sqlc.arg(since) AND id IN (sqlc.slice(ids));
+
 -- name: AddLimitFailure :execresult
 INSERT INTO oauth_limits (id, failures, last_failure, window_start)
 VALUES (sqlc.arg(id), 1, sqlc.arg(now), sqlc.arg(since))

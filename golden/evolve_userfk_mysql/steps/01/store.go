@@ -1027,6 +1027,34 @@ func (s *Store) Failures(ctx context.Context, key string, since time.Time) (int,
 	return int(row.Failures), row.LastFailure.UTC(), nil
 }
 
+// FailuresOf implements runtime.BatchLimiter: Failures for each of keys, in
+// one statement.
+func (s *Store) FailuresOf(ctx context.Context, keys []string, since time.Time) ([]int, []time.Time, error) {
+	n, last := make([]int, len(keys)), make([]time.Time, len(keys))
+	if len(keys) == 0 {
+		return n, last, nil
+	}
+	ids := make([]string, len(keys))
+	for i, k := range keys {
+		ids[i] = limitKey(k)
+	}
+	rows, err := s.read.LimitFailuresOf(ctx, sqlcdb.LimitFailuresOfParams{
+		Ids:   ids,
+		Since: since.UTC(),
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, row := range rows {
+		for i, id := range ids {
+			if id == row.ID {
+				n[i], last[i] = int(row.Failures), row.LastFailure.UTC()
+			}
+		}
+	}
+	return n, last, nil
+}
+
 // AddFailure implements runtime.Limiter: it counts a failure of key at now in
 // one atomic upsert and returns key's failures in a row, 1 when it had none
 // at or after since.

@@ -593,6 +593,43 @@ func (q *Queries) LimitFailures(ctx context.Context, arg LimitFailuresParams) (L
 	return i, err
 }
 
+const limitFailuresOf = `-- name: LimitFailuresOf :many
+SELECT id, failures, last_failure
+FROM oauth_limits
+WHERE last_failure >= $1 AND id = ANY($2::text[])
+`
+
+type LimitFailuresOfParams struct {
+	Since time.Time
+	Ids   []string
+}
+
+type LimitFailuresOfRow struct {
+	ID          string
+	Failures    int64
+	LastFailure time.Time
+}
+
+func (q *Queries) LimitFailuresOf(ctx context.Context, arg LimitFailuresOfParams) ([]LimitFailuresOfRow, error) {
+	rows, err := q.db.Query(ctx, limitFailuresOf, arg.Since, arg.Ids)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []LimitFailuresOfRow
+	for rows.Next() {
+		var i LimitFailuresOfRow
+		if err := rows.Scan(&i.ID, &i.Failures, &i.LastFailure); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const listClients = `-- name: ListClients :many
 SELECT id, secret_hash, name, redirect_uris, grant_types, scopes, access_token_lifetime_seconds, refresh_token_lifetime_seconds, created_at, resource_server, display_name, tier
 FROM oauth_clients

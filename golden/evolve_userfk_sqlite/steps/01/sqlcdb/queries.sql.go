@@ -5,6 +5,7 @@ package sqlcdb
 
 import (
 	"context"
+	"strings"
 	"time"
 )
 
@@ -706,6 +707,57 @@ func (q *Queries) LimitFailures(ctx context.Context, arg LimitFailuresParams) (L
 	var i LimitFailuresRow
 	err := row.Scan(&i.Failures, &i.LastFailure)
 	return i, err
+}
+
+const limitFailuresOf = `-- name: LimitFailuresOf :many
+SELECT id, failures, last_failure
+FROM oauth_limits
+WHERE last_failure >= ?1 AND id IN (/*SLICE:ids*/?)
+`
+
+type LimitFailuresOfParams struct {
+	Since time.Time
+	Ids   []string
+}
+
+type LimitFailuresOfRow struct {
+	ID          string
+	Failures    int64
+	LastFailure time.Time
+}
+
+func (q *Queries) LimitFailuresOf(ctx context.Context, arg LimitFailuresOfParams) ([]LimitFailuresOfRow, error) {
+	query := limitFailuresOf
+	var queryParams []interface{}
+	queryParams = append(queryParams, arg.Since)
+	if len(arg.Ids) > 0 {
+		for _, v := range arg.Ids {
+			queryParams = append(queryParams, v)
+		}
+		query = strings.Replace(query, "/*SLICE:ids*/?", strings.Repeat(",?", len(arg.Ids))[1:], 1)
+	} else {
+		query = strings.Replace(query, "/*SLICE:ids*/?", "NULL", 1)
+	}
+	rows, err := q.db.QueryContext(ctx, query, queryParams...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []LimitFailuresOfRow
+	for rows.Next() {
+		var i LimitFailuresOfRow
+		if err := rows.Scan(&i.ID, &i.Failures, &i.LastFailure); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Close(); err != nil {
+		return nil, err
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
 }
 
 const listClients = `-- name: ListClients :many
