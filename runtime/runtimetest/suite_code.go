@@ -58,7 +58,7 @@ func testCodeRoundTrip(t *testing.T, e *env) {
 			FamilyID: e.family(client, user), IssuedAt: past.Add(-5 * time.Minute), ExpiresAt: past}},
 	}
 	for _, tc := range cases {
-		must(t, "CreateAuthorizationCode("+tc.name+")", e.create(&runtime.Issuance{AuthorizationCode: &tc.code}))
+		must(t, "Issue(AuthorizationCode, "+tc.name+")", e.create(&runtime.Issuance{AuthorizationCode: &tc.code}))
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -84,7 +84,7 @@ func testCodeDuplicate(t *testing.T, e *env) {
 	first := e.code(client, user)
 	second := &runtime.AuthorizationCode{Hash: first.Hash, ClientID: client, UserID: user, Scopes: []string{"write"},
 		FamilyID: e.family(client, user), IssuedAt: at(time.Second), ExpiresAt: at(time.Hour)}
-	wantErr(t, "CreateAuthorizationCode(same hash)", e.create(&runtime.Issuance{AuthorizationCode: second}), runtime.ErrDuplicate)
+	wantErr(t, "Issue(AuthorizationCode, same hash)", e.create(&runtime.Issuance{AuthorizationCode: second}), runtime.ErrDuplicate)
 	got, err := s.GetAuthorizationCode(e.ctx, first.Hash)
 	must(t, "GetAuthorizationCode", err)
 	diff(t, "GetAuthorizationCode after a duplicate create", first, got)
@@ -96,10 +96,10 @@ func testCodeConsume(t *testing.T, e *env) {
 	code, other := e.code(client, user), e.code(client, user)
 	expired := &runtime.AuthorizationCode{Hash: e.hash(), ClientID: client, UserID: user,
 		FamilyID: e.family(client, user), IssuedAt: past.Add(-5 * time.Minute), ExpiresAt: past}
-	must(t, "CreateAuthorizationCode", e.create(&runtime.Issuance{AuthorizationCode: expired}))
+	must(t, "Issue(AuthorizationCode)", e.create(&runtime.Issuance{AuthorizationCode: expired}))
 
 	for _, want := range []*runtime.AuthorizationCode{code, expired} {
-		must(t, "ConsumeAuthorizationCode", e.consume(runtime.ConsumeAuthorizationCode, want.Hash, at(time.Minute)))
+		must(t, "Issue(consume AuthorizationCode)", e.consume(runtime.ConsumeAuthorizationCode, want.Hash, at(time.Minute)))
 		want.ConsumedAt = at(time.Minute)
 		got, err := s.GetAuthorizationCode(e.ctx, want.Hash)
 		must(t, "GetAuthorizationCode", err)
@@ -113,8 +113,8 @@ func testCodeConsume(t *testing.T, e *env) {
 func testCodeConsumeTwice(t *testing.T, e *env) {
 	s := need[runtime.AuthorizationCodeStore](e)
 	code := e.code(e.client(), e.user())
-	must(t, "ConsumeAuthorizationCode", e.consume(runtime.ConsumeAuthorizationCode, code.Hash, at(time.Minute)))
-	wantErr(t, "ConsumeAuthorizationCode(again)", e.consume(runtime.ConsumeAuthorizationCode, code.Hash, at(2*time.Minute)), runtime.ErrConsumed)
+	must(t, "Issue(consume AuthorizationCode)", e.consume(runtime.ConsumeAuthorizationCode, code.Hash, at(time.Minute)))
+	wantErr(t, "Issue(consume AuthorizationCode, again)", e.consume(runtime.ConsumeAuthorizationCode, code.Hash, at(2*time.Minute)), runtime.ErrConsumed)
 	got, err := s.GetAuthorizationCode(e.ctx, code.Hash)
 	must(t, "GetAuthorizationCode", err)
 	sameTime(t, "ConsumedAt after consuming twice", at(time.Minute), got.ConsumedAt)
@@ -123,7 +123,7 @@ func testCodeConsumeTwice(t *testing.T, e *env) {
 func testCodeConsumeUnknown(t *testing.T, e *env) {
 	e.code(e.client(), e.user())
 	for _, hash := range []string{runtime.HashToken("unknown"), ""} {
-		wantErr(t, "ConsumeAuthorizationCode("+quote(hash)+")", e.consume(runtime.ConsumeAuthorizationCode, hash, t0), runtime.ErrNotFound)
+		wantErr(t, "Issue(consume AuthorizationCode, "+quote(hash)+")", e.consume(runtime.ConsumeAuthorizationCode, hash, t0), runtime.ErrNotFound)
 	}
 }
 
@@ -152,6 +152,6 @@ func (e *env) code(clientID, userID string) *runtime.AuthorizationCode {
 		RedirectURI: "https://app.example/cb", Scopes: []string{"openid", "read"},
 		CodeChallenge: s256Challenge, CodeChallengeMethod: "S256",
 		FamilyID: e.family(clientID, userID), IssuedAt: t0, ExpiresAt: at(5 * time.Minute)}
-	must(e.t, "CreateAuthorizationCode", e.create(&runtime.Issuance{AuthorizationCode: c}))
+	must(e.t, "Issue(AuthorizationCode)", e.create(&runtime.Issuance{AuthorizationCode: c}))
 	return c
 }

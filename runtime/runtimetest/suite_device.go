@@ -57,7 +57,7 @@ func testDeviceRoundTrip(t *testing.T, e *env) {
 			Interval: 5 * time.Second, IssuedAt: past.Add(-10 * time.Minute), ExpiresAt: past}},
 	}
 	for _, tc := range cases {
-		must(t, "CreateDeviceCode("+tc.name+")", e.create(&runtime.Issuance{DeviceCode: &tc.dc}))
+		must(t, "Issue(DeviceCode, "+tc.name+")", e.create(&runtime.Issuance{DeviceCode: &tc.dc}))
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -98,7 +98,7 @@ func testDeviceDuplicateHash(t *testing.T, e *env) {
 	first := e.deviceCode(client)
 	second := e.newDeviceCode(client)
 	second.Hash = first.Hash
-	wantErr(t, "CreateDeviceCode(same hash)", e.create(&runtime.Issuance{DeviceCode: second}), runtime.ErrDuplicate)
+	wantErr(t, "Issue(DeviceCode, same hash)", e.create(&runtime.Issuance{DeviceCode: second}), runtime.ErrDuplicate)
 	got, err := s.GetDeviceCode(e.ctx, first.Hash)
 	must(t, "GetDeviceCode", err)
 	diff(t, "GetDeviceCode after a duplicate create", first, got)
@@ -112,7 +112,7 @@ func testDeviceDuplicateUserCode(t *testing.T, e *env) {
 	first := e.deviceCode(client)
 	second := e.newDeviceCode(client)
 	second.UserCodeHash = first.UserCodeHash
-	wantErr(t, "CreateDeviceCode(same user code)", e.create(&runtime.Issuance{DeviceCode: second}), runtime.ErrDuplicate)
+	wantErr(t, "Issue(DeviceCode, same user code)", e.create(&runtime.Issuance{DeviceCode: second}), runtime.ErrDuplicate)
 	got, err := s.GetDeviceCodeByUserCode(e.ctx, first.UserCodeHash)
 	must(t, "GetDeviceCodeByUserCode", err)
 	diff(t, "GetDeviceCodeByUserCode after a duplicate create", first, got)
@@ -265,7 +265,7 @@ func testDevicePollUnknown(t *testing.T, e *env) {
 func testDeviceConsume(t *testing.T, e *env) {
 	s := need[runtime.DeviceCodeStore](e)
 	want := e.approvedDeviceCode(e.client(), e.user())
-	must(t, "ConsumeDeviceCode", e.consume(runtime.ConsumeDeviceCode, want.Hash, at(time.Minute)))
+	must(t, "Issue(consume DeviceCode)", e.consume(runtime.ConsumeDeviceCode, want.Hash, at(time.Minute)))
 	want.ConsumedAt = at(time.Minute)
 	got, err := s.GetDeviceCode(e.ctx, want.Hash)
 	must(t, "GetDeviceCode", err)
@@ -275,8 +275,8 @@ func testDeviceConsume(t *testing.T, e *env) {
 func testDeviceConsumeTwice(t *testing.T, e *env) {
 	s := need[runtime.DeviceCodeStore](e)
 	dc := e.approvedDeviceCode(e.client(), e.user())
-	must(t, "ConsumeDeviceCode", e.consume(runtime.ConsumeDeviceCode, dc.Hash, at(time.Minute)))
-	wantErr(t, "ConsumeDeviceCode(again)", e.consume(runtime.ConsumeDeviceCode, dc.Hash, at(2*time.Minute)), runtime.ErrConsumed)
+	must(t, "Issue(consume DeviceCode)", e.consume(runtime.ConsumeDeviceCode, dc.Hash, at(time.Minute)))
+	wantErr(t, "Issue(consume DeviceCode, again)", e.consume(runtime.ConsumeDeviceCode, dc.Hash, at(2*time.Minute)), runtime.ErrConsumed)
 	got, err := s.GetDeviceCode(e.ctx, dc.Hash)
 	must(t, "GetDeviceCode", err)
 	sameTime(t, "ConsumedAt after consuming twice", at(time.Minute), got.ConsumedAt)
@@ -285,7 +285,7 @@ func testDeviceConsumeTwice(t *testing.T, e *env) {
 func testDeviceConsumePending(t *testing.T, e *env) {
 	s := need[runtime.DeviceCodeStore](e)
 	want := e.deviceCode(e.client())
-	wantErr(t, "ConsumeDeviceCode(pending)", e.consume(runtime.ConsumeDeviceCode, want.Hash, at(time.Minute)), runtime.ErrConsumed)
+	wantErr(t, "Issue(consume DeviceCode, pending)", e.consume(runtime.ConsumeDeviceCode, want.Hash, at(time.Minute)), runtime.ErrConsumed)
 	got, err := s.GetDeviceCode(e.ctx, want.Hash)
 	must(t, "GetDeviceCode", err)
 	diff(t, "GetDeviceCode after a refused consume", want, got)
@@ -298,7 +298,7 @@ func testDeviceConsumeDenied(t *testing.T, e *env) {
 	must(t, "DecideDeviceCode", s.DecideDeviceCode(e.ctx, dc.Hash, d))
 	want, err := s.GetDeviceCode(e.ctx, dc.Hash)
 	must(t, "GetDeviceCode", err)
-	wantErr(t, "ConsumeDeviceCode(denied)", e.consume(runtime.ConsumeDeviceCode, dc.Hash, at(time.Minute)), runtime.ErrConsumed)
+	wantErr(t, "Issue(consume DeviceCode, denied)", e.consume(runtime.ConsumeDeviceCode, dc.Hash, at(time.Minute)), runtime.ErrConsumed)
 	got, err := s.GetDeviceCode(e.ctx, dc.Hash)
 	must(t, "GetDeviceCode", err)
 	diff(t, "GetDeviceCode after a refused consume", want, got)
@@ -308,7 +308,7 @@ func testDeviceConsumeUnknown(t *testing.T, e *env) {
 	need[runtime.DeviceCodeStore](e)
 	dc := e.approvedDeviceCode(e.client(), e.user())
 	for _, hash := range []string{runtime.HashToken("unknown"), "", dc.UserCodeHash} {
-		wantErr(t, "ConsumeDeviceCode("+quote(hash)+")", e.consume(runtime.ConsumeDeviceCode, hash, t0), runtime.ErrNotFound)
+		wantErr(t, "Issue(consume DeviceCode, "+quote(hash)+")", e.consume(runtime.ConsumeDeviceCode, hash, t0), runtime.ErrNotFound)
 	}
 }
 
@@ -374,7 +374,7 @@ func (e *env) deviceCode(clientID string) *runtime.DeviceCode {
 	e.t.Helper()
 	need[runtime.DeviceCodeStore](e)
 	dc := e.newDeviceCode(clientID)
-	must(e.t, "CreateDeviceCode", e.create(&runtime.Issuance{DeviceCode: dc}))
+	must(e.t, "Issue(DeviceCode)", e.create(&runtime.Issuance{DeviceCode: dc}))
 	return dc
 }
 

@@ -27,7 +27,7 @@ func testFamilyCreate(t *testing.T, e *env) {
 		{ID: runtime.NewID(), ClientID: client, CreatedAt: at(time.Second)}, // no user: an extension grant's
 		{ID: "family-with-a-non-hex-id", ClientID: client, UserID: user, CreatedAt: past},
 	} {
-		must(t, "CreateFamily("+quote(f.ID)+")", e.create(&runtime.Issuance{Family: &f}))
+		must(t, "Issue(Family, "+quote(f.ID)+")", e.create(&runtime.Issuance{Family: &f}))
 	}
 }
 
@@ -35,9 +35,9 @@ func testFamilyDuplicate(t *testing.T, e *env) {
 	need[runtime.FamilyStore](e)
 	client := e.client()
 	f := &runtime.Family{ID: runtime.NewID(), ClientID: client, UserID: e.user(), CreatedAt: t0}
-	must(t, "CreateFamily", e.create(&runtime.Issuance{Family: f}))
+	must(t, "Issue(Family)", e.create(&runtime.Issuance{Family: f}))
 	again := &runtime.Family{ID: f.ID, ClientID: client, CreatedAt: at(time.Second)}
-	wantErr(t, "CreateFamily(same id)", e.create(&runtime.Issuance{Family: again}), runtime.ErrDuplicate)
+	wantErr(t, "Issue(Family, same id)", e.create(&runtime.Issuance{Family: again}), runtime.ErrDuplicate)
 }
 
 func testFamilyRevokeTwice(t *testing.T, e *env) {

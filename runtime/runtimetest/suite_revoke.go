@@ -28,7 +28,7 @@ func accessOps(e *env) tokenOps {
 			e.t.Helper()
 			tok := &runtime.AccessToken{Hash: e.hash(), ClientID: clientID, UserID: userID, Scopes: []string{"read"},
 				FamilyID: familyID, IssuedAt: t0, ExpiresAt: at(time.Hour)}
-			must(e.t, "CreateAccessToken", e.create(&runtime.Issuance{AccessToken: tok}))
+			must(e.t, "Issue(AccessToken)", e.create(&runtime.Issuance{AccessToken: tok}))
 			return tok.Hash
 		},
 		revokedAt: func(hash string) time.Time {
@@ -52,7 +52,7 @@ func refreshOps(e *env) tokenOps {
 			e.t.Helper()
 			tok := &runtime.RefreshToken{Hash: e.hash(), ClientID: clientID, UserID: userID, Scopes: []string{"read"},
 				FamilyID: familyID, IssuedAt: t0, ExpiresAt: at(24 * time.Hour)}
-			must(e.t, "CreateRefreshToken", e.create(&runtime.Issuance{RefreshToken: tok}))
+			must(e.t, "Issue(RefreshToken)", e.create(&runtime.Issuance{RefreshToken: tok}))
 			return tok.Hash
 		},
 		revokedAt: func(hash string) time.Time {

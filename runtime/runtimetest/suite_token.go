@@ -57,7 +57,7 @@ func testAccessTokenRoundTrip(t *testing.T, e *env) {
 			FamilyID: fam, IssuedAt: past.Add(-time.Hour), ExpiresAt: past}},
 	}
 	for _, tc := range cases {
-		must(t, "CreateAccessToken("+tc.name+")", e.create(&runtime.Issuance{AccessToken: &tc.tok}))
+		must(t, "Issue(AccessToken, "+tc.name+")", e.create(&runtime.Issuance{AccessToken: &tc.tok}))
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -71,7 +71,7 @@ func testAccessTokenRoundTrip(t *testing.T, e *env) {
 func testAccessTokenUnknown(t *testing.T, e *env) {
 	s := need[runtime.AccessTokenStore](e)
 	tok := &runtime.AccessToken{Hash: e.hash(), ClientID: e.client(), IssuedAt: t0, ExpiresAt: at(time.Hour)}
-	must(t, "CreateAccessToken", e.create(&runtime.Issuance{AccessToken: tok}))
+	must(t, "Issue(AccessToken)", e.create(&runtime.Issuance{AccessToken: tok}))
 	for _, hash := range []string{runtime.HashToken("unknown"), "", tok.Hash[:32]} {
 		_, err := s.GetAccessToken(e.ctx, hash)
 		wantErr(t, "GetAccessToken("+quote(hash)+")", err, runtime.ErrNotFound)
@@ -83,10 +83,10 @@ func testAccessTokenDuplicate(t *testing.T, e *env) {
 	client, user := e.client(), e.user()
 	first := &runtime.AccessToken{Hash: e.hash(), ClientID: client, UserID: user, Scopes: []string{"read"},
 		IssuedAt: t0, ExpiresAt: at(time.Hour)}
-	must(t, "CreateAccessToken", e.create(&runtime.Issuance{AccessToken: first}))
+	must(t, "Issue(AccessToken)", e.create(&runtime.Issuance{AccessToken: first}))
 	second := &runtime.AccessToken{Hash: first.Hash, ClientID: e.client(), Scopes: []string{"write"},
 		IssuedAt: at(time.Second), ExpiresAt: at(2 * time.Hour)}
-	wantErr(t, "CreateAccessToken(same hash)", e.create(&runtime.Issuance{AccessToken: second}), runtime.ErrDuplicate)
+	wantErr(t, "Issue(AccessToken, same hash)", e.create(&runtime.Issuance{AccessToken: second}), runtime.ErrDuplicate)
 	got, err := s.GetAccessToken(e.ctx, first.Hash)
 	must(t, "GetAccessToken", err)
 	diff(t, "GetAccessToken after a duplicate create", first, got)
@@ -112,7 +112,7 @@ func testRefreshTokenRoundTrip(t *testing.T, e *env) {
 			FamilyID: fam, IssuedAt: past.Add(-time.Hour), ExpiresAt: past}},
 	}
 	for _, tc := range cases {
-		must(t, "CreateRefreshToken("+tc.name+")", e.create(&runtime.Issuance{RefreshToken: &tc.tok}))
+		must(t, "Issue(RefreshToken, "+tc.name+")", e.create(&runtime.Issuance{RefreshToken: &tc.tok}))
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -138,7 +138,7 @@ func testRefreshTokenDuplicate(t *testing.T, e *env) {
 	client := e.client()
 	second := &runtime.RefreshToken{Hash: first.Hash, ClientID: client, Scopes: []string{"write"},
 		FamilyID: e.family(client, ""), IssuedAt: at(time.Second), ExpiresAt: at(2 * time.Hour)}
-	wantErr(t, "CreateRefreshToken(same hash)", e.create(&runtime.Issuance{RefreshToken: second}), runtime.ErrDuplicate)
+	wantErr(t, "Issue(RefreshToken, same hash)", e.create(&runtime.Issuance{RefreshToken: second}), runtime.ErrDuplicate)
 	got, err := s.GetRefreshToken(e.ctx, first.Hash)
 	must(t, "GetRefreshToken", err)
 	diff(t, "GetRefreshToken after a duplicate create", first, got)
@@ -152,10 +152,10 @@ func testRefreshTokenConsume(t *testing.T, e *env) {
 	// Stores never judge expiry: the engine does, with its own clock.
 	expired := &runtime.RefreshToken{Hash: e.hash(), ClientID: client, UserID: user, FamilyID: tok.FamilyID,
 		IssuedAt: past.Add(-time.Hour), ExpiresAt: past}
-	must(t, "CreateRefreshToken", e.create(&runtime.Issuance{RefreshToken: expired}))
+	must(t, "Issue(RefreshToken)", e.create(&runtime.Issuance{RefreshToken: expired}))
 
 	for _, want := range []*runtime.RefreshToken{tok, expired} {
-		must(t, "ConsumeRefreshToken", e.consume(runtime.ConsumeRefreshToken, want.Hash, at(time.Minute)))
+		must(t, "Issue(consume RefreshToken)", e.consume(runtime.ConsumeRefreshToken, want.Hash, at(time.Minute)))
 		want.ConsumedAt = at(time.Minute)
 		got, err := s.GetRefreshToken(e.ctx, want.Hash)
 		must(t, "GetRefreshToken", err)
@@ -169,8 +169,8 @@ func testRefreshTokenConsume(t *testing.T, e *env) {
 func testRefreshTokenConsumeTwice(t *testing.T, e *env) {
 	s := need[runtime.RefreshTokenStore](e)
 	tok := e.refreshToken(e.client(), e.user())
-	must(t, "ConsumeRefreshToken", e.consume(runtime.ConsumeRefreshToken, tok.Hash, at(time.Minute)))
-	wantErr(t, "ConsumeRefreshToken(again)", e.consume(runtime.ConsumeRefreshToken, tok.Hash, at(2*time.Minute)), runtime.ErrConsumed)
+	must(t, "Issue(consume RefreshToken)", e.consume(runtime.ConsumeRefreshToken, tok.Hash, at(time.Minute)))
+	wantErr(t, "Issue(consume RefreshToken, again)", e.consume(runtime.ConsumeRefreshToken, tok.Hash, at(2*time.Minute)), runtime.ErrConsumed)
 	got, err := s.GetRefreshToken(e.ctx, tok.Hash)
 	must(t, "GetRefreshToken", err)
 	sameTime(t, "ConsumedAt after consuming twice", at(time.Minute), got.ConsumedAt)
@@ -180,7 +180,7 @@ func testRefreshTokenConsumeUnknown(t *testing.T, e *env) {
 	need[runtime.RefreshTokenStore](e)
 	e.refreshToken(e.client(), "")
 	for _, hash := range []string{runtime.HashToken("unknown"), ""} {
-		wantErr(t, "ConsumeRefreshToken("+quote(hash)+")", e.consume(runtime.ConsumeRefreshToken, hash, t0), runtime.ErrNotFound)
+		wantErr(t, "Issue(consume RefreshToken, "+quote(hash)+")", e.consume(runtime.ConsumeRefreshToken, hash, t0), runtime.ErrNotFound)
 	}
 }
 
@@ -189,7 +189,7 @@ func testRefreshTokenConsumeUnknown(t *testing.T, e *env) {
 func testRefreshTokenConsumeThenRevoke(t *testing.T, e *env) {
 	s := need[runtime.RefreshTokenStore](e)
 	tok := e.refreshToken(e.client(), e.user())
-	must(t, "ConsumeRefreshToken", e.consume(runtime.ConsumeRefreshToken, tok.Hash, at(time.Minute)))
+	must(t, "Issue(consume RefreshToken)", e.consume(runtime.ConsumeRefreshToken, tok.Hash, at(time.Minute)))
 	must(t, "RevokeRefreshToken", s.RevokeRefreshToken(e.ctx, tok.Hash, at(2*time.Minute)))
 	tok.ConsumedAt, tok.RevokedAt = at(time.Minute), at(2*time.Minute)
 	got, err := s.GetRefreshToken(e.ctx, tok.Hash)
@@ -226,7 +226,7 @@ func (e *env) refreshTokenIn(clientID, userID, familyID string) *runtime.Refresh
 	need[runtime.RefreshTokenStore](e)
 	tok := &runtime.RefreshToken{Hash: e.hash(), ClientID: clientID, UserID: userID, Scopes: []string{"read"},
 		FamilyID: familyID, IssuedAt: t0, ExpiresAt: at(24 * time.Hour)}
-	must(e.t, "CreateRefreshToken", e.create(&runtime.Issuance{RefreshToken: tok}))
+	must(e.t, "Issue(RefreshToken)", e.create(&runtime.Issuance{RefreshToken: tok}))
 	return tok
 }
 
