@@ -353,6 +353,20 @@ type DeviceDecision struct {
 	At time.Time
 }
 
+// ChangeCounter is implemented by stores that can tell cheaply whether
+// their clients, or their failure counts (when the store is also the
+// Throttle's Limiter), may have changed. The engine then keeps clients and
+// counts in memory between requests and reads them again only after a
+// change; without it, it reads them on every request.
+type ChangeCounter interface {
+	// ChangeCount returns a number that grows whenever a client or a
+	// failure count is created, changed or deleted, by this process or any
+	// other sharing the database, at the latest when the change commits.
+	// ok is false when the store cannot tell now (PostgreSQL: its listener
+	// connection is down): the engine then reads through.
+	ChangeCount(ctx context.Context) (n uint64, ok bool, err error)
+}
+
 // SigningKeyStore keeps the keys that sign ID tokens and JWT access
 // tokens (Config.OpenID, Config.AccessTokenFormat). Several servers share
 // one store: the store's uniqueness decides which of two instances that

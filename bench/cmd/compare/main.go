@@ -59,7 +59,7 @@ var (
 	loadProcs   = flag.Int("load-procs", 1, "GOMAXPROCS of the load generator (this process)")
 	serverProcs = flag.Int("server-procs", 0, "GOMAXPROCS of each server; 0 leaves Go's default (the CPU count)")
 	only        = flag.String("only", "", "comma-separated subjects to run (default: all)")
-	profileDir  = flag.String("profile", "", "`DIR`: run the quickstart built with net/http/pprof and save CPU and allocation profiles of each phase there")
+	profileDir  = flag.String("profile", "", "`DIR`: run the examples built with net/http/pprof and save CPU and allocation profiles of each phase there (EXAMPLE.PHASE.cpu.pprof)")
 	keep        = flag.Bool("keep", false, "keep the work directory (binaries, databases, server logs)")
 )
 
@@ -322,8 +322,8 @@ func build(ctx context.Context, w *work, selected []subject) error {
 	}
 	for _, ex := range examples {
 		args := []string{"build", "-o", bin + ex}
-		if ex == "quickstart" && *profileDir != "" {
-			overlay, err := writeOverlay(w)
+		if *profileDir != "" {
+			overlay, err := writeOverlay(w, ex)
 			if err != nil {
 				return err
 			}
@@ -351,15 +351,15 @@ func serverPackage(name string) string {
 	return "./servers/" + name
 }
 
-func writeOverlay(w *work) (string, error) {
+func writeOverlay(w *work, example string) (string, error) {
 	src := filepath.Join(w.dir, "pprof_overlay.go")
 	if err := os.WriteFile(src, []byte(pprofOverlay), 0o644); err != nil {
 		return "", err
 	}
 	j, _ := json.Marshal(map[string]map[string]string{"Replace": {
-		filepath.Join(w.root, "examples", "quickstart", "zz_bench_pprof.go"): src,
+		filepath.Join(w.root, "examples", example, "zz_bench_pprof.go"): src,
 	}})
-	overlay := filepath.Join(w.dir, "overlay.json")
+	overlay := filepath.Join(w.dir, example+".overlay.json")
 	return overlay, os.WriteFile(overlay, j, 0o644)
 }
 
@@ -404,7 +404,7 @@ func measure(ctx context.Context, w *work, s subject) (m measurement, err error)
 		cmd.Env = append(cmd.Env, fmt.Sprintf("GOMAXPROCS=%d", *serverProcs))
 	}
 	var pprofAddr string
-	if *profileDir != "" && s.name == "quickstart" {
+	if *profileDir != "" && serverPackage(s.name) == "" {
 		if pprofAddr, err = freeAddr(); err != nil {
 			return m, err
 		}
@@ -443,7 +443,7 @@ func measure(ctx context.Context, w *work, s subject) (m measurement, err error)
 		}
 		p.cfg.Addr, p.cfg.Conns, p.cfg.Duration, p.cfg.Warmup = addr, *conns, *duration, *warmup
 		if pprofAddr != "" {
-			*p.result, err = profiled(ctx, pprofAddr, p.name, p.cfg)
+			*p.result, err = profiled(ctx, pprofAddr, s.name+"."+p.name, p.cfg)
 			if err != nil {
 				return m, err
 			}
