@@ -32,9 +32,10 @@ type changeCache struct {
 
 	mu sync.Mutex
 	n  uint64 // the count every entry was read under
-	// drops grows with each of the engine's own limiter writes: a count
-	// read before one may predate it, even under the same n (a store whose
-	// count follows commits asynchronously), so it is not kept.
+	// drops grows with each of the engine's own limiter writes: a failure
+	// count read from the store meanwhile may predate the write, even
+	// under the same n (a store whose count follows commits late), so it
+	// is not kept.
 	drops    uint64
 	clients  map[string]*Client // by the id asked for
 	failures map[string]cachedFailures

@@ -114,6 +114,32 @@ func TestChangeCache(t *testing.T) {
 		}
 	})
 
+	// The secret rotates while the engine reads the client: what it read
+	// is kept under the count from before the read, so the next request,
+	// which sees the new count, reads again.
+	t.Run("change_racing_read", func(t *testing.T) {
+		rs := &racingStore{}
+		f := newFixtureStore(t, func(m *runtimetest.MemoryStore) runtime.Store {
+			rs.MemoryStore = m
+			return rs
+		})
+		rs.during = func() {
+			conf, err := f.store.GetClient(context.Background(), "conf")
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			conf.SecretHash = runtime.HashToken("rotated")
+			if err := f.store.UpdateClient(conf); err != nil {
+				t.Error(err)
+			}
+		}
+		f.mustToken("conf", confSecret, ccForm) // read before the rotation landed
+		if res := f.post("/token", "conf", confSecret, ccForm); res.str("error") != runtime.InvalidClient {
+			t.Errorf("old secret after the rotation: %d %s, want invalid_client", res.Status, res.Raw)
+		}
+	})
+
 	t.Run("one_read_while_unchanged", func(t *testing.T) {
 		cs := &countingStore{}
 		f := newCountingFixture(t, cs, false)
@@ -359,4 +385,18 @@ func TestChangeCacheConcurrent(t *testing.T) {
 	if res := ccFrom(f, "conf", confSecret, "192.0.2.200:1"); res.Status != http.StatusUnauthorized {
 		t.Errorf("old secret after the rotation: %d %s, want 401", res.Status, res.Raw)
 	}
+}
+
+// racingStore runs during once, inside the first GetClient, after the
+// client was read: a change that commits while the engine reads.
+type racingStore struct {
+	*runtimetest.MemoryStore
+	once   sync.Once
+	during func()
+}
+
+func (s *racingStore) GetClient(ctx context.Context, id string) (*runtime.Client, error) {
+	c, err := s.MemoryStore.GetClient(ctx, id)
+	s.once.Do(s.during)
+	return c, err
 }
