@@ -36,6 +36,7 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) (any, *Error) {
 	if e != nil {
 		return nil, e
 	}
+	ctx = s.snapshot(ctx)
 	client, _, e := s.authenticateClient(ctx, r, form)
 	if e != nil {
 		return nil, e
@@ -55,7 +56,7 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) (any, *Error) {
 		return nil, errorf(UnauthorizedClient, "the client may not use the %s grant", grantType)
 	}
 	if grantType == GrantPassword {
-		ctx = s.withSource(r) // throttled per source address too
+		ctx = s.withSource(ctx, r) // throttled per source address too
 	}
 	is, e := grant(ctx, client, form)
 	if e != nil {
