@@ -51,7 +51,6 @@ var (
 	_ runtime.AuthorizationCodeStore = (*Store)(nil)
 	_ runtime.DeviceCodeStore        = (*Store)(nil)
 	_ runtime.SigningKeyStore        = (*Store)(nil)
-	_ runtime.UserClaimsStore        = (*Store)(nil)
 	_ runtime.Limiter                = (*Store)(nil)
 )
 
@@ -160,15 +159,11 @@ func Config() runtime.Config {
 		RefreshTokenLifetime:      336 * time.Hour,
 		AuthorizationCodeLifetime: 5 * time.Minute,
 		DeviceCodeLifetime:        10 * time.Minute,
-		Scopes:                    []string{"openid", "profile", "email", "read", "write"},
+		Scopes:                    []string{"read", "write"},
 		DefaultScopes:             []string{"read"},
-		OpenID: &runtime.OpenIDConfig{
-			IDTokenLifetime: time.Hour,
-			Claims:          []string{"email", "preferred_username"},
-		},
-		AccessTokenFormat: runtime.AccessTokenJWT,
+		AccessTokenFormat:         runtime.AccessTokenJWT,
 		SigningKeys: runtime.SigningKeysConfig{
-			Algorithm:   "RS256",
+			Algorithm:   "ES256",
 			RotateEvery: 720 * time.Hour,
 			RetireAfter: 168 * time.Hour,
 		},
@@ -371,18 +366,11 @@ func clientFromRow(row sqlcdb.Client) *Client {
 	}
 }
 
-// UserExtra holds the extra columns oauthgen.yaml declares for users.
-type UserExtra struct {
-	// Email is the column email.
-	Email *string
-}
-
-// User is a user of the oauth_users table, with its extra columns.
+// User is a user of the oauth_users table.
 type User struct {
 	runtime.User
 	// CreatedAt is when the user was created.
 	CreatedAt time.Time
-	UserExtra
 }
 
 // NewUser describes a user to create with CreateUser.
@@ -391,7 +379,6 @@ type NewUser struct {
 	Username string
 	// Password is hashed with argon2id; only the hash is kept.
 	Password string
-	UserExtra
 }
 
 // CreateUser creates a user with a random id. runtime.ErrDuplicate if the
@@ -408,7 +395,6 @@ func (s *Store) CreateUser(ctx context.Context, nu NewUser) (*User, error) {
 			PasswordHash: runtime.HashPassword(nu.Password),
 		},
 		CreatedAt: time.Now().UTC(),
-		UserExtra: nu.UserExtra,
 	}
 	if err := s.ImportUser(ctx, u); err != nil {
 		return nil, err
@@ -425,7 +411,6 @@ func (s *Store) ImportUser(ctx context.Context, u *User) error {
 		Username:     u.Username,
 		PasswordHash: u.PasswordHash,
 		CreatedAt:    u.CreatedAt.UTC(),
-		Email:        u.Email,
 	}))
 }
 
@@ -485,7 +470,6 @@ func (s *Store) ListUsers(ctx context.Context) ([]*User, error) {
 func (s *Store) UpdateUser(ctx context.Context, u *User) error {
 	n, err := s.write.UpdateUser(ctx, sqlcdb.UpdateUserParams{
 		Username: u.Username,
-		Email:    u.Email,
 		ID:       u.ID,
 	})
 	if err != nil {
@@ -561,9 +545,6 @@ func userFromRow(row sqlcdb.User) *User {
 			PasswordHash: row.PasswordHash,
 		},
 		CreatedAt: row.CreatedAt.UTC(),
-		UserExtra: UserExtra{
-			Email: row.Email,
-		},
 	}
 }
 
@@ -655,7 +636,6 @@ func (s *Store) createRefreshToken(ctx context.Context, q *sqlcdb.Queries, t *ru
 		ExpiresAt:  t.ExpiresAt.UTC(),
 		ConsumedAt: nullTime(t.ConsumedAt),
 		RevokedAt:  nullTime(t.RevokedAt),
-		AuthTime:   nullTime(t.AuthTime),
 	}))
 }
 
@@ -675,7 +655,6 @@ func (s *Store) GetRefreshToken(ctx context.Context, hash string) (*runtime.Refr
 		IssuedAt:   row.IssuedAt.UTC(),
 		ExpiresAt:  row.ExpiresAt.UTC(),
 		ConsumedAt: timeOf(row.ConsumedAt),
-		AuthTime:   timeOf(row.AuthTime),
 		RevokedAt:  revokedAt(row.RevokedAt, row.FamilyRevokedAt),
 	}, nil
 }
@@ -710,8 +689,6 @@ func (s *Store) createAuthorizationCode(ctx context.Context, q *sqlcdb.Queries, 
 		IssuedAt:            c.IssuedAt.UTC(),
 		ExpiresAt:           c.ExpiresAt.UTC(),
 		ConsumedAt:          nullTime(c.ConsumedAt),
-		Nonce:               nullString(c.Nonce),
-		AuthTime:            nullTime(c.AuthTime),
 	}))
 }
 
@@ -734,8 +711,6 @@ func (s *Store) GetAuthorizationCode(ctx context.Context, hash string) (*runtime
 		IssuedAt:            row.IssuedAt.UTC(),
 		ExpiresAt:           row.ExpiresAt.UTC(),
 		ConsumedAt:          timeOf(row.ConsumedAt),
-		Nonce:               stringOf(row.Nonce),
-		AuthTime:            timeOf(row.AuthTime),
 	}, nil
 }
 
@@ -880,24 +855,6 @@ func (s *Store) AddSigningKey(ctx context.Context, k *runtime.SigningKey) error 
 		CreatedAt:        k.CreatedAt.UTC(),
 		ActiveFrom:       k.ActiveFrom.UTC(),
 	}))
-}
-
-// UserClaims returns the OpenID Connect claims of the user from the columns
-// oauthgen.yaml maps (openid_connect.claims); NULL and empty text are left out.
-// runtime.ErrNotFound for an unknown user.
-func (s *Store) UserClaims(ctx context.Context, userID string) (map[string]any, error) {
-	row, err := s.read.GetUserClaims(ctx, userID)
-	if err != nil {
-		return nil, notFound(err)
-	}
-	claims := map[string]any{}
-	if row.Email != nil && *row.Email != "" {
-		claims["email"] = *row.Email
-	}
-	if row.Username != "" {
-		claims["preferred_username"] = row.Username
-	}
-	return claims, nil
 }
 
 // Issue applies is in one transaction: the Consume first, then the records,
