@@ -65,6 +65,7 @@ var storeParts = []storePart{
 	{"user claims", func(p *Plan) bool { return len(p.Claims) > 0 }, (*storeGen).emitUserClaims},
 	{"issue", always, (*storeGen).emitIssue},
 	{"limiter", always, (*storeGen).emitLimiter},
+	{"changes", always, (*storeGen).emitChanges},
 	{"purge", always, (*storeGen).emitPurge},
 	{"helpers", always, (*storeGen).emitHelpers},
 }
