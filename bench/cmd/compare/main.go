@@ -18,6 +18,7 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	crand "crypto/rand"
 	"encoding/base64"
@@ -61,6 +62,7 @@ var (
 	only        = flag.String("only", "", "comma-separated subjects to run (default: all)")
 	profileDir  = flag.String("profile", "", "`DIR`: run the examples built with net/http/pprof and save CPU and allocation profiles of each phase there (EXAMPLE.PHASE.cpu.pprof)")
 	keep        = flag.Bool("keep", false, "keep the work directory (binaries, databases, server logs)")
+	rounds      = flag.Int("rounds", 1, "measure every subject this many times, interleaved, and report each figure's median: the machine's speed drifts over minutes")
 )
 
 // subject is one server the harness measures.
@@ -89,7 +91,7 @@ var subjects = []subject{
 			if err := createClient(ctx, w.bin("quickstart"), "--db", db); err != nil {
 				return nil, nil, err
 			}
-			return exec.Command(w.bin("quickstart"), "--db", db, "serve", "--addr", addr), nil, nil
+			return exec.Command(w.bin("quickstart"), "--db", db, "serve", "--addr", addr), removeSQLite(db), nil
 		}},
 	{name: "postgres", pg: true, about: "examples/postgres: generated PostgreSQL store (pgx), request logging on (to a file)",
 		start: func(ctx context.Context, w *work, addr string) (*exec.Cmd, func(), error) {
@@ -122,7 +124,8 @@ var subjects = []subject{
 		start: peer("floor-memory")},
 	{name: "floor-sqlite", about: "bare net/http + SQLite WAL, 1 writer conn: 1 INSERT / 1 SELECT",
 		start: func(ctx context.Context, w *work, addr string) (*exec.Cmd, func(), error) {
-			return exec.Command(w.bin("floor-sqlite"), "-db", filepath.Join(w.dir, "floor.db"), "-addr", addr, "-client-id", clientID, "-secret", secret), nil, nil
+			db := filepath.Join(w.dir, "floor.db")
+			return exec.Command(w.bin("floor-sqlite"), "-db", db, "-addr", addr, "-client-id", clientID, "-secret", secret), removeSQLite(db), nil
 		}},
 	{name: "floor-pgx", pg: true, about: "bare net/http + pgx pool: 1 INSERT / 1 SELECT",
 		start: func(ctx context.Context, w *work, addr string) (*exec.Cmd, func(), error) {
@@ -154,6 +157,16 @@ func createClient(ctx context.Context, bin string, dbFlags ...string) error {
 		return fmt.Errorf("%s client create: %v: %s", filepath.Base(bin), err, out)
 	}
 	return nil
+}
+
+// removeSQLite returns the removal of a SQLite database's files, so that
+// every round starts from an empty one.
+func removeSQLite(db string) func() {
+	return func() {
+		for _, suffix := range []string{"", "-wal", "-shm", ".kek"} {
+			os.Remove(db + suffix)
+		}
+	}
 }
 
 // newSchema creates a schema of its own on the PostgreSQL server and
@@ -243,17 +256,23 @@ func run() error {
 	fmt.Fprintf(os.Stderr, "built in %v\n", time.Since(start).Round(time.Second))
 
 	runtime.GOMAXPROCS(*loadProcs)
-	results := make(map[string]measurement)
-	for _, s := range selected {
-		m, err := measure(ctx, w, s)
-		if err != nil {
-			return fmt.Errorf("%s: %w", s.name, err)
+	all := make(map[string][]measurement)
+	for round := range max(1, *rounds) {
+		for _, s := range selected {
+			m, err := measure(ctx, w, s)
+			if err != nil {
+				return fmt.Errorf("%s: %w", s.name, err)
+			}
+			all[s.name] = append(all[s.name], m)
+			fmt.Fprintf(os.Stderr, "round %d %-15s tokens/s %8.0f  bearer/s %8.0f  peak RSS %s\n", round+1, s.name, m.token.PerSecond(), m.bearer.PerSecond(), mib(m.peakRSS))
 		}
-		results[s.name] = m
-		fmt.Fprintf(os.Stderr, "%-15s tokens/s %8.0f  bearer/s %8.0f  peak RSS %s\n", s.name, m.token.PerSecond(), m.bearer.PerSecond(), mib(m.peakRSS))
+	}
+	results := make(map[string]measurement)
+	for name, ms := range all {
+		results[name] = median(ms)
 	}
 	fmt.Fprintf(os.Stderr, "total %v\n\n", time.Since(start).Round(time.Second))
-	printReport(os.Stdout, selected, results)
+	printReport(os.Stdout, selected, results, all)
 	return nil
 }
 
@@ -377,6 +396,27 @@ func goCmd(ctx context.Context, dir string, args ...string) error {
 type measurement struct {
 	token, bearer load.Result
 	peakRSS       int64 // bytes, VmHWM
+}
+
+// median is the measurement of the median round of each phase (by
+// throughput), with the highest peak RSS of all rounds.
+func median(ms []measurement) measurement {
+	pick := func(phase func(measurement) load.Result) load.Result {
+		rs := make([]load.Result, len(ms))
+		for i, m := range ms {
+			rs[i] = phase(m)
+		}
+		slices.SortFunc(rs, func(a, b load.Result) int { return cmp.Compare(a.PerSecond(), b.PerSecond()) })
+		return rs[len(rs)/2]
+	}
+	m := measurement{
+		token:  pick(func(m measurement) load.Result { return m.token }),
+		bearer: pick(func(m measurement) load.Result { return m.bearer }),
+	}
+	for _, r := range ms {
+		m.peakRSS = max(m.peakRSS, r.peakRSS)
+	}
+	return m
 }
 
 // measure starts s, runs the token phase then the bearer phase, reads the
