@@ -68,7 +68,11 @@ func (p *Plan) Interfaces() []string {
 	if p.Has(tableLimits) {
 		out = append(out, "Limiter")
 	}
-	return append(out, "ChangeCounter")
+	out = append(out, "ChangeCounter")
+	if p.Dialect == schema.SQLite {
+		out = append(out, "ChangeCountIssuer") // issueChecks
+	}
+	return out
 }
 
 // recordNames are the Go names of each table kind's record, in the

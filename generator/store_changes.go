@@ -86,6 +86,9 @@ func (g *storeGen) emitChanges() {
 		jen.Return(jen.Uint64().Call(jen.Id("n")), jen.True(), jen.Nil()),
 	)
 	f.Line()
+	if g.p.Dialect == schema.SQLite {
+		g.emitIssueChecks()
+	}
 	f.Comment("commitChange commits tx, a write of clients or limiter counts, counting it")
 	f.Comment("in the same transaction: ChangeCount moves, for every process, when and")
 	f.Comment("only if the write commits.")

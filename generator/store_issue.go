@@ -94,11 +94,15 @@ func (g *storeGen) emitIssue() {
 	)
 	f.Line()
 
-	body := []jen.Code{
+	var body []jen.Code
+	if g.p.Dialect == schema.SQLite {
+		body = append(body, g.issueChecks()...)
+	}
+	body = append(body,
 		jen.If(jen.Id("is").Dot("Consume").Op("!=").Nil()).Block(
 			jen.If(jen.Err().Op(":=").Id("consume").Call(jen.Id("ctx"), jen.Id("q"), jen.Id("is").Dot("Consume")), jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Err())),
 		),
-	}
+	)
 	for _, r := range issuanceRecords {
 		field := jen.Id("is").Dot(r.field)
 		if !g.p.Has(r.kind) {
@@ -117,6 +121,30 @@ func (g *storeGen) emitIssue() {
 	)
 	f.Line()
 	g.emitConsume()
+}
+
+// issueChecks is the start of SQLite's issue: IfChangeCount compared with
+// the changes table through q, so inside the transaction (and on the
+// writer connection, before its INSERT, for an access token alone).
+func (g *storeGen) issueChecks() []jen.Code {
+	n := jen.Id("is").Dot("IfChangeCount")
+	return []jen.Code{
+		jen.If(n.Clone().Op("!=").Nil()).Block(
+			jen.List(jen.Id("n"), jen.Err()).Op(":=").Add(g.callOn(jen.Id("q"), "ChangeCount")),
+			jen.If(jen.Err().Op("!=").Nil().Op("&&").Op("!").Qual("errors", "Is").Call(jen.Err(), jen.Qual(sqlPkg, "ErrNoRows"))).Block(jen.Return(jen.Err())),
+			jen.If(jen.Uint64().Call(jen.Id("n")).Op("!=").Op("*").Add(n.Clone())).Block(jen.Return(rt("ErrChanged"))),
+		),
+	}
+}
+
+// emitIssueChecks writes IssueChecksChangeCount (runtime.ChangeCountIssuer).
+func (g *storeGen) emitIssueChecks() {
+	f := g.f
+	f.Comment("IssueChecksChangeCount implements runtime.ChangeCountIssuer: issue compares")
+	f.Comment("an Issuance's IfChangeCount with the changes table in its transaction, so")
+	f.Comment("token requests need not read ChangeCount first.")
+	f.Func().Params(recv()).Id("IssueChecksChangeCount").Params().Bool().Block(jen.Return(jen.True()))
+	f.Line()
 }
 
 // emitConsume writes consume, the Consume of an Issuance.

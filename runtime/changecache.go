@@ -2,6 +2,7 @@ package runtime
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"reflect"
 	"slices"
@@ -23,12 +24,19 @@ const maxCached = 4096
 // whose snapshot shows c.n too. A snapshot with another count drops
 // everything. Missing clients (ErrNotFound) and errors are never kept.
 //
+// When the store is a ChangeCountIssuer, a token request skips even that
+// read: it runs on the count the last read returned (assume), and its
+// Issue applies only if the count is still that one; otherwise, or when
+// it would answer an error or write a failure count, it reads the count
+// (confirm), and runs again on that read if the count moved.
+//
 // Cached *Client values are shared by every request that reads them: the
 // engine never changes a *Client it got from the store, and hands
 // application code (hooks, AuthorizationRequest, DeviceRequest) a copy.
 type changeCache struct {
 	counter ChangeCounter
 	counts  bool // failure counts too: the Limiter is the store
+	issuer  bool // the store's Issue checks IfChangeCount: token requests may assume
 
 	// reads shares ChangeCount reads between concurrent requests (read).
 	reads   sync.Mutex
@@ -44,6 +52,12 @@ type changeCache struct {
 	drops    uint64
 	clients  map[string]*Client // by the id asked for
 	failures map[string]cachedFailures
+	// latest is what the last ChangeCount read returned, while known:
+	// the count token requests assume. forget clears known and grows gen,
+	// so that a read begun before it does not set known again.
+	latest uint64
+	known  bool
+	gen    uint64
 }
 
 // cachedFailures is what Failures(key, since) returned: still the answer
@@ -72,9 +86,11 @@ func newChangeCache(store Store, lim Limiter) *changeCache {
 	if !ok {
 		return nil
 	}
+	issuer, _ := store.(ChangeCountIssuer)
 	return &changeCache{
 		counter:  counter,
 		counts:   lim != nil && sameValue(lim, store),
+		issuer:   issuer != nil && issuer.IssueChecksChangeCount(),
 		clients:  map[string]*Client{},
 		failures: map[string]cachedFailures{},
 	}
@@ -91,10 +107,84 @@ type snapshotKey struct{}
 
 // snapshot is a change count taken at the start of a request; ok is false
 // when the store could not tell it (then the request reads through).
+// assumed is set when n was not read for the request (changeCache.issuer).
 type snapshot struct {
-	cache *changeCache
-	n     uint64
-	ok    bool
+	cache   *changeCache
+	n       uint64
+	ok      bool
+	assumed *assumption
+}
+
+// assumption is how a token request running on an assumed count stands.
+// A request runs in one goroutine.
+type assumption struct {
+	// confirmed: a read (or Issue's check) showed the count unchanged
+	// during the request; from then on it is as good as a snapshot.
+	confirmed bool
+	// changed: a read or Issue showed another count, or could not tell;
+	// the request must write nothing more and run again (errRedo).
+	changed bool
+}
+
+// errRedo ends a request attempt whose assumed count proved stale; the
+// token endpoint runs it again on a count read for it, so it never
+// reaches a client.
+var errRedo = &Error{Code: ServerError, cause: errors.New("oauthgen: change count moved under the request")}
+
+// assume returns ctx carrying an assumed snapshot of the count the last
+// read returned, when the store checks it at Issue and such a count is
+// known; else ctx and nil.
+func (s *Server) assume(ctx context.Context) (context.Context, *assumption) {
+	c := s.changes
+	if c == nil || !c.issuer {
+		return ctx, nil
+	}
+	c.mu.Lock()
+	n, known := c.latest, c.known
+	c.mu.Unlock()
+	if !known {
+		return ctx, nil
+	}
+	a := &assumption{}
+	return context.WithValue(ctx, snapshotKey{}, snapshot{c, n, true, a}), a
+}
+
+// assumed returns the assumption of ctx's snapshot and its count, or nil.
+func (s *Server) assumed(ctx context.Context) (*assumption, uint64) {
+	snap, ok := ctx.Value(snapshotKey{}).(snapshot)
+	if !ok || snap.assumed == nil || snap.cache != s.changes {
+		return nil, 0
+	}
+	return snap.assumed, snap.n
+}
+
+// confirm reports whether the request may go on writing: true unless it
+// runs on an assumed count that a read now shows moved (or cannot tell),
+// which marks it changed. Called before writes a second run would repeat
+// or misjudge (failure counts, polls, revocations, extension hooks).
+func (s *Server) confirm(ctx context.Context) bool {
+	a, n := s.assumed(ctx)
+	switch {
+	case a == nil || a.confirmed:
+		return true
+	case a.changed:
+		return false
+	}
+	if m, ok := s.changes.read(ctx); ok && m == n {
+		a.confirmed = true
+		return true
+	}
+	a.changed = true
+	return false
+}
+
+// forget stops token requests assuming the last count read: it is known
+// to be stale.
+func (c *changeCache) forget() {
+	c.mu.Lock()
+	c.known = false
+	c.gen++
+	c.mu.Unlock()
 }
 
 // snapshot returns ctx carrying a snapshot of the store's change count,
@@ -110,7 +200,7 @@ func (s *Server) snapshot(ctx context.Context) context.Context {
 		return ctx
 	}
 	n, ok := c.read(ctx)
-	return context.WithValue(ctx, snapshotKey{}, snapshot{c, n, ok})
+	return context.WithValue(ctx, snapshotKey{}, snapshot{c, n, ok, nil})
 }
 
 // count returns the snapshot in ctx, or a new one.
@@ -176,8 +266,21 @@ func (c *changeCache) read(ctx context.Context) (uint64, bool) {
 // lead makes the read r, which c.running holds, for every request waiting
 // on it.
 func (c *changeCache) lead(ctx context.Context, r *countRead) (uint64, bool) {
+	var gen uint64
+	if c.issuer {
+		c.mu.Lock()
+		gen = c.gen
+		c.mu.Unlock()
+	}
 	n, ok, err := c.counter.ChangeCount(ctx)
 	r.n, r.ok = n, ok && err == nil
+	if c.issuer && r.ok {
+		c.mu.Lock()
+		if c.gen == gen {
+			c.latest, c.known = n, true
+		}
+		c.mu.Unlock()
+	}
 	c.reads.Lock()
 	c.running = nil
 	c.reads.Unlock()
@@ -331,6 +434,10 @@ func (s *Server) dropFailures(keys ...string) {
 	for _, k := range keys {
 		delete(c.failures, k)
 	}
+	// The write moves the count: assuming the last one read would only
+	// make the next Issue fail.
+	c.known = false
+	c.gen++
 	c.mu.Unlock()
 }
 

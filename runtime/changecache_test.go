@@ -146,18 +146,20 @@ func TestChangeCache(t *testing.T) {
 		for range 20 {
 			f.mustToken("conf", confSecret, ccForm)
 		}
-		if g, b, one, c := cs.getClient.Load(), cs.failuresOf.Load(), cs.failures.Load(), cs.changeCount.Load(); g != 1 || b != 1 || one != 0 || c != 20 {
-			t.Errorf("20 token requests: %d GetClient, %d FailuresOf, %d Failures, %d ChangeCount; want 1, 1, 0, 20", g, b, one, c)
+		// The store checks the count at Issue: only the first request reads it.
+		if g, b, one, c := cs.getClient.Load(), cs.failuresOf.Load(), cs.failures.Load(), cs.changeCount.Load(); g != 1 || b != 1 || one != 0 || c != 1 {
+			t.Errorf("20 token requests: %d GetClient, %d FailuresOf, %d Failures, %d ChangeCount; want 1, 1, 0, 1", g, b, one, c)
 		}
-		// A write anywhere in the count reads them again, once.
+		// A write anywhere in the count reads them again, once: the next
+		// Issue fails and its request runs again on a count read for it.
 		if err := f.store.AddClient(&runtime.Client{ID: "new"}); err != nil {
 			t.Fatal(err)
 		}
 		for range 5 {
 			f.mustToken("conf", confSecret, ccForm)
 		}
-		if g, b := cs.getClient.Load(), cs.failuresOf.Load(); g != 2 || b != 2 {
-			t.Errorf("5 more after a change: %d GetClient, %d FailuresOf in all; want 2, 2", g, b)
+		if g, b, c := cs.getClient.Load(), cs.failuresOf.Load(), cs.changeCount.Load(); g != 2 || b != 2 || c != 2 {
+			t.Errorf("5 more after a change: %d GetClient, %d FailuresOf, %d ChangeCount in all; want 2, 2, 2", g, b, c)
 		}
 	})
 
@@ -399,4 +401,125 @@ func (s *racingStore) GetClient(ctx context.Context, id string) (*runtime.Client
 	c, err := s.MemoryStore.GetClient(ctx, id)
 	s.once.Do(s.during)
 	return c, err
+}
+
+// issueRecorder records what Issue returned, over a MemoryStore.
+type issueRecorder struct {
+	*runtimetest.MemoryStore
+	mu      sync.Mutex
+	results []error
+}
+
+func (s *issueRecorder) Issue(ctx context.Context, is *runtime.Issuance) error {
+	err := s.MemoryStore.Issue(ctx, is)
+	s.mu.Lock()
+	s.results = append(s.results, err)
+	s.mu.Unlock()
+	return err
+}
+
+// Token requests run on the count last read, which Issue checks: changes
+// made elsewhere (here: straight to the store, which the engine never
+// sees) make the request run again on a count read for it.
+func TestChangeCacheAssumedCount(t *testing.T) {
+	const remote = "192.0.2.9:1"
+	since := func(f *fixture) time.Time { return f.clock.Now().Add(-time.Hour) }
+
+	t.Run("secret_rotated_elsewhere", func(t *testing.T) {
+		f := newCountingFixture(t, &countingStore{}, false)
+		ccFrom(f, "conf", confSecret, remote) // the count, and the client, in memory
+		conf, err := f.store.GetClient(t.Context(), "conf")
+		if err != nil {
+			t.Fatal(err)
+		}
+		conf.SecretHash = runtime.HashToken("rotated")
+		if err := f.store.UpdateClient(conf); err != nil {
+			t.Fatal(err)
+		}
+		if res := ccFrom(f, "conf", "rotated", remote); res.Status != http.StatusOK {
+			t.Fatalf("new secret: %d %s, want 200", res.Status, res.Raw)
+		}
+		for _, key := range []string{"client:conf", "client-addr:192.0.2.9"} {
+			if n, _, err := f.store.Failures(t.Context(), key, since(f)); err != nil || n != 0 {
+				t.Errorf("failures of %s after the new secret succeeded: %d, %v; want none", key, n, err)
+			}
+		}
+	})
+
+	t.Run("client_deleted_elsewhere", func(t *testing.T) {
+		f := newCountingFixture(t, &countingStore{}, false)
+		ccFrom(f, "other", otherSecret, remote)
+		if err := f.store.DeleteClient("other"); err != nil {
+			t.Fatal(err)
+		}
+		if res := ccFrom(f, "other", otherSecret, remote); res.Status != http.StatusUnauthorized || res.str("error") != runtime.InvalidClient {
+			t.Errorf("deleted client: %d %s, want 401 invalid_client", res.Status, res.Raw)
+		}
+	})
+
+	// An error answered from a stale client, before any write: the count
+	// is read before answering it.
+	t.Run("grant_allowed_elsewhere", func(t *testing.T) {
+		f := newCountingFixture(t, &countingStore{}, false)
+		if res := ccFrom(f, "nogrants", otherSecret, remote); res.str("error") != runtime.UnauthorizedClient {
+			t.Fatalf("client without grants: %d %s, want unauthorized_client", res.Status, res.Raw)
+		}
+		c, err := f.store.GetClient(t.Context(), "nogrants")
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.GrantTypes = []string{runtime.GrantClientCredentials}
+		if err := f.store.UpdateClient(c); err != nil {
+			t.Fatal(err)
+		}
+		if res := ccFrom(f, "nogrants", otherSecret, remote); res.Status != http.StatusOK {
+			t.Errorf("after the grant was allowed elsewhere: %d %s, want 200", res.Status, res.Raw)
+		}
+	})
+
+	t.Run("blocked_elsewhere", func(t *testing.T) {
+		f := newCountingFixture(t, &countingStore{}, false)
+		ccFrom(f, "conf", confSecret, remote)
+		// Another instance saw this address guess, often.
+		for range 10 {
+			if _, err := f.store.AddFailure(t.Context(), "client-addr:192.0.2.9", f.clock.Now(), since(f)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if res := ccFrom(f, "conf", confSecret, remote); res.Status != http.StatusTooManyRequests {
+			t.Errorf("right secret from an address blocked elsewhere: %d %s, want 429", res.Status, res.Raw)
+		}
+	})
+
+	t.Run("code_redeemed_once_after_change", func(t *testing.T) {
+		rec := &issueRecorder{}
+		f := newFixtureStore(t, func(m *runtimetest.MemoryStore) runtime.Store {
+			rec.MemoryStore = m
+			return rec
+		})
+		code := f.code()
+		f.mustToken("conf", confSecret, ccForm) // a count known
+		if err := f.store.AddClient(&runtime.Client{ID: "elsewhere"}); err != nil {
+			t.Fatal(err)
+		}
+		rec.mu.Lock()
+		rec.results = nil
+		rec.mu.Unlock()
+		if res := f.redeem(code); res.Status != http.StatusOK {
+			t.Fatalf("redeeming after a change: %d %s, want 200", res.Status, res.Raw)
+		}
+		rec.mu.Lock()
+		results := slices.Clone(rec.results)
+		rec.mu.Unlock()
+		if len(results) != 2 || !errors.Is(results[0], runtime.ErrChanged) || results[1] != nil {
+			t.Errorf("Issue results %v, want [ErrChanged, nil]: one stale attempt, one redo", results)
+		}
+		ac, err := f.store.GetAuthorizationCode(t.Context(), runtime.HashToken(code))
+		if err != nil || ac.ConsumedAt.IsZero() {
+			t.Fatalf("code after the redemption: %+v, %v; want consumed", ac, err)
+		}
+		if res := f.redeem(code); res.str("error") != runtime.InvalidGrant {
+			t.Errorf("second redemption: %d %s, want invalid_grant", res.Status, res.Raw)
+		}
+	})
 }

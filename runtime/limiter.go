@@ -349,6 +349,11 @@ func (s *Server) failed(ctx context.Context, st *throttleState) *Error {
 	if s.throttle.lim == nil {
 		return nil
 	}
+	// On an assumed count that moved, st or the client may be stale: a
+	// client using a secret rotated elsewhere must not be charged.
+	if !s.confirm(ctx) {
+		return errRedo
+	}
 	now := s.now()
 	keys := st.keys[:st.n]
 	s.dropFailures(keys...)

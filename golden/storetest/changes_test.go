@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"os"
 	goruntime "runtime"
@@ -517,4 +518,61 @@ func randomHex(n int) string {
 	b := make([]byte, n)
 	rand.Read(b)
 	return hex.EncodeToString(b)
+}
+
+// TestIssueChangedElsewhere: on a Store whose Issue checks IfChangeCount,
+// a client write through another Store on the database (another process)
+// makes an Issuance with the count from before it apply nothing and return
+// ErrChanged; with the count after it, the Issuance applies. Both a lone
+// access token (one INSERT) and a family with tokens (a transaction).
+func TestIssueChangedElsewhere(t *testing.T) {
+	for _, c := range changeCases {
+		t.Run(c.name, func(t *testing.T) {
+			ctx := context.Background()
+			a, b := c.open(t)
+			if ci, ok := a.store.(runtime.ChangeCountIssuer); !ok || !ci.IssueChecksChangeCount() {
+				t.Skip("the Store's Issue does not check IfChangeCount")
+			}
+			must(t, a.createClient(ctx, "issuer"))
+			now := time.Now().UTC().Truncate(time.Millisecond)
+			lone := func() *runtime.Issuance {
+				return &runtime.Issuance{AccessToken: &runtime.AccessToken{Hash: runtime.HashToken(runtime.NewToken()),
+					ClientID: "issuer", Scopes: []string{"read"}, IssuedAt: now, ExpiresAt: now.Add(time.Hour)}}
+			}
+			withFamily := func() *runtime.Issuance {
+				is := lone()
+				f := &runtime.Family{ID: runtime.NewID(), ClientID: "issuer", CreatedAt: now}
+				is.Family, is.AccessToken.FamilyID = f, f.ID
+				is.RefreshToken = &runtime.RefreshToken{Hash: runtime.HashToken(runtime.NewToken()), ClientID: "issuer",
+					Scopes: []string{"read"}, FamilyID: f.ID, IssuedAt: now, ExpiresAt: now.Add(24 * time.Hour)}
+				return is
+			}
+			for _, shape := range []struct {
+				name string
+				make func() *runtime.Issuance
+			}{{"access_token_alone", lone}, {"family_and_tokens", withFamily}} {
+				old := changeCount(t, a)
+				must(t, b.rotateSecret(ctx, "issuer"))
+				is := shape.make()
+				is.IfChangeCount = &old
+				if err := a.store.Issue(ctx, is); !errors.Is(err, runtime.ErrChanged) {
+					t.Fatalf("%s: Issue with the count from before another Store's write: error = %v, want ErrChanged", shape.name, err)
+				}
+				if _, err := a.store.GetAccessToken(ctx, is.AccessToken.Hash); !errors.Is(err, runtime.ErrNotFound) {
+					t.Errorf("%s: access token after ErrChanged: error = %v, want ErrNotFound", shape.name, err)
+				}
+				if r := is.RefreshToken; r != nil {
+					if _, err := a.store.GetRefreshToken(ctx, r.Hash); !errors.Is(err, runtime.ErrNotFound) {
+						t.Errorf("%s: refresh token after ErrChanged: error = %v, want ErrNotFound", shape.name, err)
+					}
+				}
+				current := changeCount(t, a)
+				is.IfChangeCount = &current
+				must(t, a.store.Issue(ctx, is))
+				if _, err := a.store.GetAccessToken(ctx, is.AccessToken.Hash); err != nil {
+					t.Errorf("%s: access token after Issue with the current count: %v", shape.name, err)
+				}
+			}
+		})
+	}
 }

@@ -29,6 +29,7 @@ var (
 	_ runtime.SigningKeyStore        = (*MemoryStore)(nil)
 	_ runtime.UserClaimsStore        = (*MemoryStore)(nil)
 	_ runtime.ChangeCounter          = (*MemoryStore)(nil)
+	_ runtime.ChangeCountIssuer      = (*MemoryStore)(nil)
 	_ runtime.BatchLimiter           = (*MemoryStore)(nil)
 	_ FailFunc                       = (*MemoryStore)(nil).Fail
 )
@@ -118,6 +119,10 @@ func (s *MemoryStore) Issue(ctx context.Context, is *runtime.Issuance) error {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	// Every counted write holds mu, so the count cannot move before apply.
+	if n := is.IfChangeCount; n != nil && *n != s.changes.Load() {
+		return runtime.ErrChanged
+	}
 	apply, err := s.consume(is.Consume)
 	if err != nil {
 		return err
@@ -320,6 +325,9 @@ func (s *MemoryStore) ChangeCount(ctx context.Context) (uint64, bool, error) {
 	return s.changes.Load(), true, nil
 }
 
+// IssueChecksChangeCount implements runtime.ChangeCountIssuer.
+func (s *MemoryStore) IssueChecksChangeCount() bool { return true }
+
 // Failures implements runtime.Limiter.
 func (s *MemoryStore) Failures(ctx context.Context, key string, since time.Time) (int, time.Time, error) {
 	if err := ctx.Err(); err != nil {
@@ -341,6 +349,8 @@ func (s *MemoryStore) AddFailure(ctx context.Context, key string, now, since tim
 	if err := ctx.Err(); err != nil {
 		return 0, err
 	}
+	s.mu.Lock() // ordered with Issue's IfChangeCount check
+	defer s.mu.Unlock()
 	defer s.changes.Add(1)
 	return s.limits.AddFailure(ctx, key, now, since)
 }
@@ -350,6 +360,8 @@ func (s *MemoryStore) Reset(ctx context.Context, key string) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	s.mu.Lock() // ordered with Issue's IfChangeCount check
+	defer s.mu.Unlock()
 	defer s.changes.Add(1)
 	return s.limits.Reset(ctx, key)
 }
@@ -359,6 +371,8 @@ func (s *MemoryStore) Purge(ctx context.Context, before time.Time) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	s.mu.Lock() // ordered with Issue's IfChangeCount check
+	defer s.mu.Unlock()
 	defer s.changes.Add(1)
 	return s.limits.Purge(ctx, before)
 }

@@ -41,6 +41,7 @@ var mutants = []struct {
 	{"poll_without_cas", "DeviceCode/concurrent_poll", func(m *MemoryStore) runtime.Store { return pollNoCAS{m} }},
 	{"frozen_change_count", "ChangeCount/client_write", func(m *MemoryStore) runtime.Store { return frozenCount{m} }},
 	{"count_misses_failures", "ChangeCount/failure_writes", func(m *MemoryStore) runtime.Store { return clientsOnlyCount{m} }},
+	{"ignores_if_change_count", "ChangeCount/issue_if_change_count", func(m *MemoryStore) runtime.Store { return ignoresIfChangeCount{m} }},
 }
 
 func TestSuiteCatchesMutants(t *testing.T) {
@@ -321,4 +322,14 @@ func (s clientsOnlyCount) ChangeCount(ctx context.Context) (uint64, bool, error)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return uint64(len(s.clients)), true, nil
+}
+
+// ignoresIfChangeCount says its Issue checks IfChangeCount but applies the
+// Issuance whatever the count.
+type ignoresIfChangeCount struct{ *MemoryStore }
+
+func (s ignoresIfChangeCount) Issue(ctx context.Context, is *runtime.Issuance) error {
+	copied := *is
+	copied.IfChangeCount = nil
+	return s.MemoryStore.Issue(ctx, &copied)
 }

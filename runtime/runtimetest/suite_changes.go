@@ -1,6 +1,7 @@
 package runtimetest
 
 import (
+	"errors"
 	"fmt"
 	"testing"
 	"time"
@@ -15,6 +16,8 @@ func changeCountTests() []subtest {
 	return []subtest{
 		{"client_write", testChangeCountClientWrite},
 		{"failure_writes", testChangeCountFailureWrites},
+		{"issue_if_change_count", testChangeCountIssue},
+		{"concurrent_issue_if_change_count", testChangeCountIssueConcurrent},
 	}
 }
 
@@ -71,5 +74,83 @@ func (e *env) waitCount(cc runtime.ChangeCounter, done func(uint64) bool, failur
 			e.t.Fatalf("%s (waited %v; last %d, ok %v)", failure, countWait, n, ok)
 		}
 		time.Sleep(time.Millisecond)
+	}
+}
+
+// changeCountIssuer returns the store as a ChangeCountIssuer, or skips: the
+// engine relies on the check only for a store that says it makes it.
+func (e *env) changeCountIssuer() runtime.ChangeCountIssuer {
+	e.t.Helper()
+	cc := need[runtime.ChangeCountIssuer](e)
+	if !cc.IssueChecksChangeCount() {
+		e.t.Skip("IssueChecksChangeCount is false")
+	}
+	return cc
+}
+
+// staleCount returns a count a client write has since left behind.
+func (e *env) staleCount(cc runtime.ChangeCounter) uint64 {
+	e.t.Helper()
+	n := e.changeCount(cc)
+	e.client()
+	e.countGrows(cc, n, "AddClient")
+	return n
+}
+
+// An Issuance whose IfChangeCount is stale applies nothing (its code stays
+// unconsumed, its refresh token unrotated, no token stored) and returns
+// ErrChanged; with the current count it applies whole.
+func testChangeCountIssue(t *testing.T, e *env) {
+	cc := e.changeCountIssuer()
+	for _, sh := range issueShapes {
+		t.Run(sh.name, func(t *testing.T) {
+			e := e.sub(t)
+			is := sh.make(e)
+			stale := e.staleCount(cc)
+			is.IfChangeCount = &stale
+			wantErr(t, "Issue with a stale IfChangeCount", e.h.Store.Issue(e.ctx, is), runtime.ErrChanged)
+			e.checkIssued(t, is, false)
+			current := e.changeCount(cc)
+			is.IfChangeCount = &current
+			must(t, "Issue with the current IfChangeCount", e.h.Store.Issue(e.ctx, is))
+			e.checkIssued(t, is, true)
+		})
+	}
+}
+
+// Concurrent issuances (which a store may commit together) succeed or
+// fail each on its own count: only the stale one fails.
+func testChangeCountIssueConcurrent(t *testing.T, e *env) {
+	cc := e.changeCountIssuer()
+	const n = 8
+	var all [n]*runtime.Issuance
+	for i := range all {
+		all[i] = e.tokens(e.client(), "", "", nil)
+	}
+	stale := e.staleCount(cc)
+	current := e.changeCount(cc)
+	errs := make(chan error, n)
+	for i, is := range all {
+		is.IfChangeCount = &current
+		if i == 0 {
+			is.IfChangeCount = &stale
+		}
+		go func() { errs <- e.h.Store.Issue(e.ctx, is) }()
+	}
+	var changed int
+	for range n {
+		switch err := <-errs; {
+		case errors.Is(err, runtime.ErrChanged):
+			changed++
+		case err != nil:
+			t.Errorf("Issue with the current IfChangeCount: %v", err)
+		}
+	}
+	if changed != 1 {
+		t.Errorf("%d of %d concurrent Issues returned ErrChanged, want 1 (the stale one)", changed, n)
+	}
+	e.checkIssued(t, all[0], false)
+	for _, is := range all[1:] {
+		e.checkIssued(t, is, true)
 	}
 }

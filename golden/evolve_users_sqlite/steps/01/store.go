@@ -55,6 +55,7 @@ var (
 	_ runtime.DeviceCodeStore        = (*Store)(nil)
 	_ runtime.Limiter                = (*Store)(nil)
 	_ runtime.ChangeCounter          = (*Store)(nil)
+	_ runtime.ChangeCountIssuer      = (*Store)(nil)
 )
 
 // Open opens, creating it if needed, the SQLite database at path: WAL, so
@@ -951,6 +952,15 @@ func (s *Store) issueNow(ctx context.Context, is *runtime.Issuance) error {
 
 // issue writes is through q, in Issue's order.
 func (s *Store) issue(ctx context.Context, q *sqlcdb.Queries, is *runtime.Issuance) error {
+	if is.IfChangeCount != nil {
+		n, err := q.ChangeCount(ctx)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return err
+		}
+		if uint64(n) != *is.IfChangeCount {
+			return runtime.ErrChanged
+		}
+	}
 	if is.Consume != nil {
 		if err := consume(ctx, q, is.Consume); err != nil {
 			return err
@@ -1183,6 +1193,13 @@ func (s *Store) ChangeCount(ctx context.Context) (uint64, bool, error) {
 		return 0, false, err
 	}
 	return uint64(n), true, nil
+}
+
+// IssueChecksChangeCount implements runtime.ChangeCountIssuer: issue compares
+// an Issuance's IfChangeCount with the changes table in its transaction, so
+// token requests need not read ChangeCount first.
+func (s *Store) IssueChecksChangeCount() bool {
+	return true
 }
 
 // commitChange commits tx, a write of clients or limiter counts, counting it
