@@ -82,16 +82,27 @@ func (g *storeGen) emitIssue() {
 			only = only.Op("&&").Id("is").Dot(r.field).Op("==").Nil()
 		}
 	}
-	f.Func().Params(recv()).Id(name).Params(ctxParam(), jen.Id("is").Op("*").Add(rt("Issuance"))).Error().Block(
+	comment := []jen.Code{
 		jen.Comment("An access token alone (client credentials, implicit) is one INSERT,"),
 		jen.Comment("atomic by itself: no transaction to pay for."),
-		jen.If(only).Block(jen.Return(jen.Id("s").Dot("issue").Call(jen.Id("ctx"), jen.Id("s").Dot("write"), jen.Id("is")))),
-		jen.List(jen.Id("tx"), jen.Err()).Op(":=").Add(tx.begin),
-		jen.If(jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Err())),
-		jen.Defer().Add(tx.rollback).Comment("a no-op after Commit"),
-		jen.If(jen.Err().Op(":=").Id("s").Dot("issue").Call(jen.Id("ctx"), jen.Id("s").Dot("write").Dot("WithTx").Call(jen.Id("tx")), jen.Id("is")), jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Err())),
-		jen.Return(tx.commit),
-	)
+	}
+	if g.p.Dialect == schema.SQLite {
+		// Its IfChangeCount must be compared in the INSERT's transaction.
+		only = only.Op("&&").Id("is").Dot("IfChangeCount").Op("==").Nil()
+		comment = []jen.Code{
+			jen.Comment("An access token alone (client credentials, implicit) with no count to"),
+			jen.Comment("compare is one INSERT, atomic by itself: no transaction to pay for."),
+		}
+	}
+	f.Func().Params(recv()).Id(name).Params(ctxParam(), jen.Id("is").Op("*").Add(rt("Issuance"))).Error().Block(
+		append(comment,
+			jen.If(only).Block(jen.Return(jen.Id("s").Dot("issue").Call(jen.Id("ctx"), jen.Id("s").Dot("write"), jen.Id("is")))),
+			jen.List(jen.Id("tx"), jen.Err()).Op(":=").Add(tx.begin),
+			jen.If(jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Err())),
+			jen.Defer().Add(tx.rollback).Comment("a no-op after Commit"),
+			jen.If(jen.Err().Op(":=").Id("s").Dot("issue").Call(jen.Id("ctx"), jen.Id("s").Dot("write").Dot("WithTx").Call(jen.Id("tx")), jen.Id("is")), jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Err())),
+			jen.Return(tx.commit),
+		)...)
 	f.Line()
 
 	var body []jen.Code
@@ -124,8 +135,7 @@ func (g *storeGen) emitIssue() {
 }
 
 // issueChecks is the start of SQLite's issue: IfChangeCount compared with
-// the changes table through q, so inside the transaction (and on the
-// writer connection, before its INSERT, for an access token alone).
+// the changes table through q, inside the transaction.
 func (g *storeGen) issueChecks() []jen.Code {
 	n := jen.Id("is").Dot("IfChangeCount")
 	return []jen.Code{

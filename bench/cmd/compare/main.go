@@ -35,6 +35,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -396,6 +397,17 @@ func goCmd(ctx context.Context, dir string, args ...string) error {
 type measurement struct {
 	token, bearer load.Result
 	peakRSS       int64 // bytes, VmHWM
+	// tokenCPU and bearerCPU are the server process's CPU time (user and
+	// system) during each measured phase; zero when profiling.
+	tokenCPU, bearerCPU time.Duration
+}
+
+// cpuPer is the server's CPU time per good response of a phase.
+func cpuPer(cpu time.Duration, r load.Result) time.Duration {
+	if r.OK == 0 {
+		return 0
+	}
+	return cpu / time.Duration(r.OK)
 }
 
 // median is the measurement of the median round of each phase (by
@@ -413,6 +425,17 @@ func median(ms []measurement) measurement {
 		token:  pick(func(m measurement) load.Result { return m.token }),
 		bearer: pick(func(m measurement) load.Result { return m.bearer }),
 	}
+	// CPU per request: the median round's, stored as CPU for m's counts.
+	perReq := func(cpu func(measurement) time.Duration, phase func(measurement) load.Result, r load.Result) time.Duration {
+		ds := make([]time.Duration, len(ms))
+		for i, x := range ms {
+			ds[i] = cpuPer(cpu(x), phase(x))
+		}
+		slices.Sort(ds)
+		return ds[len(ds)/2] * time.Duration(r.OK)
+	}
+	m.tokenCPU = perReq(func(x measurement) time.Duration { return x.tokenCPU }, func(x measurement) load.Result { return x.token }, m.token)
+	m.bearerCPU = perReq(func(x measurement) time.Duration { return x.bearerCPU }, func(x measurement) load.Result { return x.bearer }, m.bearer)
 	for _, r := range ms {
 		m.peakRSS = max(m.peakRSS, r.peakRSS)
 	}
@@ -469,10 +492,11 @@ func measure(ctx context.Context, w *work, s subject) (m measurement, err error)
 		name   string
 		cfg    load.Config
 		result *load.Result
+		cpu    *time.Duration
 	}{
 		{"token", load.Config{Request: load.Request("POST", addr, "/token", "grant_type=client_credentials&scope=read",
-			auth, "Content-Type: application/x-www-form-urlencoded"), Status: http.StatusOK}, &m.token},
-		{"bearer", load.Config{Request: load.Request("GET", addr, "/me", "", "Authorization: Bearer "+token), Status: http.StatusOK}, &m.bearer},
+			auth, "Content-Type: application/x-www-form-urlencoded"), Status: http.StatusOK}, &m.token, &m.tokenCPU},
+		{"bearer", load.Config{Request: load.Request("GET", addr, "/me", "", "Authorization: Bearer "+token), Status: http.StatusOK}, &m.bearer, &m.bearerCPU},
 	}
 	for i, p := range phases {
 		if i > 0 {
@@ -488,7 +512,22 @@ func measure(ctx context.Context, w *work, s subject) (m measurement, err error)
 				return m, err
 			}
 		} else {
+			if p.cfg.Warmup > 0 {
+				warm := p.cfg
+				warm.Duration, warm.Warmup = warm.Warmup, 0
+				load.Run(ctx, warm)
+				p.cfg.Warmup = 0
+			}
+			before, err := processCPU(cmd.Process.Pid)
+			if err != nil {
+				return m, err
+			}
 			*p.result = load.Run(ctx, p.cfg)
+			after, err := processCPU(cmd.Process.Pid)
+			if err != nil {
+				return m, err
+			}
+			*p.cpu = after - before
 		}
 		if p.result.Failed > 0 || p.result.OK == 0 {
 			// Shown in the table; a server too slow for one response in a
@@ -649,6 +688,37 @@ func runningThreads(pid int) (int, error) {
 }
 
 // vmHWM is the peak resident set size of process pid, from /proc.
+// processCPU is a process's user and system CPU time so far, from
+// /proc/PID/stat (fields 14 and 15, in clock ticks of 1/100 s on Linux).
+func processCPU(pid int) (time.Duration, error) {
+	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, err
+	}
+	return parseProcessCPU(stat)
+}
+
+func parseProcessCPU(stat []byte) (time.Duration, error) {
+	// The command name (field 2) may hold spaces: count from after it.
+	i := bytes.LastIndexByte(stat, ')')
+	if i < 0 {
+		return 0, errors.New("/proc/PID/stat: no command name")
+	}
+	fields := strings.Fields(string(stat[i+1:])) // fields[0] is field 3
+	if len(fields) < 13 {
+		return 0, errors.New("/proc/PID/stat: too few fields")
+	}
+	var ticks int64
+	for _, f := range fields[11:13] {
+		n, err := strconv.ParseInt(f, 10, 64)
+		if err != nil {
+			return 0, fmt.Errorf("/proc/PID/stat: %w", err)
+		}
+		ticks += n
+	}
+	return time.Duration(ticks) * 10 * time.Millisecond, nil
+}
+
 func vmHWM(pid int) (int64, error) {
 	status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {

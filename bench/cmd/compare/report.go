@@ -78,7 +78,32 @@ func printReport(out io.Writer, selected []subject, results map[string]measureme
 	for _, r := range rows {
 		fmt.Fprintln(out, r)
 	}
+	printCPU(out, selected, results)
 	printRoundRatios(out, rounds)
+}
+
+// printCPU writes the server process's CPU time per response: a figure the
+// machine's load moves less than throughput. A database server's own CPU
+// (PostgreSQL's) is not in it.
+func printCPU(out io.Writer, selected []subject, results map[string]measurement) {
+	if results[selected[0].name].tokenCPU == 0 {
+		return // profiling
+	}
+	fmt.Fprintln(out, "\nServer process CPU per response (user + system, µs; without PostgreSQL's own):")
+	fmt.Fprintln(out)
+	fmt.Fprintln(out, "| server | per token | per bearer check |")
+	fmt.Fprintln(out, "|---|---|---|")
+	for _, s := range selected {
+		m := results[s.name]
+		fmt.Fprintf(out, "| %s | %s | %s |\n", s.name, micros(cpuPer(m.tokenCPU, m.token)), micros(cpuPer(m.bearerCPU, m.bearer)))
+	}
+}
+
+func micros(d time.Duration) string {
+	if d == 0 {
+		return "–"
+	}
+	return fmt.Sprintf("%.0f", float64(d)/float64(time.Microsecond))
 }
 
 // printRoundRatios writes each round's ratio of every oauthgen subject to

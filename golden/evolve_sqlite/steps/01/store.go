@@ -696,9 +696,9 @@ func (s *Store) RevokeAccessToken(ctx context.Context, hash string, at time.Time
 // writer connection (Open's DSN has _txlock=immediate): it takes the write
 // lock at once, so it never fails half-way to upgrade a read lock.
 func (s *Store) issueNow(ctx context.Context, is *runtime.Issuance) error {
-	// An access token alone (client credentials, implicit) is one INSERT,
-	// atomic by itself: no transaction to pay for.
-	if is.Consume == nil && is.Family == nil && is.AuthorizationCode == nil && is.DeviceCode == nil && is.RefreshToken == nil {
+	// An access token alone (client credentials, implicit) with no count to
+	// compare is one INSERT, atomic by itself: no transaction to pay for.
+	if is.Consume == nil && is.Family == nil && is.AuthorizationCode == nil && is.DeviceCode == nil && is.RefreshToken == nil && is.IfChangeCount == nil {
 		return s.issue(ctx, s.write, is)
 	}
 	tx, err := s.db.BeginTx(ctx, nil)
