@@ -77,6 +77,7 @@ func storeFile(p *Plan) ([]byte, error) {
 	for path, name := range importNames {
 		f.ImportName(path, name)
 	}
+	f.ImportAlias("runtime", "goruntime") // beside oauthgen's runtime
 	g := &storeGen{p: p, f: f, db: p.ImportPath + "/" + sqlcPackage, helpers: map[string]bool{}}
 	for _, part := range storeParts {
 		if part.cond(p) {

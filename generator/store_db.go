@@ -489,6 +489,13 @@ func (g *storeGen) emitGroupCommit() {
 		),
 		jen.Comment("Leading: p is first in the queue, so in this batch."),
 		jen.Id("q").Dot("mu").Dot("Lock").Call(),
+		jen.If(jen.Len(jen.Id("q").Dot("queue")).Op("==").Lit(1)).Block(
+			jen.Comment("Alone: let the callers about to queue run first, to share this"),
+			jen.Comment("COMMIT, the largest single cost of a token request."),
+			jen.Id("q").Dot("mu").Dot("Unlock").Call(),
+			jen.Qual("runtime", "Gosched").Call(),
+			jen.Id("q").Dot("mu").Dot("Lock").Call(),
+		),
 		jen.Id("batch").Op(":=").Id("q").Dot("queue"),
 		jen.If(jen.Len(jen.Id("batch")).Op(">").Id("maxBatch")).Block(jen.Id("batch").Op("=").Id("batch").Index(jen.Empty(), jen.Id("maxBatch"))),
 		jen.Id("q").Dot("queue").Op("=").Id("q").Dot("queue").Index(jen.Len(jen.Id("batch")), jen.Empty()),

@@ -21,6 +21,7 @@ import (
 	"github.com/pressly/goose/v3"
 	"io/fs"
 	"net/url"
+	goruntime "runtime"
 	"strings"
 	"sync"
 	"time"
@@ -259,6 +260,13 @@ func (s *Store) Issue(ctx context.Context, is *runtime.Issuance) error {
 	}
 	// Leading: p is first in the queue, so in this batch.
 	q.mu.Lock()
+	if len(q.queue) == 1 {
+		// Alone: let the callers about to queue run first, to share this
+		// COMMIT, the largest single cost of a token request.
+		q.mu.Unlock()
+		goruntime.Gosched()
+		q.mu.Lock()
+	}
 	batch := q.queue
 	if len(batch) > maxBatch {
 		batch = batch[:maxBatch]
