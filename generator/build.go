@@ -29,6 +29,9 @@ func BuildPlan(d *schema.Declaration, importPath string) (*Plan, error) {
 	if d.Storage.TablePrefix == "" {
 		p.VersionTable = "oauthgen_goose_db_version"
 	}
+	if d.Dialect == schema.Postgres {
+		p.ChangesChannel = changesChannel(d.Storage.TablePrefix)
+	}
 	p.Claims = buildClaims(d, users)
 	openIDRuntime(d, &p.Runtime)
 	p.Schema = stateOf(tables)

@@ -35,6 +35,10 @@ type Plan struct {
 	Runtime RuntimeConfig
 	// VersionTable is the table goose records applied migrations in.
 	VersionTable string
+	// ChangesChannel is the PostgreSQL channel that writes of clients and
+	// limiter counts notify, for ChangeCount (store_changes.go); empty on
+	// the other dialects, which count changes in a table.
+	ChangesChannel string
 	// PurgeBatch is the most rows one purge statement deletes: small
 	// enough that a purge never holds a lock long, large enough that
 	// purging stays a few statements a day.
@@ -63,6 +67,10 @@ func (p *Plan) Interfaces() []string {
 	}
 	if p.Has(tableLimits) {
 		out = append(out, "Limiter")
+	}
+	out = append(out, "ChangeCounter")
+	if p.Dialect == schema.SQLite {
+		out = append(out, "ChangeCountIssuer") // issueChecks
 	}
 	return out
 }

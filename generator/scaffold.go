@@ -25,6 +25,9 @@ type Features struct {
 	// AccessTokens is the access token format: "" or "opaque", or "jwt"
 	// (RFC 9068).
 	AccessTokens string
+	// SigningAlgorithm is signing_keys.algorithm: "" (the default, RS256),
+	// or one of schema's algorithms; it needs OpenID or JWT access tokens.
+	SigningAlgorithm string
 }
 
 // ScaffoldFeatures is Scaffold with features enabled.
@@ -48,6 +51,21 @@ func scaffoldDeclaration(dialect schema.Dialect, grants []string, f Features, se
 	default:
 		return nil, fmt.Errorf("unknown access token format %q: want opaque or jwt", f.AccessTokens)
 	}
+	switch f.SigningAlgorithm {
+	case "", schema.AlgRS256:
+		f.SigningAlgorithm = ""
+	case schema.AlgES256, schema.AlgEdDSA:
+		if f.OpenID {
+			// OpenID Connect Discovery §3: an OP's ID tokens must be
+			// verifiable with RS256.
+			return nil, fmt.Errorf("OpenID Connect needs RS256 signing keys (Discovery §3); %s suits JWT access tokens without --openid", f.SigningAlgorithm)
+		}
+		if f.AccessTokens != "jwt" {
+			return nil, fmt.Errorf("a signing algorithm needs --access-tokens jwt: nothing else is signed")
+		}
+	default:
+		return nil, fmt.Errorf("unknown signing algorithm %q: want %s, %s or %s", f.SigningAlgorithm, schema.AlgRS256, schema.AlgES256, schema.AlgEdDSA)
+	}
 	if f.OpenID && !slices.Contains(grants, schema.GrantAuthorizationCode) {
 		return nil, fmt.Errorf("OpenID Connect needs the authorization_code grant: add --grant %s", schema.GrantAuthorizationCode)
 	}
@@ -58,6 +76,7 @@ func scaffoldDeclaration(dialect schema.Dialect, grants []string, f Features, se
 	var buf bytes.Buffer
 	if err := t.Execute(&buf, map[string]any{
 		"Dialect": string(dialect), "Grants": grants, "Server": server, "OpenID": f.OpenID, "JWT": f.AccessTokens == "jwt",
+		"SigningAlgorithm": f.SigningAlgorithm,
 	}); err != nil {
 		return nil, err
 	}

@@ -113,6 +113,9 @@ func ScaffoldServer(opts ServerOptions) ([]ScaffoldFile, error) {
 	if d.JWT {
 		d.InitFlags += " --access-tokens jwt"
 	}
+	if a := opts.SigningAlgorithm; a != "" && a != schema.AlgRS256 {
+		d.InitFlags += " --signing-algorithm " + a
+	}
 	if opts.Config != "oauthgen.yaml" {
 		d.GenerateFlags = " --config " + opts.Config
 	}

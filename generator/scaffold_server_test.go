@@ -21,7 +21,7 @@ var exampleServers = []struct {
 	opts ServerOptions
 }{
 	{"quickstart", ServerOptions{Dialect: schema.SQLite, ImportPath: "github.com/oauthgen/oauthgen/examples/quickstart", Features: Features{OpenID: true}}},
-	{"postgres", ServerOptions{Dialect: schema.Postgres, ImportPath: "github.com/oauthgen/oauthgen/examples/postgres", Features: Features{OpenID: true, AccessTokens: "jwt"}}},
+	{"postgres", ServerOptions{Dialect: schema.Postgres, ImportPath: "github.com/oauthgen/oauthgen/examples/postgres", Features: Features{AccessTokens: "jwt", SigningAlgorithm: schema.AlgES256}}},
 }
 
 // TestScaffoldServerIsTheExamples: examples/quickstart and
@@ -151,5 +151,32 @@ func TestScaffoldServerFeatures(t *testing.T) {
 	}
 	if _, err := ScaffoldFeatures(schema.SQLite, nil, Features{AccessTokens: "jwe"}); err == nil {
 		t.Error("an unknown access token format was accepted")
+	}
+}
+
+// TestScaffoldSigningAlgorithm: --signing-algorithm declares
+// signing_keys.algorithm for JWT access tokens, and is refused where it
+// would break a verifier (OpenID Connect needs RS256) or sign nothing.
+func TestScaffoldSigningAlgorithm(t *testing.T) {
+	out, err := ScaffoldFeatures(schema.Postgres, nil, Features{AccessTokens: "jwt", SigningAlgorithm: schema.AlgES256})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := schema.Parse("oauthgen.yaml", out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.SigningKeys == nil || d.SigningKeys.Algorithm != schema.AlgES256 {
+		t.Errorf("signing_keys %+v, want algorithm ES256", d.SigningKeys)
+	}
+	for _, f := range []Features{
+		{OpenID: true, AccessTokens: "jwt", SigningAlgorithm: schema.AlgES256},
+		{SigningAlgorithm: schema.AlgEdDSA},
+		{AccessTokens: "jwt", SigningAlgorithm: "HS256"},
+	} {
+		grants := []string{schema.GrantAuthorizationCode, schema.GrantPassword}
+		if _, err := ScaffoldFeatures(schema.SQLite, grants, f); err == nil {
+			t.Errorf("%+v: accepted", f)
+		}
 	}
 }

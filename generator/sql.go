@@ -100,7 +100,7 @@ func ddlTemplates(d schema.Dialect) (*template.Template, error) {
 		sqlTemplates = map[schema.Dialect]*template.Template{}
 		for _, dialect := range []schema.Dialect{schema.SQLite, schema.Postgres, schema.MySQL} {
 			t, err := template.New(string(dialect)).Funcs(sqlFuncs).ParseFS(templates.SQL,
-				"sql/common.sql.tmpl", "sql/queries.sql.tmpl", "sql/limits.sql.tmpl", "sql/"+string(dialect)+"/ddl.sql.tmpl")
+				"sql/common.sql.tmpl", "sql/queries.sql.tmpl", "sql/limits.sql.tmpl", "sql/changes.sql.tmpl", "sql/"+string(dialect)+"/ddl.sql.tmpl")
 			if err != nil {
 				sqlTemplatesErr = err
 				return
@@ -136,6 +136,10 @@ type queryData struct {
 	Users                                                                           *Users
 	// Limits is the limiter's table (store_limiter.go).
 	Limits *Table
+	// Changes is ChangeCount's table, ChangesChannel its PostgreSQL channel
+	// (store_changes.go); one of them is set.
+	Changes        *Table
+	ChangesChannel string
 	// FamilyMembers are the tables whose rows belong to a family.
 	FamilyMembers []*Table
 	// UserRecords are the tables DeleteUser empties of the user's rows, in
@@ -165,6 +169,8 @@ func buildQueries(p *Plan) ([]*Query, error) {
 		DeviceCodes:        p.Table(schema.TableDeviceCodes),
 		Users:              p.Users,
 		Limits:             p.Table(tableLimits),
+		Changes:            p.Table(tableChanges),
+		ChangesChannel:     p.ChangesChannel,
 		Dialect:            p.Dialect,
 		PurgeBatch:         p.PurgeBatch,
 	}

@@ -65,6 +65,7 @@ var storeParts = []storePart{
 	{"user claims", func(p *Plan) bool { return len(p.Claims) > 0 }, (*storeGen).emitUserClaims},
 	{"issue", always, (*storeGen).emitIssue},
 	{"limiter", always, (*storeGen).emitLimiter},
+	{"changes", always, (*storeGen).emitChanges},
 	{"purge", always, (*storeGen).emitPurge},
 	{"helpers", always, (*storeGen).emitHelpers},
 }
@@ -76,6 +77,7 @@ func storeFile(p *Plan) ([]byte, error) {
 	for path, name := range importNames {
 		f.ImportName(path, name)
 	}
+	f.ImportAlias("runtime", "goruntime") // beside oauthgen's runtime
 	g := &storeGen{p: p, f: f, db: p.ImportPath + "/" + sqlcPackage, helpers: map[string]bool{}}
 	for _, part := range storeParts {
 		if part.cond(p) {

@@ -116,9 +116,12 @@ func (g *storeGen) emitClients() {
 	f.Comment("runtime.ErrDuplicate if the id is taken; runtime.ValidateClient's error")
 	f.Comment("if c is not a valid registration.")
 	pre, args := g.createArgs(t, "c", jen.Err())
-	f.Func().Params(recv()).Id("ImportClient").Params(ctxParam(), jen.Id("c").Op("*").Id("Client")).Error().Block(
-		append(append([]jen.Code{validateClient()}, pre...), jen.Return(g.use("duplicate", g.call("CreateClient", args...))))...,
+	body := append(append([]jen.Code{validateClient()}, pre...), g.beginChange(jen.Err())...)
+	body = append(body,
+		jen.If(jen.Err().Op(":=").Add(g.callOn(jen.Id("q"), "CreateClient", args...)), jen.Err().Op("!=").Nil()).Block(jen.Return(g.use("duplicate", jen.Err()))),
+		commitChange(),
 	)
+	f.Func().Params(recv()).Id("ImportClient").Params(ctxParam(), jen.Id("c").Op("*").Id("Client")).Error().Block(body...)
 	f.Line()
 
 	f.Comment("GetClient returns the client with that id, or runtime.ErrNotFound.")
@@ -150,28 +153,41 @@ func (g *storeGen) emitClients() {
 	_, upd := g.createArgs(t, "c", jen.Err())
 	upd = without(upd, "secret_hash", "created_at")
 	upd = append(upd[1:], upd[0]) // the id is the WHERE clause's, after the SET's
-	f.Func().Params(recv()).Id("UpdateClient").Params(ctxParam(), jen.Id("c").Op("*").Id("Client")).Error().Block(
-		append([]jen.Code{validateClient()}, g.changeBody(g.call("UpdateClient", upd...), "ClientExists", jen.Id("c").Dot("ID"), jen.Nil())...)...,
+	body = append([]jen.Code{validateClient()}, g.beginChange(jen.Err())...)
+	body = append(body,
+		jen.List(jen.Id("n"), jen.Err()).Op(":=").Add(g.callOn(jen.Id("q"), "UpdateClient", upd...)),
+		jen.If(jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Err())),
+		jen.If(jen.Id("n").Op("==").Lit(0)).Block(
+			jen.Return(g.use("missing", jen.Id("ctx"), jen.Id("q").Dot("ClientExists"), jen.Id("c").Dot("ID"), jen.Nil())),
+		),
+		commitChange(),
 	)
+	f.Func().Params(recv()).Id("UpdateClient").Params(ctxParam(), jen.Id("c").Op("*").Id("Client")).Error().Block(body...)
 	f.Line()
 
 	f.Comment("RotateClientSecret gives the client a new secret and returns it, to show")
 	f.Comment("once; the old secret stops working at once. A public client becomes")
 	f.Comment("confidential.")
-	f.Func().Params(recv()).Id("RotateClientSecret").Params(ctxParam(), jen.Id("id").String()).Params(jen.String(), jen.Error()).Block(
-		jen.List(jen.Id("secret"), jen.Id("hash")).Op(":=").Add(rt("NewClientSecret")).Call(),
-		jen.List(jen.Id("n"), jen.Err()).Op(":=").Add(g.call("SetClientSecretHash", arg{"secret_hash", jen.Id("hash")}, arg{"id", jen.Id("id")})),
+	body = append([]jen.Code{jen.List(jen.Id("secret"), jen.Id("hash")).Op(":=").Add(rt("NewClientSecret")).Call()}, g.beginChange(jen.Lit(""), jen.Err())...)
+	body = append(body,
+		jen.List(jen.Id("n"), jen.Err()).Op(":=").Add(g.callOn(jen.Id("q"), "SetClientSecretHash", arg{"secret_hash", jen.Id("hash")}, arg{"id", jen.Id("id")})),
 		jen.If(jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Lit(""), jen.Err())),
 		jen.If(jen.Id("n").Op("==").Lit(0)).Block(jen.Return(jen.Lit(""), rt("ErrNotFound"))),
+		commitChangeOr(jen.Lit(""), jen.Err()),
 		jen.Return(jen.Id("secret"), jen.Nil()),
 	)
+	f.Func().Params(recv()).Id("RotateClientSecret").Params(ctxParam(), jen.Id("id").String()).Params(jen.String(), jen.Error()).Block(body...)
 	f.Line()
 
 	f.Comment("DeleteClient deletes the client and, by cascade, its tokens and codes.")
 	f.Comment("runtime.ErrNotFound if there is no such client.")
-	f.Func().Params(recv()).Id("DeleteClient").Params(ctxParam(), jen.Id("id").String()).Error().Block(
-		g.deleteBody("DeleteClient", jen.Id("id"))...,
+	body = append(g.beginChange(jen.Err()),
+		jen.List(jen.Id("n"), jen.Err()).Op(":=").Add(g.callOn(jen.Id("q"), "DeleteClient", arg{"id", jen.Id("id")})),
+		jen.If(jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Err())),
+		jen.If(jen.Id("n").Op("==").Lit(0)).Block(jen.Return(rt("ErrNotFound"))),
+		commitChange(),
 	)
+	f.Func().Params(recv()).Id("DeleteClient").Params(ctxParam(), jen.Id("id").String()).Error().Block(body...)
 	f.Line()
 
 	vals := g.recordValues(t, "row")
@@ -215,16 +231,6 @@ func (g *storeGen) changeBodyErr(update jen.Code, exists string, key jen.Code, i
 		jen.If(jen.Err().Op("!=").Nil()).Block(jen.Return(errOut)),
 		jen.If(jen.Id("n").Op(">").Lit(0)).Block(jen.Return(jen.Nil())),
 		jen.Return(g.use("missing", jen.Id("ctx"), jen.Id("s").Dot("read").Dot(exists), key, ifExists)),
-	}
-}
-
-// deleteBody runs an :execrows DELETE by key.
-func (g *storeGen) deleteBody(query string, key jen.Code) []jen.Code {
-	return []jen.Code{
-		jen.List(jen.Id("n"), jen.Err()).Op(":=").Add(g.call(query, arg{"id", key})),
-		jen.If(jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Err())),
-		jen.If(jen.Id("n").Op("==").Lit(0)).Block(jen.Return(rt("ErrNotFound"))),
-		jen.Return(jen.Nil()),
 	}
 }
 

@@ -58,6 +58,9 @@ func (g *storeGen) emitStore() {
 		jen.Id("read").Op("*").Qual(g.db, "Queries"),
 		jen.Id("close").Func().Params().Error().Comment("set by Open: Close releases what Open opened"),
 	)
+	if p.Dialect == schema.Postgres {
+		fields = append(fields, jen.Id("changes").Id("changeListener").Comment("ChangeCount's"))
+	}
 	for _, t := range p.Tables {
 		if t.Kind == schema.TableAccessTokens || t.Kind == schema.TableRefreshTokens {
 			if len(t.Extras()) > 0 {
@@ -90,11 +93,18 @@ func (g *storeGen) emitStore() {
 		g.emitMySQLOpen()
 	}
 
-	f.Comment("Close closes the database handles Open opened; after New it does nothing.")
-	f.Func().Params(recv()).Id("Close").Params().Error().Block(
+	var stop []jen.Code
+	if p.Dialect == schema.Postgres {
+		f.Comment("Close stops the listener ChangeCount started and closes the pool Open")
+		f.Comment("opened; after New the pool stays open.")
+		stop = append(stop, jen.Id("s").Dot("changes").Dot("stop").Call())
+	} else {
+		f.Comment("Close closes the database handles Open opened; after New it does nothing.")
+	}
+	f.Func().Params(recv()).Id("Close").Params().Error().Block(append(stop,
 		jen.If(jen.Id("s").Dot("close").Op("==").Nil()).Block(jen.Return(jen.Nil())),
 		jen.Return(jen.Id("s").Dot("close").Call()),
-	)
+	)...)
 	f.Line()
 
 	f.Comment("Migrations returns the goose migrations, to apply with your own tooling.")
@@ -243,8 +253,9 @@ func (g *storeGen) emitPostgresOpen() {
 		jen.Return(jen.Id("s"), jen.Nil()),
 	)
 	f.Line()
-	f.Comment("New returns a Store using pool. The Store holds no state of its own: any")
-	f.Comment("number of them, in any number of processes, may share one database.")
+	f.Comment("New returns a Store using pool. Any number of Stores, in any number of")
+	f.Comment("processes, may share one database. Close stops the listener ChangeCount")
+	f.Comment("starts, and leaves the pool open.")
 	f.Func().Id("New").Params(jen.Id("pool").Op("*").Qual(pgxpoolPkg, "Pool")).Op("*").Id("Store").Block(
 		jen.Id("q").Op(":=").Qual(g.db, "New").Call(jen.Id("pool")),
 		jen.Return(jen.Op("&").Id("Store").Values(jen.Id("pool").Op(":").Id("pool"), jen.Id("write").Op(":").Id("q"), jen.Id("read").Op(":").Id("q"))),
@@ -478,6 +489,13 @@ func (g *storeGen) emitGroupCommit() {
 		),
 		jen.Comment("Leading: p is first in the queue, so in this batch."),
 		jen.Id("q").Dot("mu").Dot("Lock").Call(),
+		jen.If(jen.Len(jen.Id("q").Dot("queue")).Op("==").Lit(1)).Block(
+			jen.Comment("Alone: let the callers about to queue run first, to share this"),
+			jen.Comment("COMMIT, the largest single cost of a token request."),
+			jen.Id("q").Dot("mu").Dot("Unlock").Call(),
+			jen.Qual("runtime", "Gosched").Call(),
+			jen.Id("q").Dot("mu").Dot("Lock").Call(),
+		),
 		jen.Id("batch").Op(":=").Id("q").Dot("queue"),
 		jen.If(jen.Len(jen.Id("batch")).Op(">").Id("maxBatch")).Block(jen.Id("batch").Op("=").Id("batch").Index(jen.Empty(), jen.Id("maxBatch"))),
 		jen.Id("q").Dot("queue").Op("=").Id("q").Dot("queue").Index(jen.Len(jen.Id("batch")), jen.Empty()),

@@ -82,23 +82,38 @@ func (g *storeGen) emitIssue() {
 			only = only.Op("&&").Id("is").Dot(r.field).Op("==").Nil()
 		}
 	}
-	f.Func().Params(recv()).Id(name).Params(ctxParam(), jen.Id("is").Op("*").Add(rt("Issuance"))).Error().Block(
+	comment := []jen.Code{
 		jen.Comment("An access token alone (client credentials, implicit) is one INSERT,"),
 		jen.Comment("atomic by itself: no transaction to pay for."),
-		jen.If(only).Block(jen.Return(jen.Id("s").Dot("issue").Call(jen.Id("ctx"), jen.Id("s").Dot("write"), jen.Id("is")))),
-		jen.List(jen.Id("tx"), jen.Err()).Op(":=").Add(tx.begin),
-		jen.If(jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Err())),
-		jen.Defer().Add(tx.rollback).Comment("a no-op after Commit"),
-		jen.If(jen.Err().Op(":=").Id("s").Dot("issue").Call(jen.Id("ctx"), jen.Id("s").Dot("write").Dot("WithTx").Call(jen.Id("tx")), jen.Id("is")), jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Err())),
-		jen.Return(tx.commit),
-	)
+	}
+	if g.p.Dialect == schema.SQLite {
+		// Its IfChangeCount must be compared in the INSERT's transaction.
+		only = only.Op("&&").Id("is").Dot("IfChangeCount").Op("==").Nil()
+		comment = []jen.Code{
+			jen.Comment("An access token alone (client credentials, implicit) with no count to"),
+			jen.Comment("compare is one INSERT, atomic by itself: no transaction to pay for."),
+		}
+	}
+	f.Func().Params(recv()).Id(name).Params(ctxParam(), jen.Id("is").Op("*").Add(rt("Issuance"))).Error().Block(
+		append(comment,
+			jen.If(only).Block(jen.Return(jen.Id("s").Dot("issue").Call(jen.Id("ctx"), jen.Id("s").Dot("write"), jen.Id("is")))),
+			jen.List(jen.Id("tx"), jen.Err()).Op(":=").Add(tx.begin),
+			jen.If(jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Err())),
+			jen.Defer().Add(tx.rollback).Comment("a no-op after Commit"),
+			jen.If(jen.Err().Op(":=").Id("s").Dot("issue").Call(jen.Id("ctx"), jen.Id("s").Dot("write").Dot("WithTx").Call(jen.Id("tx")), jen.Id("is")), jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Err())),
+			jen.Return(tx.commit),
+		)...)
 	f.Line()
 
-	body := []jen.Code{
+	var body []jen.Code
+	if g.p.Dialect == schema.SQLite {
+		body = append(body, g.issueChecks()...)
+	}
+	body = append(body,
 		jen.If(jen.Id("is").Dot("Consume").Op("!=").Nil()).Block(
 			jen.If(jen.Err().Op(":=").Id("consume").Call(jen.Id("ctx"), jen.Id("q"), jen.Id("is").Dot("Consume")), jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Err())),
 		),
-	}
+	)
 	for _, r := range issuanceRecords {
 		field := jen.Id("is").Dot(r.field)
 		if !g.p.Has(r.kind) {
@@ -117,6 +132,29 @@ func (g *storeGen) emitIssue() {
 	)
 	f.Line()
 	g.emitConsume()
+}
+
+// issueChecks is the start of SQLite's issue: IfChangeCount compared with
+// the changes table through q, inside the transaction.
+func (g *storeGen) issueChecks() []jen.Code {
+	n := jen.Id("is").Dot("IfChangeCount")
+	return []jen.Code{
+		jen.If(n.Clone().Op("!=").Nil()).Block(
+			jen.List(jen.Id("n"), jen.Err()).Op(":=").Add(g.callOn(jen.Id("q"), "ChangeCount")),
+			jen.If(jen.Err().Op("!=").Nil().Op("&&").Op("!").Qual("errors", "Is").Call(jen.Err(), jen.Qual(sqlPkg, "ErrNoRows"))).Block(jen.Return(jen.Err())),
+			jen.If(jen.Uint64().Call(jen.Id("n")).Op("!=").Op("*").Add(n.Clone())).Block(jen.Return(rt("ErrChanged"))),
+		),
+	}
+}
+
+// emitIssueChecks writes IssueChecksChangeCount (runtime.ChangeCountIssuer).
+func (g *storeGen) emitIssueChecks() {
+	f := g.f
+	f.Comment("IssueChecksChangeCount implements runtime.ChangeCountIssuer: issue compares")
+	f.Comment("an Issuance's IfChangeCount with the changes table in its transaction, so")
+	f.Comment("token requests need not read ChangeCount first.")
+	f.Func().Params(recv()).Id("IssueChecksChangeCount").Params().Bool().Block(jen.Return(jen.True()))
+	f.Line()
 }
 
 // emitConsume writes consume, the Consume of an Issuance.

@@ -92,27 +92,33 @@ func (g *storeGen) emitLimiter() {
 	)
 	f.Line()
 
-	add := g.callOn(jen.Id("s").Dot("write"), "AddLimitFailure",
+	add := g.callOn(jen.Id("q"), "AddLimitFailure",
 		arg{"id", jen.Id("limitKey").Call(jen.Id("key"))}, arg{"now", jen.Id("now").Dot("UTC").Call()},
 		arg{"since", jen.Id("since").Dot("UTC").Call()})
-	var body []jen.Code
+	body := g.beginChange(jen.Lit(0), jen.Err())
 	if g.p.Dialect == schema.MySQL {
-		body = []jen.Code{
+		body = append(body,
 			jen.List(jen.Id("res"), jen.Err()).Op(":=").Add(add),
 			jen.If(jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Lit(0), jen.Err())),
 			jen.Comment("1 row affected: inserted, the first failure; 2: updated, and the"),
 			jen.Comment("statement's LAST_INSERT_ID(expr) is the new count."),
 			jen.List(jen.Id("rows"), jen.Err()).Op(":=").Id("res").Dot("RowsAffected").Call(),
-			jen.If(jen.Err().Op("!=").Nil().Op("||").Id("rows").Op("==").Lit(1)).Block(jen.Return(jen.Lit(1), jen.Err())),
-			jen.List(jen.Id("n"), jen.Err()).Op(":=").Id("res").Dot("LastInsertId").Call(),
-			jen.Return(jen.Int().Call(jen.Id("n")), jen.Err()),
-		}
+			jen.If(jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Lit(0), jen.Err())),
+			jen.Id("n").Op(":=").Int64().Call(jen.Lit(1)),
+			jen.If(jen.Id("rows").Op("!=").Lit(1)).Block(
+				jen.If(jen.List(jen.Id("n"), jen.Err()).Op("=").Id("res").Dot("LastInsertId").Call(), jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Lit(0), jen.Err())),
+			),
+		)
 	} else {
-		body = []jen.Code{
+		body = append(body,
 			jen.List(jen.Id("n"), jen.Err()).Op(":=").Add(add),
-			jen.Return(jen.Int().Call(jen.Id("n")), jen.Err()),
-		}
+			jen.If(jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Lit(0), jen.Err())),
+		)
 	}
+	body = append(body,
+		commitChangeOr(jen.Lit(0), jen.Err()),
+		jen.Return(jen.Int().Call(jen.Id("n")), jen.Nil()),
+	)
 	f.Comment("AddFailure implements runtime.Limiter: it counts a failure of key at now in")
 	f.Comment("one atomic upsert and returns key's failures in a row, 1 when it had none")
 	f.Comment("at or after since.")
@@ -122,24 +128,40 @@ func (g *storeGen) emitLimiter() {
 
 	f.Comment("Reset implements runtime.Limiter: it forgets key's failures.")
 	f.Func().Params(recv()).Id("Reset").Params(ctxParam(), jen.Id("key").String()).Error().Block(
-		jen.Return(g.call("ResetLimit", arg{"id", jen.Id("limitKey").Call(jen.Id("key"))})),
+		append(g.beginChange(jen.Err()),
+			jen.List(jen.Id("n"), jen.Err()).Op(":=").Add(g.callOn(jen.Id("q"), "ResetLimit", arg{"id", jen.Id("limitKey").Call(jen.Id("key"))})),
+			jen.If(jen.Err().Op("!=").Nil().Op("||").Id("n").Op("==").Lit(0)).Block(jen.Return(jen.Err()).Comment("no count to forget: no change")),
+			commitChange(),
+		)...,
 	)
 	f.Line()
 
 	f.Comment("Purge implements runtime.Limiter: it forgets the keys whose last failure")
-	f.Comment("is before before, purgeBatch rows per statement.")
+	f.Comment("is before before, purgeBatch rows per transaction.")
 	f.Func().Params(recv()).Id("Purge").Params(ctxParam(), jen.Id("before").Qual(timePkg, "Time")).Error().Block(
 		jen.For().Block(
-			jen.List(jen.Id("n"), jen.Err()).Op(":=").Add(g.call("PurgeLimits", arg{"before", jen.Id("before").Dot("UTC").Call()})),
+			jen.List(jen.Id("n"), jen.Err()).Op(":=").Id("s").Dot("purgeLimitBatch").Call(jen.Id("ctx"), jen.Id("before").Dot("UTC").Call()),
 			jen.If(jen.Err().Op("!=").Nil().Op("||").Id("n").Op("<").Id("purgeBatch")).Block(jen.Return(jen.Err())),
 		),
+	)
+	f.Line()
+
+	f.Comment("purgeLimitBatch forgets up to purgeBatch keys whose last failure is before")
+	f.Comment("before, in a transaction that counts the change if there was one.")
+	f.Func().Params(recv()).Id("purgeLimitBatch").Params(ctxParam(), jen.Id("before").Qual(timePkg, "Time")).Params(jen.Int64(), jen.Error()).Block(
+		append(g.beginChange(jen.Lit(0), jen.Err()),
+			jen.List(jen.Id("n"), jen.Err()).Op(":=").Add(g.callOn(jen.Id("q"), "PurgeLimits", arg{"before", jen.Id("before")})),
+			jen.If(jen.Err().Op("!=").Nil().Op("||").Id("n").Op("==").Lit(0)).Block(jen.Return(jen.Lit(0), jen.Err())),
+			commitChangeOr(jen.Lit(0), jen.Err()),
+			jen.Return(jen.Id("n"), jen.Nil()),
+		)...,
 	)
 	f.Line()
 
 	f.Comment("purgeLimits is PurgeExpired's step for the limiter: one batch of the counts")
 	f.Comment("older than limiterRetention before before.")
 	f.Func().Params(recv()).Id("purgeLimits").Params(ctxParam(), jen.Id("before").Qual(timePkg, "Time")).Params(jen.Int64(), jen.Error()).Block(
-		jen.Return(g.call("PurgeLimits", arg{"before", jen.Id("before").Dot("Add").Call(jen.Op("-").Id("limiterRetention"))})),
+		jen.Return(jen.Id("s").Dot("purgeLimitBatch").Call(jen.Id("ctx"), jen.Id("before").Dot("Add").Call(jen.Op("-").Id("limiterRetention")))),
 	)
 	f.Line()
 }

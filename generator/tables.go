@@ -185,6 +185,7 @@ func buildTables(d *schema.Declaration) ([]*Table, *Users, error) {
 		b.mappedClaimColumns(usersTable)
 	}
 	b.limitsTable()
+	b.changesTable()
 	if err := b.addExtras(); err != nil {
 		return nil, nil, err
 	}

@@ -161,31 +161,19 @@ func TestRefreshReuseInterval(t *testing.T) {
 	}
 }
 
-// cutScopes serves the client "conf" with only the scope read once cut
-// is set, as if an operator had narrowed it after its tokens were issued.
-type cutScopes struct {
-	*runtimetest.MemoryStore
-	cut atomic.Bool
-}
-
-func (s *cutScopes) GetClient(ctx context.Context, id string) (*runtime.Client, error) {
-	c, err := s.MemoryStore.GetClient(ctx, id)
-	if err == nil && id == "conf" && s.cut.Load() {
-		c.Scopes = []string{"read"}
-	}
-	return c, err
-}
-
 // TestRefreshNarrowsToClientScopes: a refresh never grants a scope the
-// client may no longer have.
+// client may no longer have, once an operator narrowed it.
 func TestRefreshNarrowsToClientScopes(t *testing.T) {
-	var cs *cutScopes
-	f := newFixtureStore(t, func(m *runtimetest.MemoryStore) runtime.Store {
-		cs = &cutScopes{MemoryStore: m}
-		return cs
-	})
+	f := newFixture(t)
 	_, rt := f.passwordTokens("read write")
-	cs.cut.Store(true)
+	conf, err := f.store.GetClient(t.Context(), "conf")
+	if err != nil {
+		t.Fatal(err)
+	}
+	conf.Scopes = []string{"read"}
+	if err := f.store.UpdateClient(conf); err != nil {
+		t.Fatal(err)
+	}
 	res := f.mustToken("conf", confSecret, vals("grant_type", "refresh_token", "refresh_token", rt))
 	if got := res.str("scope"); got != "read" {
 		t.Errorf("scope after the client was cut to read = %q, want read", got)

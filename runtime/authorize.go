@@ -123,7 +123,7 @@ func (s *Server) ValidateAuthorizationRequest(r *http.Request) (*AuthorizationRe
 	case !isVSChars(clientID):
 		return nil, NewError(InvalidRequest, "malformed client_id")
 	}
-	client, err := s.clients.GetClient(ctx, clientID)
+	client, err := s.getClient(ctx, clientID)
 	if errors.Is(err, ErrNotFound) {
 		return nil, &Error{Code: InvalidClient, Description: "unknown client", Status: http.StatusBadRequest}
 	}
@@ -215,7 +215,7 @@ func (s *Server) ValidateAuthorizationRequest(r *http.Request) (*AuthorizationRe
 	}
 
 	req := &AuthorizationRequest{
-		Client:           client,
+		Client:           client.clone(),
 		ResponseType:     responseType,
 		ResponseMode:     "query",
 		RedirectURI:      redirectURI,

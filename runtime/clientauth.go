@@ -243,7 +243,7 @@ func (s *Server) authenticateClient(ctx context.Context, r *http.Request, form u
 		return nil, method, clientError(method, "unknown client or bad credentials")
 	}
 
-	client, err := s.clients.GetClient(ctx, id)
+	client, err := s.getClient(ctx, id)
 	if errors.Is(err, ErrNotFound) {
 		if idBlocked != nil && hashCostly(s.clientHashes.dummyFor(id)) {
 			return nil, method, idBlocked

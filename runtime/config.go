@@ -356,7 +356,8 @@ type ThrottleConfig struct {
 	// Limiter keeps the counts. Defaults to an in-memory limiter
 	// (NewMemoryLimiter), which suits a single instance; several
 	// instances behind a load balancer need a shared one (a database
-	// table).
+	// table). When it is the store itself and the store is a
+	// ChangeCounter, counts are read from memory until the count changes.
 	Limiter Limiter
 	// Disabled turns throttling off.
 	Disabled bool

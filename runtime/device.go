@@ -47,6 +47,7 @@ func (s *Server) deviceAuthorization(w http.ResponseWriter, r *http.Request) (*d
 	if e != nil {
 		return nil, e
 	}
+	ctx = s.snapshot(ctx)
 	client, _, e := s.authenticateClient(ctx, r, form)
 	if e != nil {
 		return nil, e
@@ -175,7 +176,7 @@ func (s *Server) LookupUserCode(ctx context.Context, userCode string) (*DeviceRe
 		return nil, err
 	}
 	return &DeviceRequest{
-		Client:    client,
+		Client:    client.clone(),
 		Scopes:    d.Scopes,
 		UserCode:  formatUserCode(NormalizeUserCode(userCode)),
 		ExpiresAt: d.ExpiresAt,
@@ -249,7 +250,7 @@ func (s *Server) pendingDevice(ctx context.Context, userCode string) (*DeviceCod
 	if d.Status != DevicePending || !d.ConsumedAt.IsZero() {
 		return nil, nil, fmt.Errorf("oauthgen: device authorization already decided: %w", ErrConsumed)
 	}
-	client, err := s.clients.GetClient(ctx, d.ClientID)
+	client, err := s.getClient(ctx, d.ClientID)
 	if errors.Is(err, ErrNotFound) {
 		return nil, nil, fmt.Errorf("oauthgen: the device's client is gone: %w", ErrNotFound)
 	}

@@ -18,7 +18,7 @@ func (s *Server) grantClientCredentials(ctx context.Context, client *Client, for
 	}
 	var userID string
 	if hook := s.cfg.ClientCredentials.User; hook != nil {
-		if userID, err = hook(ctx, client); err != nil {
+		if userID, err = hook(ctx, client.clone()); err != nil {
 			return nil, s.hookError(ctx, "ClientCredentials.User", err)
 		}
 	}

@@ -68,6 +68,9 @@ func (s *Server) grantDeviceCode(ctx context.Context, client *Client, form url.V
 	if tooSoon {
 		interval += slowDownStep
 	}
+	if !s.confirm(ctx) {
+		return nil, errRedo // a second run would find this poll too soon
+	}
 	switch err := s.devices.PollDeviceCode(ctx, hash, DevicePoll{Previous: d.LastPolledAt, At: now, Interval: interval}); {
 	case errors.Is(err, ErrConsumed):
 		// A concurrent poll came first: this one is too soon by definition.

@@ -18,7 +18,12 @@ func (s *Server) grantExtension(ctx context.Context, grantType string, h Extensi
 	// for it and might log the form.
 	form = cloneForm(form)
 	form.Del("client_secret")
-	res, err := h(ctx, &ExtensionRequest{Client: client, Form: form, Scopes: requested})
+	// The hook may have effects (a spent assertion) a second run of the
+	// request would trip on: confirm the count before it, not at Issue.
+	if !s.confirm(ctx) {
+		return nil, errRedo
+	}
+	res, err := h(ctx, &ExtensionRequest{Client: client.clone(), Form: form, Scopes: requested})
 	if err != nil {
 		return nil, s.hookError(ctx, "extension grant "+grantType, err)
 	}

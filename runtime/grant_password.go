@@ -59,7 +59,7 @@ func (s *Server) AuthenticateUser(ctx context.Context, username, password string
 // throttled per username and per the request's source address
 // (SourceAddress).
 func (s *Server) AuthenticateLogin(r *http.Request, username, password string) (*User, error) {
-	return s.AuthenticateUser(s.withSource(r), username, password)
+	return s.AuthenticateUser(s.withSource(r.Context(), r), username, password)
 }
 
 func (s *Server) authenticateUser(ctx context.Context, username, password string) (*User, error) {

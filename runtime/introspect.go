@@ -46,6 +46,7 @@ func (s *Server) introspect(w http.ResponseWriter, r *http.Request) (*introspect
 	if e != nil {
 		return nil, e
 	}
+	ctx = s.snapshot(ctx)
 	client, method, e := s.authenticateClient(ctx, r, form)
 	if e != nil {
 		return nil, e

@@ -174,6 +174,11 @@ type loadedKey struct {
 	// retireAt is when the key leaves the JWKS: RetireAfter after its
 	// successor became active; zero while it has none.
 	retireAt time.Time
+
+	// signers are built once per token type: go-jose prepares the key
+	// for each new signer.
+	signersMu sync.Mutex
+	signers   map[string]jose.Signer
 }
 
 // keyring caches the store's signing keys, rereads them every
@@ -304,10 +309,7 @@ func (k *keyring) open(ctx context.Context, rec *SigningKey) (*loadedKey, error)
 
 // sign returns the compact JWS of payload with the JOSE header typ.
 func (lk *loadedKey) sign(typ string, payload []byte) (string, error) {
-	signer, err := jose.NewSigner(jose.SigningKey{
-		Algorithm: jose.SignatureAlgorithm(lk.rec.Algorithm),
-		Key:       jose.JSONWebKey{Key: lk.private, KeyID: lk.rec.ID, Algorithm: lk.rec.Algorithm},
-	}, (&jose.SignerOptions{}).WithType(jose.ContentType(typ)))
+	signer, err := lk.signer(typ)
 	if err != nil {
 		return "", err
 	}
@@ -316,6 +318,28 @@ func (lk *loadedKey) sign(typ string, payload []byte) (string, error) {
 		return "", err
 	}
 	return jws.CompactSerialize()
+}
+
+// signer returns the key's signer of tokens with the JOSE header typ.
+// A jose.Signer is safe for concurrent use.
+func (lk *loadedKey) signer(typ string) (jose.Signer, error) {
+	lk.signersMu.Lock()
+	defer lk.signersMu.Unlock()
+	if s := lk.signers[typ]; s != nil {
+		return s, nil
+	}
+	s, err := jose.NewSigner(jose.SigningKey{
+		Algorithm: jose.SignatureAlgorithm(lk.rec.Algorithm),
+		Key:       jose.JSONWebKey{Key: lk.private, KeyID: lk.rec.ID, Algorithm: lk.rec.Algorithm},
+	}, (&jose.SignerOptions{}).WithType(jose.ContentType(typ)))
+	if err != nil {
+		return nil, err
+	}
+	if lk.signers == nil {
+		lk.signers = map[string]jose.Signer{}
+	}
+	lk.signers[typ] = s
+	return s, nil
 }
 
 // rotate creates the first key (active at once: nothing was published

@@ -300,24 +300,8 @@ func (s *Server) throttleReadMore(ctx context.Context, st *throttleState, keys .
 	since := now.Add(-t.window)
 	var ns [len(st.keys)]int
 	var lasts [len(st.keys)]time.Time
-	if b, ok := t.lim.(BatchLimiter); ok && len(fresh) > 1 {
-		n, last, err := b.FailuresOf(ctx, fresh, since)
-		if err == nil && (len(n) != len(fresh) || len(last) != len(fresh)) {
-			err = fmt.Errorf("FailuresOf returned %d counts for %d keys", len(n), len(fresh))
-		}
-		if err != nil {
-			return s.fail(ctx, "limiter failures", err)
-		}
-		copy(ns[:], n)
-		copy(lasts[:], last)
-	} else {
-		for i, k := range fresh {
-			n, last, err := t.lim.Failures(ctx, k, since)
-			if err != nil {
-				return s.fail(ctx, "limiter failures", err)
-			}
-			ns[i], lasts[i] = n, last
-		}
+	if err := s.readFailures(ctx, fresh, since, ns[:len(fresh)], lasts[:len(fresh)]); err != nil {
+		return s.fail(ctx, "limiter failures", err)
 	}
 	for i, k := range fresh {
 		st.keys[st.n], st.failures[st.n] = k, ns[i]
@@ -365,9 +349,17 @@ func (s *Server) failed(ctx context.Context, st *throttleState) *Error {
 	if s.throttle.lim == nil {
 		return nil
 	}
+	// On an assumed count that moved, st or the client may be stale: a
+	// client using a secret rotated elsewhere must not be charged.
+	if !s.confirm(ctx) {
+		return errRedo
+	}
 	now := s.now()
-	for i := 0; i < st.n; i++ {
-		if _, err := s.throttle.lim.AddFailure(ctx, st.keys[i], now, now.Add(-s.throttle.window)); err != nil {
+	keys := st.keys[:st.n]
+	s.dropFailures(keys...)
+	defer s.dropFailures(keys...)
+	for _, k := range keys {
+		if _, err := s.throttle.lim.AddFailure(ctx, k, now, now.Add(-s.throttle.window)); err != nil {
 			return s.fail(ctx, "limiter add failure", err)
 		}
 	}
@@ -380,9 +372,11 @@ func (s *Server) failed(ctx context.Context, st *throttleState) *Error {
 func (s *Server) succeeded(ctx context.Context, st *throttleState, key string) {
 	for i := 0; i < st.n; i++ {
 		if st.keys[i] == key && st.failures[i] > 0 {
+			s.dropFailures(key)
 			if err := s.throttle.lim.Reset(ctx, key); err != nil {
 				s.logger.ErrorContext(ctx, "oauthgen: limiter reset", "error", err)
 			}
+			s.dropFailures(key)
 		}
 	}
 }
@@ -431,10 +425,10 @@ func parseRemoteAddr(remote string) netip.Addr {
 
 type sourceKey struct{}
 
-// withSource returns r's context carrying its source address, for the
-// grants that throttle (the password grant) beneath the token endpoint.
-func (s *Server) withSource(r *http.Request) context.Context {
-	return context.WithValue(r.Context(), sourceKey{}, s.SourceAddress(r))
+// withSource returns ctx carrying r's source address, for the grants that
+// throttle (the password grant) beneath the token endpoint.
+func (s *Server) withSource(ctx context.Context, r *http.Request) context.Context {
+	return context.WithValue(ctx, sourceKey{}, s.SourceAddress(r))
 }
 
 func sourceFrom(ctx context.Context) netip.Addr {

@@ -34,6 +34,7 @@ func (s *Server) revocation(w http.ResponseWriter, r *http.Request) *Error {
 	if e != nil {
 		return e
 	}
+	ctx = s.snapshot(ctx)
 	client, _, e := s.authenticateClient(ctx, r, form)
 	if e != nil {
 		return e

@@ -58,6 +58,7 @@ func HasScopes(granted []string, required ...string) bool {
 // set, else the built-in check. Requested must already be parsed.
 func (s *Server) grantScopes(ctx context.Context, req ScopeRequest) ([]string, *Error) {
 	if s.cfg.ValidateScope != nil {
+		req.Client = req.Client.clone()
 		scopes, err := s.cfg.ValidateScope(ctx, req)
 		if err != nil {
 			return nil, s.hookError(ctx, "ValidateScope", err)

@@ -71,7 +71,10 @@ type Server struct {
 	deviceInterval  time.Duration
 
 	throttle throttle
-	hashing  *hashBudget
+	// changes keeps clients (and failure counts) between requests; nil
+	// when the store is not a ChangeCounter.
+	changes *changeCache
+	hashing *hashBudget
 	// clientHashes and userHashes are the kinds of stored hashes seen,
 	// and their dummies: an unknown identifier is verified against one,
 	// so its absence takes as long to learn as a wrong secret.
@@ -178,6 +181,7 @@ func NewServer(cfg Config, store Store) (*Server, error) {
 	var throttleProblems []error
 	s.throttle, throttleProblems = newThrottle(c.Throttle)
 	problems = append(problems, throttleProblems...)
+	s.changes = newChangeCache(store, s.throttle.lim)
 	s.clientHashes, s.userHashes = newPopulation(kindSHA256, s.hashing), newPopulation(kindArgon2id, s.hashing)
 
 	// Issuer.

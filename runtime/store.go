@@ -17,6 +17,9 @@ var (
 	ErrConsumed = errors.New("oauthgen: already consumed")
 	// ErrDuplicate: a record with that key already exists.
 	ErrDuplicate = errors.New("oauthgen: duplicate key")
+	// ErrChanged: Issue found the store's change count other than the
+	// Issuance's IfChangeCount, and applied nothing.
+	ErrChanged = errors.New("oauthgen: change count moved")
 )
 
 // Store is the least every store provides. NewServer finds the other
@@ -55,6 +58,8 @@ type IssuanceStore interface {
 	//     (or the device authorization is not approved);
 	//   - ErrNotFound: the record to consume does not exist;
 	//   - ErrDuplicate: a record to create has a key that exists;
+	//   - ErrChanged: IfChangeCount is set and the count differs (only
+	//     stores that are ChangeCountIssuers are given one);
 	//   - anything else: a failure, and nothing was written.
 	Issue(ctx context.Context, is *Issuance) error
 }
@@ -73,6 +78,12 @@ type Issuance struct {
 	// AccessToken and RefreshToken are the tokens of a token response.
 	AccessToken  *AccessToken
 	RefreshToken *RefreshToken
+	// IfChangeCount, when not nil, makes the Issuance conditional: the
+	// store compares its ChangeCount with it before anything else, in the
+	// transaction of the writes (or just before a lone INSERT it runs
+	// without one), and on any difference applies nothing and returns
+	// ErrChanged. Set only for a ChangeCountIssuer.
+	IfChangeCount *uint64
 }
 
 // ConsumableKind names the kinds of single-use records.
@@ -351,6 +362,32 @@ type DeviceDecision struct {
 	Scopes []string
 	// At is when the decision was made.
 	At time.Time
+}
+
+// ChangeCounter is implemented by stores that can tell cheaply whether
+// their clients, or their failure counts (when the store is also the
+// Throttle's Limiter), may have changed. The engine then keeps clients and
+// counts in memory between requests and reads them again only after a
+// change; without it, it reads them on every request.
+type ChangeCounter interface {
+	// ChangeCount returns a number that grows whenever a client or a
+	// failure count is created, changed or deleted, by this process or any
+	// other sharing the database, at the latest when the change commits.
+	// ok is false when the store cannot tell now (PostgreSQL: its listener
+	// connection is down): the engine then reads through.
+	ChangeCount(ctx context.Context) (n uint64, ok bool, err error)
+}
+
+// ChangeCountIssuer is a ChangeCounter whose Issue honours
+// Issuance.IfChangeCount. Where ChangeCount costs a read of the database
+// (SQLite), the engine then skips it on token requests: it assumes the
+// count the last read returned, and lets Issue check it within the
+// transaction it opens anyway. A request that finds it moved is run again
+// on a count read for it. A wrapper of such a store that does not pass
+// IfChangeCount through says false.
+type ChangeCountIssuer interface {
+	ChangeCounter
+	IssueChecksChangeCount() bool
 }
 
 // SigningKeyStore keeps the keys that sign ID tokens and JWT access

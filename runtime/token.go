@@ -30,12 +30,29 @@ func (s *Server) TokenHandler() http.Handler {
 	})
 }
 
+// token runs the request on the last change count read, when the store
+// checks it at Issue (see changeCache), and once more on a count read for
+// it if that one proved stale: never more than twice.
 func (s *Server) token(w http.ResponseWriter, r *http.Request) (any, *Error) {
-	ctx := r.Context()
 	form, e := s.readForm(w, r)
 	if e != nil {
 		return nil, e
 	}
+	if ctx, a := s.assume(r.Context()); a != nil {
+		resp, e := s.tokenOn(ctx, r, form)
+		if e != nil {
+			// A stale client or count may be why it failed.
+			s.confirm(ctx)
+		}
+		if !a.changed {
+			return resp, e
+		}
+	}
+	return s.tokenOn(s.snapshot(r.Context()), r, form)
+}
+
+// tokenOn answers a token request whose form was read, under ctx's snapshot.
+func (s *Server) tokenOn(ctx context.Context, r *http.Request, form url.Values) (any, *Error) {
 	client, _, e := s.authenticateClient(ctx, r, form)
 	if e != nil {
 		return nil, e
@@ -55,7 +72,7 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) (any, *Error) {
 		return nil, errorf(UnauthorizedClient, "the client may not use the %s grant", grantType)
 	}
 	if grantType == GrantPassword {
-		ctx = s.withSource(r) // throttled per source address too
+		ctx = s.withSource(ctx, r) // throttled per source address too
 	}
 	is, e := grant(ctx, client, form)
 	if e != nil {
@@ -150,11 +167,18 @@ func (s *Server) issuesRefresh(client *Client) bool {
 // when needed, and spends the grant's single-use record, all in one
 // Issue, and returns the token response.
 func (s *Server) issueTokens(ctx context.Context, is *issue) (any, *Error) {
+	a, assumedCount := s.assumed(ctx)
+	if a != nil && a.changed {
+		return nil, errRedo // a hook went on after errRedo
+	}
 	now := s.now()
 	if is.consume != nil {
 		is.consume.At = now
 	}
 	in := &Issuance{Consume: is.consume}
+	if a != nil && !a.confirmed {
+		in.IfChangeCount = &assumedCount
+	}
 	if is.refresh && is.familyID == "" {
 		in.Family = &Family{ID: NewID(), ClientID: is.client.ID, UserID: is.userID, CreatedAt: now}
 		is.familyID = in.Family.ID
@@ -185,7 +209,18 @@ func (s *Server) issueTokens(ctx context.Context, is *issue) (any, *Error) {
 			return nil, e
 		}
 	}
-	switch err := s.store.Issue(ctx, in); {
+	err := s.store.Issue(ctx, in)
+	if in.IfChangeCount != nil {
+		switch {
+		case errors.Is(err, ErrChanged):
+			a.changed = true
+			s.changes.forget()
+			return nil, errRedo
+		case err == nil, errors.Is(err, ErrConsumed), errors.Is(err, ErrNotFound), errors.Is(err, ErrDuplicate):
+			a.confirmed = true // the count is compared before anything else
+		}
+	}
+	switch {
 	case err == nil:
 	case is.consume != nil && errors.Is(err, ErrConsumed):
 		return nil, is.replayed(ctx, now)
@@ -227,6 +262,9 @@ func (s *Server) issueTokens(ctx context.Context, is *issue) (any, *Error) {
 func (s *Server) revokeFamily(ctx context.Context, id, why string, now time.Time) *Error {
 	if id == "" {
 		return nil
+	}
+	if !s.confirm(ctx) {
+		return errRedo
 	}
 	err := s.families.RevokeFamily(ctx, id, now)
 	if err != nil && !errors.Is(err, ErrNotFound) {

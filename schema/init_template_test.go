@@ -50,8 +50,13 @@ func TestInitTemplate(t *testing.T) {
 					Server  bool // half the sets as init --server renders them: scopes declared
 					OpenID  bool // init --server --openid, where authorization_code is on
 					JWT     bool // init --server --access-tokens jwt
+					// init --signing-algorithm ES256, with JWT access tokens and no OpenID
+					SigningAlgorithm string
 				}{string(dialect), grants, len(grants)%2 == 1,
-					len(grants)%2 == 1 && slices.Contains(grants, GrantAuthorizationCode), len(grants)%4 == 1}
+					len(grants)%2 == 1 && slices.Contains(grants, GrantAuthorizationCode), len(grants)%4 == 1, ""}
+				if data.JWT && !data.OpenID {
+					data.SigningAlgorithm = AlgES256
+				}
 				if err := tmpl.Execute(&buf, data); err != nil {
 					t.Fatal(err)
 				}
@@ -72,6 +77,9 @@ func TestInitTemplate(t *testing.T) {
 				})
 				if got := d.EnabledGrants(); !slices.Equal(got, want) {
 					t.Errorf("enabled grants = %v, want %v", got, want)
+				}
+				if a := data.SigningAlgorithm; a != "" && (d.SigningKeys == nil || d.SigningKeys.Algorithm != a) {
+					t.Errorf("signing_keys = %+v, want algorithm %s", d.SigningKeys, a)
 				}
 				if err := s.Validate(yamlToJSON(t, out)); err != nil {
 					t.Errorf("the JSON Schema rejects the scaffold: %v", err)
@@ -96,7 +104,9 @@ func TestInitTemplate(t *testing.T) {
 			Server  bool
 			OpenID  bool
 			JWT     bool
-		}{"postgres", GrantKeys(), false, false, false}); err != nil {
+
+			SigningAlgorithm string
+		}{"postgres", GrantKeys(), false, false, false, ""}); err != nil {
 			t.Fatal(err)
 		}
 		commented, err := Parse("oauthgen.yaml", buf.Bytes())
@@ -139,7 +149,9 @@ func TestInitTemplate(t *testing.T) {
 		Server  bool
 		OpenID  bool
 		JWT     bool
-	}{"sqlite", nil, false, false, false}); err != nil {
+
+		SigningAlgorithm string
+	}{"sqlite", nil, false, false, false, ""}); err != nil {
 		t.Fatal(err)
 	}
 	for _, key := range specKeys(declarationSpec) {

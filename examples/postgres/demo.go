@@ -33,8 +33,7 @@ const (
 // password is not known here.
 func seedDemo(ctx context.Context, store *oauthstore.Store, issuer string, out io.Writer, logger *slog.Logger) error {
 	password := demoPassword()
-	email := demoUser + "@example.com" // the email claim
-	_, err := store.CreateUser(ctx, oauthstore.NewUser{Username: demoUser, Password: password, UserExtra: oauthstore.UserExtra{Email: &email}})
+	_, err := store.CreateUser(ctx, oauthstore.NewUser{Username: demoUser, Password: password})
 	if errors.Is(err, runtime.ErrDuplicate) {
 		logger.Info("no demo: user " + demoUser + " exists already")
 		return nil
@@ -43,8 +42,7 @@ func seedDemo(ctx context.Context, store *oauthstore.Store, issuer string, out i
 		return err
 	}
 	callback := issuer + callbackPath
-	// OpenID Connect: the clients may ask for ID tokens and UserInfo.
-	demoScopes := []string{"openid", "profile", "email", "read", "write"}
+	demoScopes := []string{"read", "write"}
 	secret, err := registerClient(ctx, store, runtime.Client{
 		ID: demoClient, Name: "Demo confidential client",
 		GrantTypes:   []string{runtime.GrantClientCredentials, runtime.GrantPassword, runtime.GrantAuthorizationCode, runtime.GrantRefreshToken},
@@ -66,7 +64,7 @@ func seedDemo(ctx context.Context, store *oauthstore.Store, issuer string, out i
 	verifier := runtime.NewToken() // 43 characters: RFC 7636's shortest verifier, 256 bits
 	authorize := issuer + "/authorize?" + url.Values{
 		"response_type": {"code"}, "client_id": {demoPublicClient}, "redirect_uri": {callback},
-		"scope": {"openid email read"}, "state": {"demo"}, "nonce": {runtime.NewToken()[:16]},
+		"scope": {"read"}, "state": {"demo"},
 		"code_challenge": {runtime.S256Challenge(verifier)}, "code_challenge_method": {runtime.PKCES256},
 	}.Encode()
 	basic := fmt.Sprintf("-u '%s:%s'", demoClient, secret)
@@ -128,10 +126,5 @@ Try it: each curl line works as printed.
   $AUTHORIZE
   # then set CODE=<code the callback page shows> and redeem it within 5 minutes
   curl -s -d grant_type=authorization_code -d client_id=$PUBLIC -d redirect_uri=$CALLBACK -d code_verifier=$VERIFIER -d "code=$CODE" $TOKEN_URL
-
-  # OpenID Connect: the answer above has an id_token (a JWT: see the JWKS at
-  # $ISSUER/jwks); discovery is at $ISSUER/.well-known/openid-configuration.
-  # Set TOKEN=<its access_token>, then ask UserInfo for the user's claims
-  curl -s -H "Authorization: Bearer $TOKEN" $ISSUER/userinfo
 
 `

@@ -1,6 +1,6 @@
 // Command postgres is an OAuth 2.0 authorization server on PostgreSQL, built on
 // the Store oauthgen generates from oauthgen.yaml. It was scaffolded by
-// `oauthgen init --server --dialect postgres --openid --access-tokens jwt`: it is yours to edit.
+// `oauthgen init --server --dialect postgres --access-tokens jwt --signing-algorithm ES256`: it is yours to edit.
 //
 //	go generate ./... && go run . serve
 //
@@ -108,11 +108,10 @@ func newApp() *cli.App {
 				Subcommands: []*cli.Command{{
 					Name:      "create",
 					Usage:     "create a user",
-					UsageText: name + " user create --username U --password P [--email E]",
+					UsageText: name + " user create --username U --password P",
 					Flags: []cli.Flag{
 						&cli.StringFlag{Name: "username", Required: true},
 						&cli.StringFlag{Name: "password", Required: true, Usage: "stored as an argon2id hash"},
-						&cli.StringFlag{Name: "email", Usage: "the user's email address: the email claim of ID tokens and UserInfo"},
 						dbFlag(),
 					},
 					Action: createUser,
@@ -204,9 +203,6 @@ func createUser(c *cli.Context) error {
 	username := c.String("username")
 	return withStore(c, func(store *oauthstore.Store) error {
 		nu := oauthstore.NewUser{Username: username, Password: c.String("password")}
-		if email := c.String("email"); email != "" {
-			nu.Email = &email
-		}
 		u, err := store.CreateUser(c.Context, nu)
 		if errors.Is(err, runtime.ErrDuplicate) {
 			return cli.Exit(fmt.Sprintf("%s: user %q exists", name, username), 1)

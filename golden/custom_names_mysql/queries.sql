@@ -212,7 +212,7 @@ ON DUPLICATE KEY UPDATE
   last_failure = sqlc.arg(now),
   window_start = sqlc.arg(since);
 
--- name: ResetLimit :exec
+-- name: ResetLimit :execrows
 DELETE FROM idp_limits
 WHERE id = sqlc.arg(id);
 
@@ -220,3 +220,13 @@ WHERE id = sqlc.arg(id);
 DELETE FROM idp_limits
 WHERE last_failure < sqlc.arg(before)
 LIMIT 1000;
+
+-- name: ChangeCount :one
+SELECT count
+FROM idp_changes
+WHERE id = 1;
+
+-- name: CountChange :exec
+INSERT INTO idp_changes (id, count)
+VALUES (1, 1)
+ON DUPLICATE KEY UPDATE count = count + 1;

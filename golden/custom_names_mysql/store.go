@@ -50,6 +50,7 @@ var (
 	_ runtime.RefreshTokenStore      = (*Store)(nil)
 	_ runtime.AuthorizationCodeStore = (*Store)(nil)
 	_ runtime.Limiter                = (*Store)(nil)
+	_ runtime.ChangeCounter          = (*Store)(nil)
 )
 
 // Open opens the MySQL or MariaDB database at dsn (go-sql-driver/mysql
@@ -297,7 +298,13 @@ func (s *Store) ImportClient(ctx context.Context, c *Client) error {
 	if err := runtime.ValidateClient(&c.Client, nil); err != nil {
 		return err
 	}
-	return duplicate(s.write.CreateClient(ctx, sqlcdb.CreateClientParams{
+	tx, err := s.db.BeginTx(ctx, &sql.TxOptions{Isolation: sql.LevelReadCommitted})
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback() // a no-op after Commit
+	q := s.write.WithTx(tx)
+	if err := q.CreateClient(ctx, sqlcdb.CreateClientParams{
 		ID:                          c.ID,
 		SecretHash:                  c.SecretHash,
 		Name:                        c.Name,
@@ -308,7 +315,10 @@ func (s *Store) ImportClient(ctx context.Context, c *Client) error {
 		RefreshTokenLifetimeSeconds: seconds(c.RefreshTokenLifetime),
 		CreatedAt:                   c.CreatedAt.UTC(),
 		ResourceServer:              c.ResourceServer,
-	}))
+	}); err != nil {
+		return duplicate(err)
+	}
+	return s.commitChange(ctx, tx)
 }
 
 // GetClient returns the client with that id, or runtime.ErrNotFound.
@@ -350,7 +360,13 @@ func (s *Store) UpdateClient(ctx context.Context, c *Client) error {
 	if err := runtime.ValidateClient(&c.Client, nil); err != nil {
 		return err
 	}
-	n, err := s.write.UpdateClient(ctx, sqlcdb.UpdateClientParams{
+	tx, err := s.db.BeginTx(ctx, &sql.TxOptions{Isolation: sql.LevelReadCommitted})
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback() // a no-op after Commit
+	q := s.write.WithTx(tx)
+	n, err := q.UpdateClient(ctx, sqlcdb.UpdateClientParams{
 		Name:                        c.Name,
 		RedirectURIs:                encodeList(c.RedirectURIs),
 		GrantTypes:                  encodeList(c.GrantTypes),
@@ -363,10 +379,10 @@ func (s *Store) UpdateClient(ctx context.Context, c *Client) error {
 	if err != nil {
 		return err
 	}
-	if n > 0 {
-		return nil
+	if n == 0 {
+		return missing(ctx, q.ClientExists, c.ID, nil)
 	}
-	return missing(ctx, s.read.ClientExists, c.ID, nil)
+	return s.commitChange(ctx, tx)
 }
 
 // RotateClientSecret gives the client a new secret and returns it, to show
@@ -374,7 +390,13 @@ func (s *Store) UpdateClient(ctx context.Context, c *Client) error {
 // confidential.
 func (s *Store) RotateClientSecret(ctx context.Context, id string) (string, error) {
 	secret, hash := runtime.NewClientSecret()
-	n, err := s.write.SetClientSecretHash(ctx, sqlcdb.SetClientSecretHashParams{
+	tx, err := s.db.BeginTx(ctx, &sql.TxOptions{Isolation: sql.LevelReadCommitted})
+	if err != nil {
+		return "", err
+	}
+	defer tx.Rollback() // a no-op after Commit
+	q := s.write.WithTx(tx)
+	n, err := q.SetClientSecretHash(ctx, sqlcdb.SetClientSecretHashParams{
 		SecretHash: hash,
 		ID:         id,
 	})
@@ -384,20 +406,29 @@ func (s *Store) RotateClientSecret(ctx context.Context, id string) (string, erro
 	if n == 0 {
 		return "", runtime.ErrNotFound
 	}
+	if err := s.commitChange(ctx, tx); err != nil {
+		return "", err
+	}
 	return secret, nil
 }
 
 // DeleteClient deletes the client and, by cascade, its tokens and codes.
 // runtime.ErrNotFound if there is no such client.
 func (s *Store) DeleteClient(ctx context.Context, id string) error {
-	n, err := s.write.DeleteClient(ctx, id)
+	tx, err := s.db.BeginTx(ctx, &sql.TxOptions{Isolation: sql.LevelReadCommitted})
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback() // a no-op after Commit
+	q := s.write.WithTx(tx)
+	n, err := q.DeleteClient(ctx, id)
 	if err != nil {
 		return err
 	}
 	if n == 0 {
 		return runtime.ErrNotFound
 	}
-	return nil
+	return s.commitChange(ctx, tx)
 }
 
 func clientFromRow(row sqlcdb.Client) *Client {
@@ -948,7 +979,13 @@ func (s *Store) FailuresOf(ctx context.Context, keys []string, since time.Time) 
 // one atomic upsert and returns key's failures in a row, 1 when it had none
 // at or after since.
 func (s *Store) AddFailure(ctx context.Context, key string, now, since time.Time) (int, error) {
-	res, err := s.write.AddLimitFailure(ctx, sqlcdb.AddLimitFailureParams{
+	tx, err := s.db.BeginTx(ctx, &sql.TxOptions{Isolation: sql.LevelReadCommitted})
+	if err != nil {
+		return 0, err
+	}
+	defer tx.Rollback() // a no-op after Commit
+	q := s.write.WithTx(tx)
+	res, err := q.AddLimitFailure(ctx, sqlcdb.AddLimitFailureParams{
 		ID:    limitKey(key),
 		Now:   now.UTC(),
 		Since: since.UTC(),
@@ -959,33 +996,95 @@ func (s *Store) AddFailure(ctx context.Context, key string, now, since time.Time
 	// 1 row affected: inserted, the first failure; 2: updated, and the
 	// statement's LAST_INSERT_ID(expr) is the new count.
 	rows, err := res.RowsAffected()
-	if err != nil || rows == 1 {
-		return 1, err
+	if err != nil {
+		return 0, err
 	}
-	n, err := res.LastInsertId()
-	return int(n), err
+	n := int64(1)
+	if rows != 1 {
+		if n, err = res.LastInsertId(); err != nil {
+			return 0, err
+		}
+	}
+	if err := s.commitChange(ctx, tx); err != nil {
+		return 0, err
+	}
+	return int(n), nil
 }
 
 // Reset implements runtime.Limiter: it forgets key's failures.
 func (s *Store) Reset(ctx context.Context, key string) error {
-	return s.write.ResetLimit(ctx, limitKey(key))
+	tx, err := s.db.BeginTx(ctx, &sql.TxOptions{Isolation: sql.LevelReadCommitted})
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback() // a no-op after Commit
+	q := s.write.WithTx(tx)
+	n, err := q.ResetLimit(ctx, limitKey(key))
+	if err != nil || n == 0 {
+		return err // no count to forget: no change
+	}
+	return s.commitChange(ctx, tx)
 }
 
 // Purge implements runtime.Limiter: it forgets the keys whose last failure
-// is before before, purgeBatch rows per statement.
+// is before before, purgeBatch rows per transaction.
 func (s *Store) Purge(ctx context.Context, before time.Time) error {
 	for {
-		n, err := s.write.PurgeLimits(ctx, before.UTC())
+		n, err := s.purgeLimitBatch(ctx, before.UTC())
 		if err != nil || n < purgeBatch {
 			return err
 		}
 	}
 }
 
+// purgeLimitBatch forgets up to purgeBatch keys whose last failure is before
+// before, in a transaction that counts the change if there was one.
+func (s *Store) purgeLimitBatch(ctx context.Context, before time.Time) (int64, error) {
+	tx, err := s.db.BeginTx(ctx, &sql.TxOptions{Isolation: sql.LevelReadCommitted})
+	if err != nil {
+		return 0, err
+	}
+	defer tx.Rollback() // a no-op after Commit
+	q := s.write.WithTx(tx)
+	n, err := q.PurgeLimits(ctx, before)
+	if err != nil || n == 0 {
+		return 0, err
+	}
+	if err := s.commitChange(ctx, tx); err != nil {
+		return 0, err
+	}
+	return n, nil
+}
+
 // purgeLimits is PurgeExpired's step for the limiter: one batch of the counts
 // older than limiterRetention before before.
 func (s *Store) purgeLimits(ctx context.Context, before time.Time) (int64, error) {
-	return s.write.PurgeLimits(ctx, before.Add(-limiterRetention))
+	return s.purgeLimitBatch(ctx, before.Add(-limiterRetention))
+}
+
+// ChangeCount implements runtime.ChangeCounter: the count of the changes
+// table, which every write of a client or a limiter count increments in its
+// own transaction, whichever process made it. Writes made around the Store
+// (SQL by hand) are not counted.
+func (s *Store) ChangeCount(ctx context.Context) (uint64, bool, error) {
+	n, err := s.read.ChangeCount(ctx)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return 0, true, nil // nothing changed yet
+	case err != nil:
+		return 0, false, err
+	}
+	return uint64(n), true, nil
+}
+
+// commitChange commits tx, a write of clients or limiter counts, counting it
+// in the same transaction: ChangeCount moves, for every process, when and
+// only if the write commits.
+func (s *Store) commitChange(ctx context.Context, tx *sql.Tx) error {
+	if err := s.write.WithTx(tx).CountChange(ctx); err != nil {
+		return err
+	}
+	return tx.Commit()
 }
 
 // purgeBatch is the most rows one purge statement deletes.

@@ -261,7 +261,7 @@ ON DUPLICATE KEY UPDATE
   last_failure = sqlc.arg(now),
   window_start = sqlc.arg(since);
 
--- name: ResetLimit :exec
+-- name: ResetLimit :execrows
 DELETE FROM oauth_limits
 WHERE id = sqlc.arg(id);
 
@@ -269,3 +269,13 @@ WHERE id = sqlc.arg(id);
 DELETE FROM oauth_limits
 WHERE last_failure < sqlc.arg(before)
 LIMIT 1000;
+
+-- name: ChangeCount :one
+SELECT count
+FROM oauth_changes
+WHERE id = 1;
+
+-- name: CountChange :exec
+INSERT INTO oauth_changes (id, count)
+VALUES (1, 1)
+ON DUPLICATE KEY UPDATE count = count + 1;

@@ -21,6 +21,7 @@ import (
 	"github.com/pressly/goose/v3"
 	"io/fs"
 	"net/url"
+	goruntime "runtime"
 	"strings"
 	"sync"
 	"time"
@@ -55,6 +56,8 @@ var (
 	_ runtime.AuthorizationCodeStore = (*Store)(nil)
 	_ runtime.DeviceCodeStore        = (*Store)(nil)
 	_ runtime.Limiter                = (*Store)(nil)
+	_ runtime.ChangeCounter          = (*Store)(nil)
+	_ runtime.ChangeCountIssuer      = (*Store)(nil)
 )
 
 // Open opens, creating it if needed, the SQLite database at path: WAL, so
@@ -256,6 +259,13 @@ func (s *Store) Issue(ctx context.Context, is *runtime.Issuance) error {
 	}
 	// Leading: p is first in the queue, so in this batch.
 	q.mu.Lock()
+	if len(q.queue) == 1 {
+		// Alone: let the callers about to queue run first, to share this
+		// COMMIT, the largest single cost of a token request.
+		q.mu.Unlock()
+		goruntime.Gosched()
+		q.mu.Lock()
+	}
 	batch := q.queue
 	if len(batch) > maxBatch {
 		batch = batch[:maxBatch]
@@ -525,7 +535,13 @@ func (s *Store) ImportClient(ctx context.Context, c *Client) error {
 	if err := runtime.ValidateClient(&c.Client, nil); err != nil {
 		return err
 	}
-	return duplicate(s.write.CreateClient(ctx, sqlcdb.CreateClientParams{
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback() // a no-op after Commit
+	q := s.write.WithTx(tx)
+	if err := q.CreateClient(ctx, sqlcdb.CreateClientParams{
 		ID:                          c.ID,
 		SecretHash:                  c.SecretHash,
 		Name:                        c.Name,
@@ -537,7 +553,10 @@ func (s *Store) ImportClient(ctx context.Context, c *Client) error {
 		CreatedAt:                   c.CreatedAt.UTC(),
 		ResourceServer:              c.ResourceServer,
 		DisplayName:                 c.DisplayName,
-	}))
+	}); err != nil {
+		return duplicate(err)
+	}
+	return s.commitChange(ctx, tx)
 }
 
 // GetClient returns the client with that id, or runtime.ErrNotFound.
@@ -579,7 +598,13 @@ func (s *Store) UpdateClient(ctx context.Context, c *Client) error {
 	if err := runtime.ValidateClient(&c.Client, nil); err != nil {
 		return err
 	}
-	n, err := s.write.UpdateClient(ctx, sqlcdb.UpdateClientParams{
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback() // a no-op after Commit
+	q := s.write.WithTx(tx)
+	n, err := q.UpdateClient(ctx, sqlcdb.UpdateClientParams{
 		Name:                        c.Name,
 		RedirectURIs:                encodeList(c.RedirectURIs),
 		GrantTypes:                  encodeList(c.GrantTypes),
@@ -593,10 +618,10 @@ func (s *Store) UpdateClient(ctx context.Context, c *Client) error {
 	if err != nil {
 		return err
 	}
-	if n > 0 {
-		return nil
+	if n == 0 {
+		return missing(ctx, q.ClientExists, c.ID, nil)
 	}
-	return missing(ctx, s.read.ClientExists, c.ID, nil)
+	return s.commitChange(ctx, tx)
 }
 
 // RotateClientSecret gives the client a new secret and returns it, to show
@@ -604,7 +629,13 @@ func (s *Store) UpdateClient(ctx context.Context, c *Client) error {
 // confidential.
 func (s *Store) RotateClientSecret(ctx context.Context, id string) (string, error) {
 	secret, hash := runtime.NewClientSecret()
-	n, err := s.write.SetClientSecretHash(ctx, sqlcdb.SetClientSecretHashParams{
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return "", err
+	}
+	defer tx.Rollback() // a no-op after Commit
+	q := s.write.WithTx(tx)
+	n, err := q.SetClientSecretHash(ctx, sqlcdb.SetClientSecretHashParams{
 		SecretHash: hash,
 		ID:         id,
 	})
@@ -614,20 +645,29 @@ func (s *Store) RotateClientSecret(ctx context.Context, id string) (string, erro
 	if n == 0 {
 		return "", runtime.ErrNotFound
 	}
+	if err := s.commitChange(ctx, tx); err != nil {
+		return "", err
+	}
 	return secret, nil
 }
 
 // DeleteClient deletes the client and, by cascade, its tokens and codes.
 // runtime.ErrNotFound if there is no such client.
 func (s *Store) DeleteClient(ctx context.Context, id string) error {
-	n, err := s.write.DeleteClient(ctx, id)
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback() // a no-op after Commit
+	q := s.write.WithTx(tx)
+	n, err := q.DeleteClient(ctx, id)
 	if err != nil {
 		return err
 	}
 	if n == 0 {
 		return runtime.ErrNotFound
 	}
-	return nil
+	return s.commitChange(ctx, tx)
 }
 
 func clientFromRow(row sqlcdb.Client) *Client {
@@ -1110,9 +1150,9 @@ func (s *Store) PollDeviceCode(ctx context.Context, hash string, p runtime.Devic
 // writer connection (Open's DSN has _txlock=immediate): it takes the write
 // lock at once, so it never fails half-way to upgrade a read lock.
 func (s *Store) issueNow(ctx context.Context, is *runtime.Issuance) error {
-	// An access token alone (client credentials, implicit) is one INSERT,
-	// atomic by itself: no transaction to pay for.
-	if is.Consume == nil && is.Family == nil && is.AuthorizationCode == nil && is.DeviceCode == nil && is.RefreshToken == nil {
+	// An access token alone (client credentials, implicit) with no count to
+	// compare is one INSERT, atomic by itself: no transaction to pay for.
+	if is.Consume == nil && is.Family == nil && is.AuthorizationCode == nil && is.DeviceCode == nil && is.RefreshToken == nil && is.IfChangeCount == nil {
 		return s.issue(ctx, s.write, is)
 	}
 	tx, err := s.db.BeginTx(ctx, nil)
@@ -1128,6 +1168,15 @@ func (s *Store) issueNow(ctx context.Context, is *runtime.Issuance) error {
 
 // issue writes is through q, in Issue's order.
 func (s *Store) issue(ctx context.Context, q *sqlcdb.Queries, is *runtime.Issuance) error {
+	if is.IfChangeCount != nil {
+		n, err := q.ChangeCount(ctx)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return err
+		}
+		if uint64(n) != *is.IfChangeCount {
+			return runtime.ErrChanged
+		}
+	}
 	if is.Consume != nil {
 		if err := consume(ctx, q, is.Consume); err != nil {
 			return err
@@ -1276,34 +1325,107 @@ func (s *Store) FailuresOf(ctx context.Context, keys []string, since time.Time) 
 // one atomic upsert and returns key's failures in a row, 1 when it had none
 // at or after since.
 func (s *Store) AddFailure(ctx context.Context, key string, now, since time.Time) (int, error) {
-	n, err := s.write.AddLimitFailure(ctx, sqlcdb.AddLimitFailureParams{
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return 0, err
+	}
+	defer tx.Rollback() // a no-op after Commit
+	q := s.write.WithTx(tx)
+	n, err := q.AddLimitFailure(ctx, sqlcdb.AddLimitFailureParams{
 		ID:    limitKey(key),
 		Now:   now.UTC(),
 		Since: since.UTC(),
 	})
-	return int(n), err
+	if err != nil {
+		return 0, err
+	}
+	if err := s.commitChange(ctx, tx); err != nil {
+		return 0, err
+	}
+	return int(n), nil
 }
 
 // Reset implements runtime.Limiter: it forgets key's failures.
 func (s *Store) Reset(ctx context.Context, key string) error {
-	return s.write.ResetLimit(ctx, limitKey(key))
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback() // a no-op after Commit
+	q := s.write.WithTx(tx)
+	n, err := q.ResetLimit(ctx, limitKey(key))
+	if err != nil || n == 0 {
+		return err // no count to forget: no change
+	}
+	return s.commitChange(ctx, tx)
 }
 
 // Purge implements runtime.Limiter: it forgets the keys whose last failure
-// is before before, purgeBatch rows per statement.
+// is before before, purgeBatch rows per transaction.
 func (s *Store) Purge(ctx context.Context, before time.Time) error {
 	for {
-		n, err := s.write.PurgeLimits(ctx, before.UTC())
+		n, err := s.purgeLimitBatch(ctx, before.UTC())
 		if err != nil || n < purgeBatch {
 			return err
 		}
 	}
 }
 
+// purgeLimitBatch forgets up to purgeBatch keys whose last failure is before
+// before, in a transaction that counts the change if there was one.
+func (s *Store) purgeLimitBatch(ctx context.Context, before time.Time) (int64, error) {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return 0, err
+	}
+	defer tx.Rollback() // a no-op after Commit
+	q := s.write.WithTx(tx)
+	n, err := q.PurgeLimits(ctx, before)
+	if err != nil || n == 0 {
+		return 0, err
+	}
+	if err := s.commitChange(ctx, tx); err != nil {
+		return 0, err
+	}
+	return n, nil
+}
+
 // purgeLimits is PurgeExpired's step for the limiter: one batch of the counts
 // older than limiterRetention before before.
 func (s *Store) purgeLimits(ctx context.Context, before time.Time) (int64, error) {
-	return s.write.PurgeLimits(ctx, before.Add(-limiterRetention))
+	return s.purgeLimitBatch(ctx, before.Add(-limiterRetention))
+}
+
+// ChangeCount implements runtime.ChangeCounter: the count of the changes
+// table, which every write of a client or a limiter count increments in its
+// own transaction, whichever process made it. Writes made around the Store
+// (SQL by hand) are not counted.
+func (s *Store) ChangeCount(ctx context.Context) (uint64, bool, error) {
+	n, err := s.read.ChangeCount(ctx)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return 0, true, nil // nothing changed yet
+	case err != nil:
+		return 0, false, err
+	}
+	return uint64(n), true, nil
+}
+
+// IssueChecksChangeCount implements runtime.ChangeCountIssuer: issue compares
+// an Issuance's IfChangeCount with the changes table in its transaction, so
+// token requests need not read ChangeCount first.
+func (s *Store) IssueChecksChangeCount() bool {
+	return true
+}
+
+// commitChange commits tx, a write of clients or limiter counts, counting it
+// in the same transaction: ChangeCount moves, for every process, when and
+// only if the write commits.
+func (s *Store) commitChange(ctx context.Context, tx *sql.Tx) error {
+	if err := s.write.WithTx(tx).CountChange(ctx); err != nil {
+		return err
+	}
+	return tx.Commit()
 }
 
 // purgeBatch is the most rows one purge statement deletes.

@@ -21,6 +21,8 @@ import (
 	"github.com/pressly/goose/v3"
 	"github.com/pressly/goose/v3/lock"
 	"io/fs"
+	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -35,10 +37,11 @@ const VersionTable = "oauth_goose_db_version"
 // Store keeps oauthgen's records in PostgreSQL. It implements the runtime's store
 // interfaces for the grants declared in oauthgen.yaml. It is safe for concurrent use.
 type Store struct {
-	pool  *pgxpool.Pool
-	write *sqlcdb.Queries
-	read  *sqlcdb.Queries
-	close func() error // set by Open: Close releases what Open opened
+	pool    *pgxpool.Pool
+	write   *sqlcdb.Queries
+	read    *sqlcdb.Queries
+	close   func() error   // set by Open: Close releases what Open opened
+	changes changeListener // ChangeCount's
 }
 
 var (
@@ -52,6 +55,7 @@ var (
 	_ runtime.SigningKeyStore        = (*Store)(nil)
 	_ runtime.UserClaimsStore        = (*Store)(nil)
 	_ runtime.Limiter                = (*Store)(nil)
+	_ runtime.ChangeCounter          = (*Store)(nil)
 )
 
 // Open connects a pgx pool to the PostgreSQL database at dsn (a URL or
@@ -74,8 +78,9 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 	return s, nil
 }
 
-// New returns a Store using pool. The Store holds no state of its own: any
-// number of them, in any number of processes, may share one database.
+// New returns a Store using pool. Any number of Stores, in any number of
+// processes, may share one database. Close stops the listener ChangeCount
+// starts, and leaves the pool open.
 func New(pool *pgxpool.Pool) *Store {
 	q := sqlcdb.New(pool)
 	return &Store{pool: pool, write: q, read: q}
@@ -86,8 +91,10 @@ func (s *Store) Pool() *pgxpool.Pool {
 	return s.pool
 }
 
-// Close closes the database handles Open opened; after New it does nothing.
+// Close stops the listener ChangeCount started and closes the pool Open
+// opened; after New the pool stays open.
 func (s *Store) Close() error {
+	s.changes.stop()
 	if s.close == nil {
 		return nil
 	}
@@ -244,7 +251,13 @@ func (s *Store) ImportClient(ctx context.Context, c *Client) error {
 	if err := runtime.ValidateClient(&c.Client, nil); err != nil {
 		return err
 	}
-	return duplicate(s.write.CreateClient(ctx, sqlcdb.CreateClientParams{
+	tx, err := s.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.ReadCommitted})
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback(ctx) // a no-op after Commit
+	q := s.write.WithTx(tx)
+	if err := q.CreateClient(ctx, sqlcdb.CreateClientParams{
 		ID:                          c.ID,
 		SecretHash:                  c.SecretHash,
 		Name:                        c.Name,
@@ -255,7 +268,10 @@ func (s *Store) ImportClient(ctx context.Context, c *Client) error {
 		RefreshTokenLifetimeSeconds: seconds(c.RefreshTokenLifetime),
 		CreatedAt:                   c.CreatedAt.UTC(),
 		ResourceServer:              c.ResourceServer,
-	}))
+	}); err != nil {
+		return duplicate(err)
+	}
+	return s.commitChange(ctx, tx)
 }
 
 // GetClient returns the client with that id, or runtime.ErrNotFound.
@@ -297,7 +313,13 @@ func (s *Store) UpdateClient(ctx context.Context, c *Client) error {
 	if err := runtime.ValidateClient(&c.Client, nil); err != nil {
 		return err
 	}
-	n, err := s.write.UpdateClient(ctx, sqlcdb.UpdateClientParams{
+	tx, err := s.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.ReadCommitted})
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback(ctx) // a no-op after Commit
+	q := s.write.WithTx(tx)
+	n, err := q.UpdateClient(ctx, sqlcdb.UpdateClientParams{
 		Name:                        c.Name,
 		RedirectURIs:                pgList(c.RedirectURIs),
 		GrantTypes:                  pgList(c.GrantTypes),
@@ -310,10 +332,10 @@ func (s *Store) UpdateClient(ctx context.Context, c *Client) error {
 	if err != nil {
 		return err
 	}
-	if n > 0 {
-		return nil
+	if n == 0 {
+		return missing(ctx, q.ClientExists, c.ID, nil)
 	}
-	return missing(ctx, s.read.ClientExists, c.ID, nil)
+	return s.commitChange(ctx, tx)
 }
 
 // RotateClientSecret gives the client a new secret and returns it, to show
@@ -321,7 +343,13 @@ func (s *Store) UpdateClient(ctx context.Context, c *Client) error {
 // confidential.
 func (s *Store) RotateClientSecret(ctx context.Context, id string) (string, error) {
 	secret, hash := runtime.NewClientSecret()
-	n, err := s.write.SetClientSecretHash(ctx, sqlcdb.SetClientSecretHashParams{
+	tx, err := s.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.ReadCommitted})
+	if err != nil {
+		return "", err
+	}
+	defer tx.Rollback(ctx) // a no-op after Commit
+	q := s.write.WithTx(tx)
+	n, err := q.SetClientSecretHash(ctx, sqlcdb.SetClientSecretHashParams{
 		SecretHash: hash,
 		ID:         id,
 	})
@@ -331,20 +359,29 @@ func (s *Store) RotateClientSecret(ctx context.Context, id string) (string, erro
 	if n == 0 {
 		return "", runtime.ErrNotFound
 	}
+	if err := s.commitChange(ctx, tx); err != nil {
+		return "", err
+	}
 	return secret, nil
 }
 
 // DeleteClient deletes the client and, by cascade, its tokens and codes.
 // runtime.ErrNotFound if there is no such client.
 func (s *Store) DeleteClient(ctx context.Context, id string) error {
-	n, err := s.write.DeleteClient(ctx, id)
+	tx, err := s.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.ReadCommitted})
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback(ctx) // a no-op after Commit
+	q := s.write.WithTx(tx)
+	n, err := q.DeleteClient(ctx, id)
 	if err != nil {
 		return err
 	}
 	if n == 0 {
 		return runtime.ErrNotFound
 	}
-	return nil
+	return s.commitChange(ctx, tx)
 }
 
 func clientFromRow(row sqlcdb.Client) *Client {
@@ -979,34 +1016,214 @@ func (s *Store) FailuresOf(ctx context.Context, keys []string, since time.Time) 
 // one atomic upsert and returns key's failures in a row, 1 when it had none
 // at or after since.
 func (s *Store) AddFailure(ctx context.Context, key string, now, since time.Time) (int, error) {
-	n, err := s.write.AddLimitFailure(ctx, sqlcdb.AddLimitFailureParams{
+	tx, err := s.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.ReadCommitted})
+	if err != nil {
+		return 0, err
+	}
+	defer tx.Rollback(ctx) // a no-op after Commit
+	q := s.write.WithTx(tx)
+	n, err := q.AddLimitFailure(ctx, sqlcdb.AddLimitFailureParams{
 		ID:    limitKey(key),
 		Now:   now.UTC(),
 		Since: since.UTC(),
 	})
-	return int(n), err
+	if err != nil {
+		return 0, err
+	}
+	if err := s.commitChange(ctx, tx); err != nil {
+		return 0, err
+	}
+	return int(n), nil
 }
 
 // Reset implements runtime.Limiter: it forgets key's failures.
 func (s *Store) Reset(ctx context.Context, key string) error {
-	return s.write.ResetLimit(ctx, limitKey(key))
+	tx, err := s.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.ReadCommitted})
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback(ctx) // a no-op after Commit
+	q := s.write.WithTx(tx)
+	n, err := q.ResetLimit(ctx, limitKey(key))
+	if err != nil || n == 0 {
+		return err // no count to forget: no change
+	}
+	return s.commitChange(ctx, tx)
 }
 
 // Purge implements runtime.Limiter: it forgets the keys whose last failure
-// is before before, purgeBatch rows per statement.
+// is before before, purgeBatch rows per transaction.
 func (s *Store) Purge(ctx context.Context, before time.Time) error {
 	for {
-		n, err := s.write.PurgeLimits(ctx, before.UTC())
+		n, err := s.purgeLimitBatch(ctx, before.UTC())
 		if err != nil || n < purgeBatch {
 			return err
 		}
 	}
 }
 
+// purgeLimitBatch forgets up to purgeBatch keys whose last failure is before
+// before, in a transaction that counts the change if there was one.
+func (s *Store) purgeLimitBatch(ctx context.Context, before time.Time) (int64, error) {
+	tx, err := s.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.ReadCommitted})
+	if err != nil {
+		return 0, err
+	}
+	defer tx.Rollback(ctx) // a no-op after Commit
+	q := s.write.WithTx(tx)
+	n, err := q.PurgeLimits(ctx, before)
+	if err != nil || n == 0 {
+		return 0, err
+	}
+	if err := s.commitChange(ctx, tx); err != nil {
+		return 0, err
+	}
+	return n, nil
+}
+
 // purgeLimits is PurgeExpired's step for the limiter: one batch of the counts
 // older than limiterRetention before before.
 func (s *Store) purgeLimits(ctx context.Context, before time.Time) (int64, error) {
-	return s.write.PurgeLimits(ctx, before.Add(-limiterRetention))
+	return s.purgeLimitBatch(ctx, before.Add(-limiterRetention))
+}
+
+// changesChannel is the channel that writes of clients and limiter counts
+// notify, and ChangeCount's listener listens on.
+const changesChannel = "oauth_changes"
+
+// The change listener waits listenRetryMin before connecting again after a
+// failure, twice as long after each further failure in a row, up to
+// listenRetryMax. After listenCheck without a notification it checks its
+// connection: one that died without closing would miss notifications
+// unnoticed.
+const (
+	listenRetryMin = 100 * time.Millisecond
+	listenRetryMax = 5 * time.Second
+	listenCheck    = 30 * time.Second
+)
+
+// ChangeCount implements runtime.ChangeCounter. The count grows with every
+// notification on changesChannel, which each write of a client or a limiter
+// count sends as it commits, whichever process made it, and at once with
+// this Store's own writes. The first call starts the listener, on a
+// connection of its own that Close closes; ok is false until it listens,
+// and while it connects again. Notifications sent while nobody listened are
+// lost, so each new connection counts one change. Writes made around the
+// Store (SQL by hand) notify nothing.
+func (s *Store) ChangeCount(ctx context.Context) (uint64, bool, error) {
+	// listening before count: a new connection counts before it reports listening.
+	if s.changes.listening.Load() {
+		return s.changes.count.Load(), true, nil
+	}
+	s.changes.start(s.pool)
+	return s.changes.count.Load(), false, nil
+}
+
+// commitChange commits tx, a write of clients or limiter counts, with a
+// notification on changesChannel, which PostgreSQL delivers to every
+// listener when, and only if, tx commits. This Store counts it at once.
+func (s *Store) commitChange(ctx context.Context, tx pgx.Tx) error {
+	if err := s.write.WithTx(tx).NotifyChange(ctx); err != nil {
+		return err
+	}
+	err := tx.Commit(ctx)
+	s.changes.count.Add(1) // even after an error: the commit may have happened
+	return err
+}
+
+// changeListener keeps ChangeCount's count.
+type changeListener struct {
+	count     atomic.Uint64
+	listening atomic.Bool
+
+	mu     sync.Mutex
+	closed bool               // by Close: start no more
+	cancel context.CancelFunc // stops run; nil until started
+	done   chan struct{}      // closed when run returns
+}
+
+// start runs the listener on pool's configuration, unless it runs or
+// Close was called.
+func (l *changeListener) start(pool *pgxpool.Pool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.cancel != nil || l.closed {
+		return
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	l.cancel, l.done = cancel, make(chan struct{})
+	go l.run(ctx, pool.Config())
+}
+
+// stop stops the listener and waits for it to end.
+func (l *changeListener) stop() {
+	l.mu.Lock()
+	l.closed = true
+	cancel, done := l.cancel, l.done
+	l.mu.Unlock()
+	if cancel != nil {
+		cancel()
+		<-done
+	}
+}
+
+// run listens until ctx ends, connecting again after each failure.
+func (l *changeListener) run(ctx context.Context, cfg *pgxpool.Config) {
+	defer close(l.done)
+	retry := listenRetryMin
+	for {
+		if l.listen(ctx, cfg) {
+			retry = listenRetryMin
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(retry):
+		}
+		retry = min(2*retry, listenRetryMax)
+	}
+}
+
+// listen connects, listens on changesChannel and counts the notifications,
+// until the connection fails or ctx ends. It reports whether it listened.
+func (l *changeListener) listen(ctx context.Context, cfg *pgxpool.Config) bool {
+	connCfg := cfg.ConnConfig.Copy()
+	if cfg.BeforeConnect != nil {
+		// As the pool does: it may set credentials.
+		if err := cfg.BeforeConnect(ctx, connCfg); err != nil {
+			return false
+		}
+	}
+	conn, err := pgx.ConnectConfig(ctx, connCfg)
+	if err != nil {
+		return false
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	if _, err := conn.Exec(ctx, "LISTEN "+changesChannel); err != nil {
+		return false
+	}
+	l.count.Add(1) // for the changes nobody was told of
+	l.listening.Store(true)
+	defer l.listening.Store(false)
+	for {
+		wait, cancel := context.WithTimeout(ctx, listenCheck)
+		_, err := conn.WaitForNotification(wait)
+		cancel()
+		switch {
+		case err == nil:
+			l.count.Add(1)
+		case ctx.Err() != nil || !errors.Is(err, context.DeadlineExceeded):
+			return true
+		default:
+			// Quiet for listenCheck: is the connection still there?
+			check, cancel := context.WithTimeout(ctx, listenCheck)
+			err := conn.Ping(check)
+			cancel()
+			if err != nil {
+				return true
+			}
+		}
+	}
 }
 
 // purgeBatch is the most rows one purge statement deletes.

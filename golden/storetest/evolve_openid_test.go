@@ -85,6 +85,8 @@ func TestEvolveOpenID(t *testing.T) {
 		must(t, err)
 		defer pool.Close()
 		b, a := ep1.New(pool), ep2.New(pool)
+		defer b.Close()
+		defer a.Close()
 		run(t, stores{b, a, func(ctx context.Context, c *runtime.Client) error {
 			return b.ImportClient(ctx, &ep1.Client{Client: *c})
 		}})

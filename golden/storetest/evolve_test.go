@@ -73,7 +73,9 @@ func postgresStep[S stepStore](dsn string, newStore func(*pgxpool.Pool) S, confi
 			t.Fatal(err)
 		}
 		t.Cleanup(pool.Close)
-		return newStore(pool)
+		s := newStore(pool)
+		t.Cleanup(func() { s.Close() })
+		return s
 	}}
 }
 

@@ -62,6 +62,7 @@ func TestLimiterSharedAcrossInstances(t *testing.T) {
 	}
 	t.Cleanup(pool2.Close)
 	s2 := pgstore.New(pool2)
+	t.Cleanup(func() { s2.Close() })
 	newServer := func(s *pgstore.Store) *runtime.Server {
 		cfg := withIssuer(pgstore.Config())
 		cfg.Throttle.Limiter = s

@@ -207,7 +207,9 @@ func openIDStores() map[string]func(t *testing.T) *oidcStore {
 						t.Fatal(err)
 					}
 					t.Cleanup(pool.Close)
-					return oidcpg.New(pool)
+					s := oidcpg.New(pool)
+					t.Cleanup(func() { s.Close() })
+					return s
 				}}
 		},
 		"mysql": func(t *testing.T) *oidcStore {

@@ -213,6 +213,9 @@ func openPostgres[S any](t *testing.T, newStore func(*pgxpool.Pool) S, migrate f
 		}
 	}
 	s := newStore(pool)
+	if c, ok := any(s).(interface{ Close() error }); ok {
+		t.Cleanup(func() { c.Close() }) // the change listener, before the pool
+	}
 	if err := migrate(s, ctx); err != nil {
 		t.Fatal(err)
 	}

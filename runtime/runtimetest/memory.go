@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -26,6 +28,9 @@ var (
 	_ runtime.IssuanceStore          = (*MemoryStore)(nil)
 	_ runtime.SigningKeyStore        = (*MemoryStore)(nil)
 	_ runtime.UserClaimsStore        = (*MemoryStore)(nil)
+	_ runtime.ChangeCounter          = (*MemoryStore)(nil)
+	_ runtime.ChangeCountIssuer      = (*MemoryStore)(nil)
+	_ runtime.BatchLimiter           = (*MemoryStore)(nil)
 	_ FailFunc                       = (*MemoryStore)(nil).Fail
 )
 
@@ -42,8 +47,13 @@ var (
 // create a record that names an unknown client or family, with an error
 // that is none of runtime's sentinel errors (the engine treats it as a
 // server failure). User ids are not checked: they are opaque to token
-// records. Seed clients and users with AddClient and AddUser. An empty
-// FamilyID references nothing and is always accepted.
+// records. Seed clients and users with AddClient and AddUser; change
+// clients with UpdateClient and DeleteClient. An empty FamilyID references
+// nothing and is always accepted.
+//
+// Like a generated store, it is also a runtime.BatchLimiter (a
+// runtime.MemoryLimiter inside) and a runtime.ChangeCounter whose count
+// grows with every write of a client or a failure count.
 //
 // The zero value is not usable; call NewMemoryStore.
 type MemoryStore struct {
@@ -62,6 +72,9 @@ type MemoryStore struct {
 
 	signingKeys []*runtime.SigningKey     // memory_oidc.go
 	claims      map[string]map[string]any // user ID → claims; memory_oidc.go
+
+	limits  *runtime.MemoryLimiter
+	changes atomic.Uint64 // ChangeCount; grown after each write it counts
 }
 
 // NewMemoryStore returns an empty MemoryStore.
@@ -77,6 +90,7 @@ func NewMemoryStore() *MemoryStore {
 		devices:   make(map[string]*runtime.DeviceCode),
 		userCodes: make(map[string]string),
 		faults:    make(map[Fault]bool),
+		limits:    runtime.NewMemoryLimiter(),
 	}
 }
 
@@ -105,6 +119,10 @@ func (s *MemoryStore) Issue(ctx context.Context, is *runtime.Issuance) error {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	// Every counted write holds mu, so the count cannot move before apply.
+	if n := is.IfChangeCount; n != nil && *n != s.changes.Load() {
+		return runtime.ErrChanged
+	}
 	apply, err := s.consume(is.Consume)
 	if err != nil {
 		return err
@@ -256,7 +274,107 @@ func (s *MemoryStore) AddClient(c *runtime.Client) error {
 		return runtime.ErrDuplicate
 	}
 	s.clients[c.ID] = cloneClient(c)
+	s.changes.Add(1)
 	return nil
+}
+
+// UpdateClient replaces the stored client with c's ID by a copy of c;
+// runtime.ErrNotFound if there is none.
+func (s *MemoryStore) UpdateClient(c *runtime.Client) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.clients[c.ID]; !ok {
+		return runtime.ErrNotFound
+	}
+	s.clients[c.ID] = cloneClient(c)
+	s.changes.Add(1)
+	return nil
+}
+
+// DeleteClient deletes the client and, as the SQL stores' cascades do,
+// its families, tokens, codes and device authorizations;
+// runtime.ErrNotFound if there is no such client.
+func (s *MemoryStore) DeleteClient(id string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.clients[id]; !ok {
+		return runtime.ErrNotFound
+	}
+	delete(s.clients, id)
+	maps.DeleteFunc(s.families, func(_ string, f *runtime.Family) bool { return f.ClientID == id })
+	maps.DeleteFunc(s.access, func(_ string, t *runtime.AccessToken) bool { return t.ClientID == id })
+	maps.DeleteFunc(s.refresh, func(_ string, t *runtime.RefreshToken) bool { return t.ClientID == id })
+	maps.DeleteFunc(s.codes, func(_ string, c *runtime.AuthorizationCode) bool { return c.ClientID == id })
+	maps.DeleteFunc(s.devices, func(_ string, d *runtime.DeviceCode) bool {
+		if d.ClientID == id {
+			delete(s.userCodes, d.UserCodeHash)
+		}
+		return d.ClientID == id
+	})
+	s.changes.Add(1)
+	return nil
+}
+
+// ChangeCount implements runtime.ChangeCounter: the number of writes of
+// clients (AddClient, UpdateClient, DeleteClient) and of failure counts
+// (AddFailure, Reset, Purge) so far.
+func (s *MemoryStore) ChangeCount(ctx context.Context) (uint64, bool, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, false, err
+	}
+	return s.changes.Load(), true, nil
+}
+
+// IssueChecksChangeCount implements runtime.ChangeCountIssuer.
+func (s *MemoryStore) IssueChecksChangeCount() bool { return true }
+
+// Failures implements runtime.Limiter.
+func (s *MemoryStore) Failures(ctx context.Context, key string, since time.Time) (int, time.Time, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, time.Time{}, err
+	}
+	return s.limits.Failures(ctx, key, since)
+}
+
+// FailuresOf implements runtime.BatchLimiter.
+func (s *MemoryStore) FailuresOf(ctx context.Context, keys []string, since time.Time) ([]int, []time.Time, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, nil, err
+	}
+	return s.limits.FailuresOf(ctx, keys, since)
+}
+
+// AddFailure implements runtime.Limiter.
+func (s *MemoryStore) AddFailure(ctx context.Context, key string, now, since time.Time) (int, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	s.mu.Lock() // ordered with Issue's IfChangeCount check
+	defer s.mu.Unlock()
+	defer s.changes.Add(1)
+	return s.limits.AddFailure(ctx, key, now, since)
+}
+
+// Reset implements runtime.Limiter.
+func (s *MemoryStore) Reset(ctx context.Context, key string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	s.mu.Lock() // ordered with Issue's IfChangeCount check
+	defer s.mu.Unlock()
+	defer s.changes.Add(1)
+	return s.limits.Reset(ctx, key)
+}
+
+// Purge implements runtime.Limiter.
+func (s *MemoryStore) Purge(ctx context.Context, before time.Time) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	s.mu.Lock() // ordered with Issue's IfChangeCount check
+	defer s.mu.Unlock()
+	defer s.changes.Add(1)
+	return s.limits.Purge(ctx, before)
 }
 
 // AddUser registers a copy of u; runtime.ErrDuplicate if its ID or its

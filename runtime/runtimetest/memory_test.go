@@ -196,3 +196,50 @@ func TestMemoryStoreCanceledContext(t *testing.T) {
 	wantErr(t, "GetClient", err, context.Canceled)
 	wantErr(t, "Issue", s.Issue(ctx, &runtime.Issuance{Consume: &runtime.Consumption{Kind: runtime.ConsumeAuthorizationCode, Hash: "h", At: time.Now()}}), context.Canceled)
 }
+
+// MemoryStore is a Limiter too, like the generated stores.
+func TestMemoryStoreLimiter(t *testing.T) {
+	TestLimiter(t, func(*testing.T) runtime.Limiter { return NewMemoryStore() })
+}
+
+// UpdateClient and DeleteClient change clients behind a server's back, as
+// an operator would, and grow the change count like AddClient.
+func TestMemoryStoreClientWrites(t *testing.T) {
+	ctx := t.Context()
+	s := seeded(t)
+	count := func() uint64 {
+		t.Helper()
+		n, ok, err := s.ChangeCount(ctx)
+		if err != nil || !ok {
+			t.Fatalf("ChangeCount = %d, %v, %v", n, ok, err)
+		}
+		return n
+	}
+	n := count()
+	must(t, "UpdateClient", s.UpdateClient(&runtime.Client{ID: "c", Name: "renamed", GrantTypes: []string{"password"}}))
+	got, err := s.GetClient(ctx, "c")
+	must(t, "GetClient", err)
+	diff(t, "GetClient after UpdateClient", &runtime.Client{ID: "c", Name: "renamed", GrantTypes: []string{"password"}}, got)
+	if m := count(); m <= n {
+		t.Errorf("ChangeCount %d after UpdateClient, was %d", m, n)
+	}
+	wantErr(t, "UpdateClient(unknown)", s.UpdateClient(&runtime.Client{ID: "nope"}), runtime.ErrNotFound)
+
+	must(t, "Issue", s.Issue(ctx, &runtime.Issuance{
+		Family:      &runtime.Family{ID: "f", ClientID: "c"},
+		AccessToken: &runtime.AccessToken{Hash: "a", ClientID: "c", FamilyID: "f"},
+		DeviceCode:  &runtime.DeviceCode{Hash: "d", UserCodeHash: "uc", ClientID: "c", FamilyID: "f", Status: runtime.DevicePending},
+	}))
+	n = count()
+	must(t, "DeleteClient", s.DeleteClient("c"))
+	if m := count(); m <= n {
+		t.Errorf("ChangeCount %d after DeleteClient, was %d", m, n)
+	}
+	_, err = s.GetClient(ctx, "c")
+	wantErr(t, "GetClient after DeleteClient", err, runtime.ErrNotFound)
+	_, err = s.GetAccessToken(ctx, "a")
+	wantErr(t, "GetAccessToken of a deleted client", err, runtime.ErrNotFound)
+	_, err = s.GetDeviceCodeByUserCode(ctx, "uc")
+	wantErr(t, "GetDeviceCodeByUserCode of a deleted client", err, runtime.ErrNotFound)
+	wantErr(t, "DeleteClient twice", s.DeleteClient("c"), runtime.ErrNotFound)
+}

@@ -39,6 +39,9 @@ var mutants = []struct {
 	{"not_atomic_duplicate", "Issue/duplicate_writes_nothing", func(m *MemoryStore) runtime.Store { return notAtomic{m} }},
 	{"strict_reuse", "RefreshToken/reuse_interval", func(m *MemoryStore) runtime.Store { return strictReuse{m} }},
 	{"poll_without_cas", "DeviceCode/concurrent_poll", func(m *MemoryStore) runtime.Store { return pollNoCAS{m} }},
+	{"frozen_change_count", "ChangeCount/client_write", func(m *MemoryStore) runtime.Store { return frozenCount{m} }},
+	{"count_misses_failures", "ChangeCount/failure_writes", func(m *MemoryStore) runtime.Store { return clientsOnlyCount{m} }},
+	{"ignores_if_change_count", "ChangeCount/issue_if_change_count", func(m *MemoryStore) runtime.Store { return ignoresIfChangeCount{m} }},
 }
 
 func TestSuiteCatchesMutants(t *testing.T) {
@@ -303,4 +306,30 @@ func (s driverError) GetClient(ctx context.Context, id string) (*runtime.Client,
 		return nil, errors.New("sql: no rows in result set")
 	}
 	return c, err
+}
+
+// frozenCount claims to tell its changes but its count never moves: the
+// engine would serve stale clients forever.
+type frozenCount struct{ *MemoryStore }
+
+func (frozenCount) ChangeCount(context.Context) (uint64, bool, error) { return 7, true, nil }
+
+// clientsOnlyCount counts client writes but not failure counts: a server
+// throttling through it would keep reading counts from before a failure.
+type clientsOnlyCount struct{ *MemoryStore }
+
+func (s clientsOnlyCount) ChangeCount(ctx context.Context) (uint64, bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return uint64(len(s.clients)), true, nil
+}
+
+// ignoresIfChangeCount says its Issue checks IfChangeCount but applies the
+// Issuance whatever the count.
+type ignoresIfChangeCount struct{ *MemoryStore }
+
+func (s ignoresIfChangeCount) Issue(ctx context.Context, is *runtime.Issuance) error {
+	copied := *is
+	copied.IfChangeCount = nil
+	return s.MemoryStore.Issue(ctx, &copied)
 }

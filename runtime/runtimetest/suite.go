@@ -73,6 +73,9 @@ type Harness struct {
 //     4 records at once, are released together; exactly one per record gets
 //     nil and the rest runtime.ErrConsumed (never a lock or busy error), and
 //     the record keeps the winner's time.
+//   - A runtime.ChangeCounter's count grows after a client is added and,
+//     when the store is also a runtime.Limiter, after AddFailure and
+//     Reset; it may follow the write by moments (countWait), not forever.
 func TestStore(t *testing.T, newHarness func(t *testing.T) Harness) {
 	groups := []struct {
 		name  string
@@ -88,6 +91,7 @@ func TestStore(t *testing.T, newHarness func(t *testing.T) Harness) {
 		{"Issue", issueTests()},
 		{"SigningKey", signingKeyTests()},
 		{"OpenID", openIDTests()},
+		{"ChangeCount", changeCountTests()},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {

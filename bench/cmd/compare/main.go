@@ -18,6 +18,7 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	crand "crypto/rand"
 	"encoding/base64"
@@ -34,6 +35,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -59,8 +61,9 @@ var (
 	loadProcs   = flag.Int("load-procs", 1, "GOMAXPROCS of the load generator (this process)")
 	serverProcs = flag.Int("server-procs", 0, "GOMAXPROCS of each server; 0 leaves Go's default (the CPU count)")
 	only        = flag.String("only", "", "comma-separated subjects to run (default: all)")
-	profileDir  = flag.String("profile", "", "`DIR`: run the quickstart built with net/http/pprof and save CPU and allocation profiles of each phase there")
+	profileDir  = flag.String("profile", "", "`DIR`: run the examples built with net/http/pprof and save CPU and allocation profiles of each phase there (EXAMPLE.PHASE.cpu.pprof)")
 	keep        = flag.Bool("keep", false, "keep the work directory (binaries, databases, server logs)")
+	rounds      = flag.Int("rounds", 1, "measure every subject this many times, interleaved, and report each figure's median: the machine's speed drifts over minutes")
 )
 
 // subject is one server the harness measures.
@@ -89,7 +92,7 @@ var subjects = []subject{
 			if err := createClient(ctx, w.bin("quickstart"), "--db", db); err != nil {
 				return nil, nil, err
 			}
-			return exec.Command(w.bin("quickstart"), "--db", db, "serve", "--addr", addr), nil, nil
+			return exec.Command(w.bin("quickstart"), "--db", db, "serve", "--addr", addr), removeSQLite(db), nil
 		}},
 	{name: "postgres", pg: true, about: "examples/postgres: generated PostgreSQL store (pgx), request logging on (to a file)",
 		start: func(ctx context.Context, w *work, addr string) (*exec.Cmd, func(), error) {
@@ -122,7 +125,8 @@ var subjects = []subject{
 		start: peer("floor-memory")},
 	{name: "floor-sqlite", about: "bare net/http + SQLite WAL, 1 writer conn: 1 INSERT / 1 SELECT",
 		start: func(ctx context.Context, w *work, addr string) (*exec.Cmd, func(), error) {
-			return exec.Command(w.bin("floor-sqlite"), "-db", filepath.Join(w.dir, "floor.db"), "-addr", addr, "-client-id", clientID, "-secret", secret), nil, nil
+			db := filepath.Join(w.dir, "floor.db")
+			return exec.Command(w.bin("floor-sqlite"), "-db", db, "-addr", addr, "-client-id", clientID, "-secret", secret), removeSQLite(db), nil
 		}},
 	{name: "floor-pgx", pg: true, about: "bare net/http + pgx pool: 1 INSERT / 1 SELECT",
 		start: func(ctx context.Context, w *work, addr string) (*exec.Cmd, func(), error) {
@@ -154,6 +158,16 @@ func createClient(ctx context.Context, bin string, dbFlags ...string) error {
 		return fmt.Errorf("%s client create: %v: %s", filepath.Base(bin), err, out)
 	}
 	return nil
+}
+
+// removeSQLite returns the removal of a SQLite database's files, so that
+// every round starts from an empty one.
+func removeSQLite(db string) func() {
+	return func() {
+		for _, suffix := range []string{"", "-wal", "-shm", ".kek"} {
+			os.Remove(db + suffix)
+		}
+	}
 }
 
 // newSchema creates a schema of its own on the PostgreSQL server and
@@ -243,17 +257,23 @@ func run() error {
 	fmt.Fprintf(os.Stderr, "built in %v\n", time.Since(start).Round(time.Second))
 
 	runtime.GOMAXPROCS(*loadProcs)
-	results := make(map[string]measurement)
-	for _, s := range selected {
-		m, err := measure(ctx, w, s)
-		if err != nil {
-			return fmt.Errorf("%s: %w", s.name, err)
+	all := make(map[string][]measurement)
+	for round := range max(1, *rounds) {
+		for _, s := range selected {
+			m, err := measure(ctx, w, s)
+			if err != nil {
+				return fmt.Errorf("%s: %w", s.name, err)
+			}
+			all[s.name] = append(all[s.name], m)
+			fmt.Fprintf(os.Stderr, "round %d %-15s tokens/s %8.0f  bearer/s %8.0f  peak RSS %s\n", round+1, s.name, m.token.PerSecond(), m.bearer.PerSecond(), mib(m.peakRSS))
 		}
-		results[s.name] = m
-		fmt.Fprintf(os.Stderr, "%-15s tokens/s %8.0f  bearer/s %8.0f  peak RSS %s\n", s.name, m.token.PerSecond(), m.bearer.PerSecond(), mib(m.peakRSS))
+	}
+	results := make(map[string]measurement)
+	for name, ms := range all {
+		results[name] = median(ms)
 	}
 	fmt.Fprintf(os.Stderr, "total %v\n\n", time.Since(start).Round(time.Second))
-	printReport(os.Stdout, selected, results)
+	printReport(os.Stdout, selected, results, all)
 	return nil
 }
 
@@ -322,8 +342,8 @@ func build(ctx context.Context, w *work, selected []subject) error {
 	}
 	for _, ex := range examples {
 		args := []string{"build", "-o", bin + ex}
-		if ex == "quickstart" && *profileDir != "" {
-			overlay, err := writeOverlay(w)
+		if *profileDir != "" {
+			overlay, err := writeOverlay(w, ex)
 			if err != nil {
 				return err
 			}
@@ -351,15 +371,15 @@ func serverPackage(name string) string {
 	return "./servers/" + name
 }
 
-func writeOverlay(w *work) (string, error) {
+func writeOverlay(w *work, example string) (string, error) {
 	src := filepath.Join(w.dir, "pprof_overlay.go")
 	if err := os.WriteFile(src, []byte(pprofOverlay), 0o644); err != nil {
 		return "", err
 	}
 	j, _ := json.Marshal(map[string]map[string]string{"Replace": {
-		filepath.Join(w.root, "examples", "quickstart", "zz_bench_pprof.go"): src,
+		filepath.Join(w.root, "examples", example, "zz_bench_pprof.go"): src,
 	}})
-	overlay := filepath.Join(w.dir, "overlay.json")
+	overlay := filepath.Join(w.dir, example+".overlay.json")
 	return overlay, os.WriteFile(overlay, j, 0o644)
 }
 
@@ -377,6 +397,49 @@ func goCmd(ctx context.Context, dir string, args ...string) error {
 type measurement struct {
 	token, bearer load.Result
 	peakRSS       int64 // bytes, VmHWM
+	// tokenCPU and bearerCPU are the server process's CPU time (user and
+	// system) during each measured phase; zero when profiling.
+	tokenCPU, bearerCPU time.Duration
+}
+
+// cpuPer is the server's CPU time per good response of a phase.
+func cpuPer(cpu time.Duration, r load.Result) time.Duration {
+	if r.OK == 0 {
+		return 0
+	}
+	return cpu / time.Duration(r.OK)
+}
+
+// median is the measurement of the median round of each phase (by
+// throughput), with the highest peak RSS of all rounds.
+func median(ms []measurement) measurement {
+	pick := func(phase func(measurement) load.Result) load.Result {
+		rs := make([]load.Result, len(ms))
+		for i, m := range ms {
+			rs[i] = phase(m)
+		}
+		slices.SortFunc(rs, func(a, b load.Result) int { return cmp.Compare(a.PerSecond(), b.PerSecond()) })
+		return rs[len(rs)/2]
+	}
+	m := measurement{
+		token:  pick(func(m measurement) load.Result { return m.token }),
+		bearer: pick(func(m measurement) load.Result { return m.bearer }),
+	}
+	// CPU per request: the median round's, stored as CPU for m's counts.
+	perReq := func(cpu func(measurement) time.Duration, phase func(measurement) load.Result, r load.Result) time.Duration {
+		ds := make([]time.Duration, len(ms))
+		for i, x := range ms {
+			ds[i] = cpuPer(cpu(x), phase(x))
+		}
+		slices.Sort(ds)
+		return ds[len(ds)/2] * time.Duration(r.OK)
+	}
+	m.tokenCPU = perReq(func(x measurement) time.Duration { return x.tokenCPU }, func(x measurement) load.Result { return x.token }, m.token)
+	m.bearerCPU = perReq(func(x measurement) time.Duration { return x.bearerCPU }, func(x measurement) load.Result { return x.bearer }, m.bearer)
+	for _, r := range ms {
+		m.peakRSS = max(m.peakRSS, r.peakRSS)
+	}
+	return m
 }
 
 // measure starts s, runs the token phase then the bearer phase, reads the
@@ -404,7 +467,7 @@ func measure(ctx context.Context, w *work, s subject) (m measurement, err error)
 		cmd.Env = append(cmd.Env, fmt.Sprintf("GOMAXPROCS=%d", *serverProcs))
 	}
 	var pprofAddr string
-	if *profileDir != "" && s.name == "quickstart" {
+	if *profileDir != "" && serverPackage(s.name) == "" {
 		if pprofAddr, err = freeAddr(); err != nil {
 			return m, err
 		}
@@ -429,10 +492,11 @@ func measure(ctx context.Context, w *work, s subject) (m measurement, err error)
 		name   string
 		cfg    load.Config
 		result *load.Result
+		cpu    *time.Duration
 	}{
 		{"token", load.Config{Request: load.Request("POST", addr, "/token", "grant_type=client_credentials&scope=read",
-			auth, "Content-Type: application/x-www-form-urlencoded"), Status: http.StatusOK}, &m.token},
-		{"bearer", load.Config{Request: load.Request("GET", addr, "/me", "", "Authorization: Bearer "+token), Status: http.StatusOK}, &m.bearer},
+			auth, "Content-Type: application/x-www-form-urlencoded"), Status: http.StatusOK}, &m.token, &m.tokenCPU},
+		{"bearer", load.Config{Request: load.Request("GET", addr, "/me", "", "Authorization: Bearer "+token), Status: http.StatusOK}, &m.bearer, &m.bearerCPU},
 	}
 	for i, p := range phases {
 		if i > 0 {
@@ -443,12 +507,27 @@ func measure(ctx context.Context, w *work, s subject) (m measurement, err error)
 		}
 		p.cfg.Addr, p.cfg.Conns, p.cfg.Duration, p.cfg.Warmup = addr, *conns, *duration, *warmup
 		if pprofAddr != "" {
-			*p.result, err = profiled(ctx, pprofAddr, p.name, p.cfg)
+			*p.result, err = profiled(ctx, pprofAddr, s.name+"."+p.name, p.cfg)
 			if err != nil {
 				return m, err
 			}
 		} else {
+			if p.cfg.Warmup > 0 {
+				warm := p.cfg
+				warm.Duration, warm.Warmup = warm.Warmup, 0
+				load.Run(ctx, warm)
+				p.cfg.Warmup = 0
+			}
+			before, err := processCPU(cmd.Process.Pid)
+			if err != nil {
+				return m, err
+			}
 			*p.result = load.Run(ctx, p.cfg)
+			after, err := processCPU(cmd.Process.Pid)
+			if err != nil {
+				return m, err
+			}
+			*p.cpu = after - before
 		}
 		if p.result.Failed > 0 || p.result.OK == 0 {
 			// Shown in the table; a server too slow for one response in a
@@ -609,6 +688,37 @@ func runningThreads(pid int) (int, error) {
 }
 
 // vmHWM is the peak resident set size of process pid, from /proc.
+// processCPU is a process's user and system CPU time so far, from
+// /proc/PID/stat (fields 14 and 15, in clock ticks of 1/100 s on Linux).
+func processCPU(pid int) (time.Duration, error) {
+	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, err
+	}
+	return parseProcessCPU(stat)
+}
+
+func parseProcessCPU(stat []byte) (time.Duration, error) {
+	// The command name (field 2) may hold spaces: count from after it.
+	i := bytes.LastIndexByte(stat, ')')
+	if i < 0 {
+		return 0, errors.New("/proc/PID/stat: no command name")
+	}
+	fields := strings.Fields(string(stat[i+1:])) // fields[0] is field 3
+	if len(fields) < 13 {
+		return 0, errors.New("/proc/PID/stat: too few fields")
+	}
+	var ticks int64
+	for _, f := range fields[11:13] {
+		n, err := strconv.ParseInt(f, 10, 64)
+		if err != nil {
+			return 0, fmt.Errorf("/proc/PID/stat: %w", err)
+		}
+		ticks += n
+	}
+	return time.Duration(ticks) * 10 * time.Millisecond, nil
+}
+
 func vmHWM(pid int) (int64, error) {
 	status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {

@@ -12,7 +12,7 @@ import (
 
 // printReport writes the run's conditions, the figures of every subject
 // and the ratios of the oauthgen subjects to each other one, as Markdown.
-func printReport(out io.Writer, selected []subject, results map[string]measurement) {
+func printReport(out io.Writer, selected []subject, results map[string]measurement, rounds map[string][]measurement) {
 	procs := "Go's default (the CPU count)"
 	if *serverProcs > 0 {
 		procs = fmt.Sprint(*serverProcs)
@@ -22,7 +22,11 @@ func printReport(out io.Writer, selected []subject, results map[string]measureme
 	fmt.Fprintf(out, "Command: bench/compare.sh %s\n", strings.Join(os.Args[1:], " "))
 	fmt.Fprintf(out, "Load: %d keep-alive connections, %v warmup + %v per phase; POST /token (client_credentials, client_secret_basic, scope read), then GET /me with one token.\n",
 		*conns, *warmup, *duration)
-	fmt.Fprintf(out, "The load generator runs on the same machine, GOMAXPROCS=%d; each server GOMAXPROCS=%s: they share the CPUs.\n\n", *loadProcs, procs)
+	fmt.Fprintf(out, "The load generator runs on the same machine, GOMAXPROCS=%d; each server GOMAXPROCS=%s: they share the CPUs.\n", *loadProcs, procs)
+	if n := len(rounds[selected[0].name]); n > 1 {
+		fmt.Fprintf(out, "%d rounds, every subject once per round in the order below; each figure is the median round's (peak RSS: the highest).\n", n)
+	}
+	fmt.Fprintln(out)
 
 	fmt.Fprintln(out, "| server | tokens/s | token p50 | token p99 | bearer/s | bearer p50 | bearer p99 | peak RSS | failed |")
 	fmt.Fprintln(out, "|---|---|---|---|---|---|---|---|---|")
@@ -71,6 +75,60 @@ func printReport(out io.Writer, selected []subject, results map[string]measureme
 	fmt.Fprintln(out)
 	fmt.Fprintln(out, "| oauthgen / other | tokens/s | bearer/s | token p99 | bearer p99 | peak RSS |")
 	fmt.Fprintln(out, "|---|---|---|---|---|---|")
+	for _, r := range rows {
+		fmt.Fprintln(out, r)
+	}
+	printCPU(out, selected, results)
+	printRoundRatios(out, rounds)
+}
+
+// printCPU writes the server process's CPU time per response: a figure the
+// machine's load moves less than throughput. A database server's own CPU
+// (PostgreSQL's) is not in it.
+func printCPU(out io.Writer, selected []subject, results map[string]measurement) {
+	if results[selected[0].name].tokenCPU == 0 {
+		return // profiling
+	}
+	fmt.Fprintln(out, "\nServer process CPU per response (user + system, µs; without PostgreSQL's own):")
+	fmt.Fprintln(out)
+	fmt.Fprintln(out, "| server | per token | per bearer check |")
+	fmt.Fprintln(out, "|---|---|---|")
+	for _, s := range selected {
+		m := results[s.name]
+		fmt.Fprintf(out, "| %s | %s | %s |\n", s.name, micros(cpuPer(m.tokenCPU, m.token)), micros(cpuPer(m.bearerCPU, m.bearer)))
+	}
+}
+
+func micros(d time.Duration) string {
+	if d == 0 {
+		return "–"
+	}
+	return fmt.Sprintf("%.0f", float64(d)/float64(time.Microsecond))
+}
+
+// printRoundRatios writes each round's ratio of every oauthgen subject to
+// its floor: how far the medians can be trusted.
+func printRoundRatios(out io.Writer, rounds map[string][]measurement) {
+	var rows []string
+	for _, r := range ratios {
+		of, floor := rounds[r.of], rounds[r.floor]
+		if len(of) < 2 || len(of) != len(floor) {
+			continue
+		}
+		var tokens, bearer []string
+		for i := range of {
+			tokens = append(tokens, ratio(of[i].token.PerSecond(), floor[i].token.PerSecond()))
+			bearer = append(bearer, ratio(of[i].bearer.PerSecond(), floor[i].bearer.PerSecond()))
+		}
+		rows = append(rows, fmt.Sprintf("| %s / %s | %s | %s |", r.of, r.floor, strings.Join(tokens, ", "), strings.Join(bearer, ", ")))
+	}
+	if len(rows) == 0 {
+		return
+	}
+	fmt.Fprintln(out, "\nEach round's ratio to the floor, measured in the same round:")
+	fmt.Fprintln(out)
+	fmt.Fprintln(out, "| oauthgen / floor | tokens/s, by round | bearer/s, by round |")
+	fmt.Fprintln(out, "|---|---|---|")
 	for _, r := range rows {
 		fmt.Fprintln(out, r)
 	}

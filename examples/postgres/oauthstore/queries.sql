@@ -33,27 +33,27 @@ SELECT COUNT(*) FROM oauth_clients
 WHERE id = sqlc.arg(id);
 
 -- name: GetUser :one
-SELECT id, username, password_hash, created_at, email
+SELECT id, username, password_hash, created_at
 FROM oauth_users
 WHERE id = sqlc.arg(id);
 
 -- name: GetUserByUsername :one
-SELECT id, username, password_hash, created_at, email
+SELECT id, username, password_hash, created_at
 FROM oauth_users
 WHERE username = sqlc.arg(username);
 
 -- name: ListUsers :many
-SELECT id, username, password_hash, created_at, email
+SELECT id, username, password_hash, created_at
 FROM oauth_users
 ORDER BY username;
 
 -- name: CreateUser :exec
-INSERT INTO oauth_users (id, username, password_hash, created_at, email)
-VALUES (sqlc.arg(id), sqlc.arg(username), sqlc.arg(password_hash), sqlc.arg(created_at), sqlc.arg(email));
+INSERT INTO oauth_users (id, username, password_hash, created_at)
+VALUES (sqlc.arg(id), sqlc.arg(username), sqlc.arg(password_hash), sqlc.arg(created_at));
 
 -- name: UpdateUser :execrows
 UPDATE oauth_users
-SET username = sqlc.arg(username), email = sqlc.arg(email)
+SET username = sqlc.arg(username)
 WHERE id = sqlc.arg(id);
 
 -- name: SetUserPasswordHash :execrows
@@ -106,11 +106,11 @@ DELETE FROM oauth_access_tokens
 WHERE hash IN (SELECT e.hash FROM oauth_access_tokens e WHERE e.expires_at < sqlc.arg(before) LIMIT 1000);
 
 -- name: CreateRefreshToken :exec
-INSERT INTO oauth_refresh_tokens (hash, client_id, user_id, scopes, family_id, issued_at, expires_at, consumed_at, revoked_at, auth_time)
-VALUES (sqlc.arg(hash), sqlc.arg(client_id), sqlc.arg(user_id), sqlc.arg(scopes), sqlc.arg(family_id), sqlc.arg(issued_at), sqlc.arg(expires_at), sqlc.arg(consumed_at), sqlc.arg(revoked_at), sqlc.arg(auth_time));
+INSERT INTO oauth_refresh_tokens (hash, client_id, user_id, scopes, family_id, issued_at, expires_at, consumed_at, revoked_at)
+VALUES (sqlc.arg(hash), sqlc.arg(client_id), sqlc.arg(user_id), sqlc.arg(scopes), sqlc.arg(family_id), sqlc.arg(issued_at), sqlc.arg(expires_at), sqlc.arg(consumed_at), sqlc.arg(revoked_at));
 
 -- name: GetRefreshToken :one
-SELECT t.hash, t.client_id, t.user_id, t.scopes, t.family_id, t.issued_at, t.expires_at, t.consumed_at, t.revoked_at, t.auth_time, f.revoked_at AS family_revoked_at
+SELECT t.hash, t.client_id, t.user_id, t.scopes, t.family_id, t.issued_at, t.expires_at, t.consumed_at, t.revoked_at, f.revoked_at AS family_revoked_at
 FROM oauth_refresh_tokens t
 LEFT JOIN oauth_families f ON f.id = t.family_id
 WHERE t.hash IN (sqlc.arg(hash));
@@ -138,11 +138,11 @@ DELETE FROM oauth_refresh_tokens
 WHERE hash IN (SELECT e.hash FROM oauth_refresh_tokens e WHERE e.expires_at < sqlc.arg(before) LIMIT 1000);
 
 -- name: CreateAuthorizationCode :exec
-INSERT INTO oauth_authorization_codes (hash, client_id, user_id, redirect_uri, scopes, code_challenge, code_challenge_method, family_id, issued_at, expires_at, consumed_at, nonce, auth_time)
-VALUES (sqlc.arg(hash), sqlc.arg(client_id), sqlc.arg(user_id), sqlc.arg(redirect_uri), sqlc.arg(scopes), sqlc.arg(code_challenge), sqlc.arg(code_challenge_method), sqlc.arg(family_id), sqlc.arg(issued_at), sqlc.arg(expires_at), sqlc.arg(consumed_at), sqlc.arg(nonce), sqlc.arg(auth_time));
+INSERT INTO oauth_authorization_codes (hash, client_id, user_id, redirect_uri, scopes, code_challenge, code_challenge_method, family_id, issued_at, expires_at, consumed_at)
+VALUES (sqlc.arg(hash), sqlc.arg(client_id), sqlc.arg(user_id), sqlc.arg(redirect_uri), sqlc.arg(scopes), sqlc.arg(code_challenge), sqlc.arg(code_challenge_method), sqlc.arg(family_id), sqlc.arg(issued_at), sqlc.arg(expires_at), sqlc.arg(consumed_at));
 
 -- name: GetAuthorizationCode :one
-SELECT hash, client_id, user_id, redirect_uri, scopes, code_challenge, code_challenge_method, family_id, issued_at, expires_at, consumed_at, nonce, auth_time
+SELECT hash, client_id, user_id, redirect_uri, scopes, code_challenge, code_challenge_method, family_id, issued_at, expires_at, consumed_at
 FROM oauth_authorization_codes
 WHERE hash = sqlc.arg(hash);
 
@@ -258,13 +258,16 @@ ON CONFLICT (id) DO UPDATE SET
   window_start = excluded.window_start
 RETURNING failures;
 
--- name: ResetLimit :exec
+-- name: ResetLimit :execrows
 DELETE FROM oauth_limits
 WHERE id = sqlc.arg(id);
 
 -- name: PurgeLimits :execrows
 DELETE FROM oauth_limits
 WHERE id IN (SELECT e.id FROM oauth_limits e WHERE e.last_failure < sqlc.arg(before) LIMIT 1000);
+
+-- name: NotifyChange :exec
+SELECT pg_notify('oauth_changes', '');
 
 -- name: ListSigningKeys :many
 SELECT id, generation, algorithm, public_jwk, sealed_private_key, created_at, active_from
@@ -278,8 +281,3 @@ VALUES (sqlc.arg(id), sqlc.arg(generation), sqlc.arg(algorithm), sqlc.arg(public
 -- name: PurgeSigningKeys :execrows
 DELETE FROM oauth_signing_keys
 WHERE generation < (SELECT m.g FROM (SELECT MAX(n.generation) AS g FROM oauth_signing_keys n WHERE n.active_from < sqlc.arg(cutoff)) m);
-
--- name: GetUserClaims :one
-SELECT id, email, username
-FROM oauth_users
-WHERE id = sqlc.arg(id);

@@ -106,7 +106,15 @@ CREATE TABLE idp_limits (
     INDEX idp_limits_last_failure_idx (last_failure)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
 
+CREATE TABLE idp_changes (
+    id BIGINT NOT NULL,
+    count BIGINT NOT NULL,
+    PRIMARY KEY (id)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+
 -- +goose Down
+DROP TABLE idp_changes;
+
 DROP TABLE idp_limits;
 
 DROP TABLE idp_authorization_codes;

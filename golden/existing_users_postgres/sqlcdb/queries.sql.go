@@ -730,6 +730,15 @@ func (q *Queries) LockPurgeableFamilies(ctx context.Context, before time.Time) (
 	return items, nil
 }
 
+const notifyChange = `-- name: NotifyChange :exec
+SELECT pg_notify('oauth_changes', '')
+`
+
+func (q *Queries) NotifyChange(ctx context.Context) error {
+	_, err := q.db.Exec(ctx, notifyChange)
+	return err
+}
+
 const pollDeviceCode = `-- name: PollDeviceCode :execrows
 UPDATE oauth_device_codes
 SET last_polled_at = $1, interval_seconds = $2
@@ -882,14 +891,17 @@ func (q *Queries) RefreshTokenExists(ctx context.Context, hash string) (int64, e
 	return count, err
 }
 
-const resetLimit = `-- name: ResetLimit :exec
+const resetLimit = `-- name: ResetLimit :execrows
 DELETE FROM oauth_limits
 WHERE id = $1
 `
 
-func (q *Queries) ResetLimit(ctx context.Context, id string) error {
-	_, err := q.db.Exec(ctx, resetLimit, id)
-	return err
+func (q *Queries) ResetLimit(ctx context.Context, id string) (int64, error) {
+	result, err := q.db.Exec(ctx, resetLimit, id)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
 }
 
 const revokeAccessToken = `-- name: RevokeAccessToken :execrows

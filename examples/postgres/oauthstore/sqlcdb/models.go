@@ -29,8 +29,6 @@ type AuthorizationCode struct {
 	IssuedAt            time.Time
 	ExpiresAt           time.Time
 	ConsumedAt          *time.Time
-	Nonce               *string
-	AuthTime            *time.Time
 }
 
 type Client struct {
@@ -87,7 +85,6 @@ type RefreshToken struct {
 	ExpiresAt  time.Time
 	ConsumedAt *time.Time
 	RevokedAt  *time.Time
-	AuthTime   *time.Time
 }
 
 type SigningKey struct {
@@ -105,5 +102,4 @@ type User struct {
 	Username     string
 	PasswordHash string
 	CreatedAt    time.Time
-	Email        *string
 }

@@ -155,8 +155,8 @@ func (q *Queries) CreateAccessToken(ctx context.Context, arg CreateAccessTokenPa
 }
 
 const createAuthorizationCode = `-- name: CreateAuthorizationCode :exec
-INSERT INTO oauth_authorization_codes (hash, client_id, user_id, redirect_uri, scopes, code_challenge, code_challenge_method, family_id, issued_at, expires_at, consumed_at, nonce, auth_time)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+INSERT INTO oauth_authorization_codes (hash, client_id, user_id, redirect_uri, scopes, code_challenge, code_challenge_method, family_id, issued_at, expires_at, consumed_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
 `
 
 type CreateAuthorizationCodeParams struct {
@@ -171,8 +171,6 @@ type CreateAuthorizationCodeParams struct {
 	IssuedAt            time.Time
 	ExpiresAt           time.Time
 	ConsumedAt          *time.Time
-	Nonce               *string
-	AuthTime            *time.Time
 }
 
 func (q *Queries) CreateAuthorizationCode(ctx context.Context, arg CreateAuthorizationCodeParams) error {
@@ -188,8 +186,6 @@ func (q *Queries) CreateAuthorizationCode(ctx context.Context, arg CreateAuthori
 		arg.IssuedAt,
 		arg.ExpiresAt,
 		arg.ConsumedAt,
-		arg.Nonce,
-		arg.AuthTime,
 	)
 	return err
 }
@@ -293,8 +289,8 @@ func (q *Queries) CreateFamily(ctx context.Context, arg CreateFamilyParams) erro
 }
 
 const createRefreshToken = `-- name: CreateRefreshToken :exec
-INSERT INTO oauth_refresh_tokens (hash, client_id, user_id, scopes, family_id, issued_at, expires_at, consumed_at, revoked_at, auth_time)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+INSERT INTO oauth_refresh_tokens (hash, client_id, user_id, scopes, family_id, issued_at, expires_at, consumed_at, revoked_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
 `
 
 type CreateRefreshTokenParams struct {
@@ -307,7 +303,6 @@ type CreateRefreshTokenParams struct {
 	ExpiresAt  time.Time
 	ConsumedAt *time.Time
 	RevokedAt  *time.Time
-	AuthTime   *time.Time
 }
 
 func (q *Queries) CreateRefreshToken(ctx context.Context, arg CreateRefreshTokenParams) error {
@@ -321,7 +316,6 @@ func (q *Queries) CreateRefreshToken(ctx context.Context, arg CreateRefreshToken
 		arg.ExpiresAt,
 		arg.ConsumedAt,
 		arg.RevokedAt,
-		arg.AuthTime,
 	)
 	return err
 }
@@ -355,8 +349,8 @@ func (q *Queries) CreateSigningKey(ctx context.Context, arg CreateSigningKeyPara
 }
 
 const createUser = `-- name: CreateUser :exec
-INSERT INTO oauth_users (id, username, password_hash, created_at, email)
-VALUES ($1, $2, $3, $4, $5)
+INSERT INTO oauth_users (id, username, password_hash, created_at)
+VALUES ($1, $2, $3, $4)
 `
 
 type CreateUserParams struct {
@@ -364,7 +358,6 @@ type CreateUserParams struct {
 	Username     string
 	PasswordHash string
 	CreatedAt    time.Time
-	Email        *string
 }
 
 func (q *Queries) CreateUser(ctx context.Context, arg CreateUserParams) error {
@@ -373,7 +366,6 @@ func (q *Queries) CreateUser(ctx context.Context, arg CreateUserParams) error {
 		arg.Username,
 		arg.PasswordHash,
 		arg.CreatedAt,
-		arg.Email,
 	)
 	return err
 }
@@ -543,7 +535,7 @@ func (q *Queries) GetAccessToken(ctx context.Context, hash string) (GetAccessTok
 }
 
 const getAuthorizationCode = `-- name: GetAuthorizationCode :one
-SELECT hash, client_id, user_id, redirect_uri, scopes, code_challenge, code_challenge_method, family_id, issued_at, expires_at, consumed_at, nonce, auth_time
+SELECT hash, client_id, user_id, redirect_uri, scopes, code_challenge, code_challenge_method, family_id, issued_at, expires_at, consumed_at
 FROM oauth_authorization_codes
 WHERE hash = $1
 `
@@ -563,8 +555,6 @@ func (q *Queries) GetAuthorizationCode(ctx context.Context, hash string) (Author
 		&i.IssuedAt,
 		&i.ExpiresAt,
 		&i.ConsumedAt,
-		&i.Nonce,
-		&i.AuthTime,
 	)
 	return i, err
 }
@@ -650,7 +640,7 @@ func (q *Queries) GetDeviceCodeByUserCode(ctx context.Context, userCodeHash stri
 }
 
 const getRefreshToken = `-- name: GetRefreshToken :one
-SELECT t.hash, t.client_id, t.user_id, t.scopes, t.family_id, t.issued_at, t.expires_at, t.consumed_at, t.revoked_at, t.auth_time, f.revoked_at AS family_revoked_at
+SELECT t.hash, t.client_id, t.user_id, t.scopes, t.family_id, t.issued_at, t.expires_at, t.consumed_at, t.revoked_at, f.revoked_at AS family_revoked_at
 FROM oauth_refresh_tokens t
 LEFT JOIN oauth_families f ON f.id = t.family_id
 WHERE t.hash IN ($1)
@@ -666,7 +656,6 @@ type GetRefreshTokenRow struct {
 	ExpiresAt       time.Time
 	ConsumedAt      *time.Time
 	RevokedAt       *time.Time
-	AuthTime        *time.Time
 	FamilyRevokedAt *time.Time
 }
 
@@ -683,14 +672,13 @@ func (q *Queries) GetRefreshToken(ctx context.Context, hash string) (GetRefreshT
 		&i.ExpiresAt,
 		&i.ConsumedAt,
 		&i.RevokedAt,
-		&i.AuthTime,
 		&i.FamilyRevokedAt,
 	)
 	return i, err
 }
 
 const getUser = `-- name: GetUser :one
-SELECT id, username, password_hash, created_at, email
+SELECT id, username, password_hash, created_at
 FROM oauth_users
 WHERE id = $1
 `
@@ -703,13 +691,12 @@ func (q *Queries) GetUser(ctx context.Context, id string) (User, error) {
 		&i.Username,
 		&i.PasswordHash,
 		&i.CreatedAt,
-		&i.Email,
 	)
 	return i, err
 }
 
 const getUserByUsername = `-- name: GetUserByUsername :one
-SELECT id, username, password_hash, created_at, email
+SELECT id, username, password_hash, created_at
 FROM oauth_users
 WHERE username = $1
 `
@@ -722,27 +709,7 @@ func (q *Queries) GetUserByUsername(ctx context.Context, username string) (User,
 		&i.Username,
 		&i.PasswordHash,
 		&i.CreatedAt,
-		&i.Email,
 	)
-	return i, err
-}
-
-const getUserClaims = `-- name: GetUserClaims :one
-SELECT id, email, username
-FROM oauth_users
-WHERE id = $1
-`
-
-type GetUserClaimsRow struct {
-	ID       string
-	Email    *string
-	Username string
-}
-
-func (q *Queries) GetUserClaims(ctx context.Context, id string) (GetUserClaimsRow, error) {
-	row := q.db.QueryRow(ctx, getUserClaims, id)
-	var i GetUserClaimsRow
-	err := row.Scan(&i.ID, &i.Email, &i.Username)
 	return i, err
 }
 
@@ -878,7 +845,7 @@ func (q *Queries) ListSigningKeys(ctx context.Context) ([]SigningKey, error) {
 }
 
 const listUsers = `-- name: ListUsers :many
-SELECT id, username, password_hash, created_at, email
+SELECT id, username, password_hash, created_at
 FROM oauth_users
 ORDER BY username
 `
@@ -897,7 +864,6 @@ func (q *Queries) ListUsers(ctx context.Context) ([]User, error) {
 			&i.Username,
 			&i.PasswordHash,
 			&i.CreatedAt,
-			&i.Email,
 		); err != nil {
 			return nil, err
 		}
@@ -938,6 +904,15 @@ func (q *Queries) LockPurgeableFamilies(ctx context.Context, before time.Time) (
 		return nil, err
 	}
 	return items, nil
+}
+
+const notifyChange = `-- name: NotifyChange :exec
+SELECT pg_notify('oauth_changes', '')
+`
+
+func (q *Queries) NotifyChange(ctx context.Context) error {
+	_, err := q.db.Exec(ctx, notifyChange)
+	return err
 }
 
 const pollDeviceCode = `-- name: PollDeviceCode :execrows
@@ -1105,14 +1080,17 @@ func (q *Queries) RefreshTokenExists(ctx context.Context, hash string) (int64, e
 	return count, err
 }
 
-const resetLimit = `-- name: ResetLimit :exec
+const resetLimit = `-- name: ResetLimit :execrows
 DELETE FROM oauth_limits
 WHERE id = $1
 `
 
-func (q *Queries) ResetLimit(ctx context.Context, id string) error {
-	_, err := q.db.Exec(ctx, resetLimit, id)
-	return err
+func (q *Queries) ResetLimit(ctx context.Context, id string) (int64, error) {
+	result, err := q.db.Exec(ctx, resetLimit, id)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
 }
 
 const revokeAccessToken = `-- name: RevokeAccessToken :execrows
@@ -1246,18 +1224,17 @@ func (q *Queries) UpdateClient(ctx context.Context, arg UpdateClientParams) (int
 
 const updateUser = `-- name: UpdateUser :execrows
 UPDATE oauth_users
-SET username = $1, email = $2
-WHERE id = $3
+SET username = $1
+WHERE id = $2
 `
 
 type UpdateUserParams struct {
 	Username string
-	Email    *string
 	ID       string
 }
 
 func (q *Queries) UpdateUser(ctx context.Context, arg UpdateUserParams) (int64, error) {
-	result, err := q.db.Exec(ctx, updateUser, arg.Username, arg.Email, arg.ID)
+	result, err := q.db.Exec(ctx, updateUser, arg.Username, arg.ID)
 	if err != nil {
 		return 0, err
 	}

@@ -33,6 +33,11 @@ type AuthorizationCode struct {
 	AuthTime            *time.Time
 }
 
+type Change struct {
+	ID    int64
+	Count int64
+}
+
 type Client struct {
 	ID                          string
 	SecretHash                  string

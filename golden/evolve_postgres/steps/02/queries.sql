@@ -123,10 +123,13 @@ ON CONFLICT (id) DO UPDATE SET
   window_start = excluded.window_start
 RETURNING failures;
 
--- name: ResetLimit :exec
+-- name: ResetLimit :execrows
 DELETE FROM oauth_limits
 WHERE id = sqlc.arg(id);
 
 -- name: PurgeLimits :execrows
 DELETE FROM oauth_limits
 WHERE id IN (SELECT e.id FROM oauth_limits e WHERE e.last_failure < sqlc.arg(before) LIMIT 1000);
+
+-- name: NotifyChange :exec
+SELECT pg_notify('oauth_changes', '');

@@ -250,10 +250,20 @@ ON CONFLICT (id) DO UPDATE SET
   window_start = excluded.window_start
 RETURNING failures;
 
--- name: ResetLimit :exec
+-- name: ResetLimit :execrows
 DELETE FROM oauth_limits
 WHERE id = sqlc.arg(id);
 
 -- name: PurgeLimits :execrows
 DELETE FROM oauth_limits
 WHERE id IN (SELECT e.id FROM oauth_limits e WHERE e.last_failure < sqlc.arg(before) LIMIT 1000);
+
+-- name: ChangeCount :one
+SELECT count
+FROM oauth_changes
+WHERE id = 1;
+
+-- name: CountChange :exec
+INSERT INTO oauth_changes (id, count)
+VALUES (1, 1)
+ON CONFLICT (id) DO UPDATE SET count = oauth_changes.count + 1;

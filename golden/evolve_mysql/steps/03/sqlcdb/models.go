@@ -31,6 +31,11 @@ type AuthorizationCode struct {
 	ConsumedAt          *time.Time
 }
 
+type Change struct {
+	ID    int64
+	Count int64
+}
+
 type Client struct {
 	ID                          string
 	SecretHash                  string

@@ -103,7 +103,15 @@ CREATE TABLE oauth_limits (
     INDEX oauth_limits_last_failure_idx (last_failure)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
 
+CREATE TABLE oauth_changes (
+    id BIGINT NOT NULL,
+    count BIGINT NOT NULL,
+    PRIMARY KEY (id)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+
 -- +goose Down
+DROP TABLE oauth_changes;
+
 DROP TABLE oauth_limits;
 
 DROP TABLE oauth_authorization_codes;

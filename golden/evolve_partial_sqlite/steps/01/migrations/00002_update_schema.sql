@@ -21,7 +21,15 @@ DROP INDEX oauth_device_codes_user_id_idx;
 
 CREATE INDEX oauth_device_codes_user_id_idx ON oauth_device_codes (user_id) WHERE user_id IS NOT NULL;
 
+CREATE TABLE oauth_changes (
+    id INTEGER NOT NULL,
+    count INTEGER NOT NULL,
+    PRIMARY KEY (id)
+);
+
 -- +goose Down
+DROP TABLE oauth_changes;
+
 DROP INDEX oauth_device_codes_user_id_idx;
 
 CREATE INDEX oauth_device_codes_user_id_idx ON oauth_device_codes (user_id);

@@ -542,6 +542,15 @@ func (q *Queries) LockPurgeableFamilies(ctx context.Context, before time.Time) (
 	return items, nil
 }
 
+const notifyChange = `-- name: NotifyChange :exec
+SELECT pg_notify('oauth_changes', '')
+`
+
+func (q *Queries) NotifyChange(ctx context.Context) error {
+	_, err := q.db.Exec(ctx, notifyChange)
+	return err
+}
+
 const purgeAccessTokens = `-- name: PurgeAccessTokens :execrows
 DELETE FROM oauth_bearer_tokens
 WHERE hash IN (SELECT e.hash FROM oauth_bearer_tokens e WHERE e.expires_at < $1 LIMIT 1000)
@@ -634,14 +643,17 @@ func (q *Queries) RefreshTokenExists(ctx context.Context, hash string) (int64, e
 	return count, err
 }
 
-const resetLimit = `-- name: ResetLimit :exec
+const resetLimit = `-- name: ResetLimit :execrows
 DELETE FROM oauth_limits
 WHERE id = $1
 `
 
-func (q *Queries) ResetLimit(ctx context.Context, id string) error {
-	_, err := q.db.Exec(ctx, resetLimit, id)
-	return err
+func (q *Queries) ResetLimit(ctx context.Context, id string) (int64, error) {
+	result, err := q.db.Exec(ctx, resetLimit, id)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
 }
 
 const revokeAccessToken = `-- name: RevokeAccessToken :execrows

@@ -56,6 +56,19 @@ func (q *Queries) AuthorizationCodeExists(ctx context.Context, hash string) (int
 	return count, err
 }
 
+const changeCount = `-- name: ChangeCount :one
+SELECT count
+FROM oauth_changes
+WHERE id = 1
+`
+
+func (q *Queries) ChangeCount(ctx context.Context) (int64, error) {
+	row := q.db.QueryRowContext(ctx, changeCount)
+	var count int64
+	err := row.Scan(&count)
+	return count, err
+}
+
 const clientExists = `-- name: ClientExists :one
 SELECT COUNT(*) FROM oauth_clients
 WHERE id = ?1
@@ -104,6 +117,17 @@ func (q *Queries) ConsumeRefreshToken(ctx context.Context, arg ConsumeRefreshTok
 		return 0, err
 	}
 	return result.RowsAffected()
+}
+
+const countChange = `-- name: CountChange :exec
+INSERT INTO oauth_changes (id, count)
+VALUES (1, 1)
+ON CONFLICT (id) DO UPDATE SET count = oauth_changes.count + 1
+`
+
+func (q *Queries) CountChange(ctx context.Context) error {
+	_, err := q.db.ExecContext(ctx, countChange)
+	return err
 }
 
 const createAccessToken = `-- name: CreateAccessToken :exec
@@ -624,14 +648,17 @@ func (q *Queries) RefreshTokenExists(ctx context.Context, hash string) (int64, e
 	return count, err
 }
 
-const resetLimit = `-- name: ResetLimit :exec
+const resetLimit = `-- name: ResetLimit :execrows
 DELETE FROM oauth_limits
 WHERE id = ?1
 `
 
-func (q *Queries) ResetLimit(ctx context.Context, id string) error {
-	_, err := q.db.ExecContext(ctx, resetLimit, id)
-	return err
+func (q *Queries) ResetLimit(ctx context.Context, id string) (int64, error) {
+	result, err := q.db.ExecContext(ctx, resetLimit, id)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected()
 }
 
 const revokeAccessToken = `-- name: RevokeAccessToken :execrows

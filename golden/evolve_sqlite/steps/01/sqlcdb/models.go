@@ -17,6 +17,11 @@ type AccessToken struct {
 	RevokedAt *time.Time
 }
 
+type Change struct {
+	ID    int64
+	Count int64
+}
+
 type Client struct {
 	ID                          string
 	SecretHash                  string

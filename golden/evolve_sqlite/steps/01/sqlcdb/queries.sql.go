@@ -44,6 +44,19 @@ func (q *Queries) AddLimitFailure(ctx context.Context, arg AddLimitFailureParams
 	return failures, err
 }
 
+const changeCount = `-- name: ChangeCount :one
+SELECT count
+FROM oauth_changes
+WHERE id = 1
+`
+
+func (q *Queries) ChangeCount(ctx context.Context) (int64, error) {
+	row := q.db.QueryRowContext(ctx, changeCount)
+	var count int64
+	err := row.Scan(&count)
+	return count, err
+}
+
 const clientExists = `-- name: ClientExists :one
 SELECT COUNT(*) FROM oauth_clients
 WHERE id = ?1
@@ -54,6 +67,17 @@ func (q *Queries) ClientExists(ctx context.Context, id string) (int64, error) {
 	var count int64
 	err := row.Scan(&count)
 	return count, err
+}
+
+const countChange = `-- name: CountChange :exec
+INSERT INTO oauth_changes (id, count)
+VALUES (1, 1)
+ON CONFLICT (id) DO UPDATE SET count = oauth_changes.count + 1
+`
+
+func (q *Queries) CountChange(ctx context.Context) error {
+	_, err := q.db.ExecContext(ctx, countChange)
+	return err
 }
 
 const createAccessToken = `-- name: CreateAccessToken :exec
@@ -321,14 +345,17 @@ func (q *Queries) PurgeLimits(ctx context.Context, before time.Time) (int64, err
 	return result.RowsAffected()
 }
 
-const resetLimit = `-- name: ResetLimit :exec
+const resetLimit = `-- name: ResetLimit :execrows
 DELETE FROM oauth_limits
 WHERE id = ?1
 `
 
-func (q *Queries) ResetLimit(ctx context.Context, id string) error {
-	_, err := q.db.ExecContext(ctx, resetLimit, id)
-	return err
+func (q *Queries) ResetLimit(ctx context.Context, id string) (int64, error) {
+	result, err := q.db.ExecContext(ctx, resetLimit, id)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected()
 }
 
 const revokeAccessToken = `-- name: RevokeAccessToken :execrows

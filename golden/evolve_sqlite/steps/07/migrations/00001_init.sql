@@ -39,7 +39,15 @@ CREATE TABLE oauth_limits (
 );
 CREATE INDEX oauth_limits_last_failure_idx ON oauth_limits (last_failure);
 
+CREATE TABLE oauth_changes (
+    id INTEGER NOT NULL,
+    count INTEGER NOT NULL,
+    PRIMARY KEY (id)
+);
+
 -- +goose Down
+DROP TABLE oauth_changes;
+
 DROP TABLE oauth_limits;
 
 DROP TABLE oauth_access_tokens;

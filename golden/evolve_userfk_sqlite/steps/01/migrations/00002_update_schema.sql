@@ -150,6 +150,12 @@ CREATE TABLE oauth_limits (
 );
 CREATE INDEX oauth_limits_last_failure_idx ON oauth_limits (last_failure);
 
+CREATE TABLE oauth_changes (
+    id INTEGER NOT NULL,
+    count INTEGER NOT NULL,
+    PRIMARY KEY (id)
+);
+
 CREATE TEMP TABLE oauthgen_foreign_key_check (violations INTEGER NOT NULL);
 -- +goose StatementBegin
 CREATE TEMP TRIGGER oauthgen_foreign_key_check_raise BEFORE INSERT ON oauthgen_foreign_key_check
@@ -166,6 +172,8 @@ PRAGMA foreign_keys = ON;
 -- +goose Down
 PRAGMA foreign_keys = OFF;
 BEGIN;
+DROP TABLE oauth_changes;
+
 DROP TABLE oauth_limits;
 
 CREATE TABLE oauth_device_codes_new (
