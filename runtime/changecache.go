@@ -38,11 +38,6 @@ type changeCache struct {
 	counts  bool // failure counts too: the Limiter is the store
 	issuer  bool // the store's Issue checks IfChangeCount: token requests may assume
 
-	// reads shares ChangeCount reads between concurrent requests (read).
-	reads   sync.Mutex
-	running *countRead // the read in progress, if any
-	next    *countRead // the read that follows it, waited for by later requests
-
 	mu sync.Mutex
 	n  uint64 // the count every entry was read under
 	// drops grows with each of the engine's own limiter writes: a failure
@@ -52,8 +47,8 @@ type changeCache struct {
 	drops    uint64
 	clients  map[string]*Client // by the id asked for
 	failures map[string]cachedFailures
-	// latest is what the last ChangeCount read returned, while known:
-	// the count token requests assume. forget clears known and grows gen,
+	// latest is the highest count ChangeCount reads returned, while
+	// known: the count token requests assume. forget clears known and grows gen,
 	// so that a read begun before it does not set known again.
 	latest uint64
 	known  bool
@@ -212,60 +207,10 @@ func (c *changeCache) count(ctx context.Context) (uint64, bool) {
 }
 
 // read takes a snapshot. An error is not the request's failure: the reads
-// that follow go to the store and meet any real trouble there.
-//
-// Concurrent requests share reads, as a group commit shares a commit: a
-// request that finds a read running (begun before it arrived, so perhaps
-// before a change it must see) waits for the next read to begin and end,
-// and every request waiting by then takes its answer. Each request still
-// gets a count read wholly after it arrived; under load, SQLite and MySQL
-// answer one ChangeCount per batch of requests instead of one each.
+// that follow go to the store and meet any real trouble there. A store
+// that checks counts at Issue learns the count read here, for the token
+// requests that assume it, unless forget was called meanwhile.
 func (c *changeCache) read(ctx context.Context) (uint64, bool) {
-	c.reads.Lock()
-	running := c.running
-	if running == nil {
-		// Nothing runs: read now, for the requests waiting on next too
-		// (whose first may not have woken yet).
-		r := c.next
-		if r == nil {
-			r = &countRead{done: make(chan struct{})}
-		}
-		c.running, c.next = r, nil
-		c.reads.Unlock()
-		return c.lead(ctx, r)
-	}
-	next := c.next
-	if next == nil {
-		next = &countRead{done: make(chan struct{})}
-		c.next = next
-	}
-	c.reads.Unlock()
-	testHookCountJoined()
-	select {
-	case <-running.done:
-	case <-ctx.Done():
-		return 0, false
-	}
-	c.reads.Lock()
-	if c.next == next {
-		// Nobody has begun next (a read begun since would have taken it):
-		// the first of its requests to wake up reads for all of them.
-		c.next, c.running = nil, next
-		c.reads.Unlock()
-		return c.lead(ctx, next)
-	}
-	c.reads.Unlock()
-	select {
-	case <-next.done:
-		return next.n, next.ok
-	case <-ctx.Done():
-		return 0, false
-	}
-}
-
-// lead makes the read r, which c.running holds, for every request waiting
-// on it.
-func (c *changeCache) lead(ctx context.Context, r *countRead) (uint64, bool) {
 	var gen uint64
 	if c.issuer {
 		c.mu.Lock()
@@ -273,30 +218,16 @@ func (c *changeCache) lead(ctx context.Context, r *countRead) (uint64, bool) {
 		c.mu.Unlock()
 	}
 	n, ok, err := c.counter.ChangeCount(ctx)
-	r.n, r.ok = n, ok && err == nil
-	if c.issuer && r.ok {
+	ok = ok && err == nil
+	if c.issuer && ok {
 		c.mu.Lock()
-		if c.gen == gen {
+		// Reads may finish out of order: keep the newest count.
+		if c.gen == gen && (!c.known || n > c.latest) {
 			c.latest, c.known = n, true
 		}
 		c.mu.Unlock()
 	}
-	c.reads.Lock()
-	c.running = nil
-	c.reads.Unlock()
-	close(r.done)
-	return r.n, r.ok
-}
-
-// testHookCountJoined runs when a request has joined the next read.
-var testHookCountJoined = func() {}
-
-// countRead is one ChangeCount shared by the requests waiting on it; n
-// and ok are set before done is closed.
-type countRead struct {
-	done chan struct{}
-	n    uint64
-	ok   bool
+	return n, ok
 }
 
 // lock locks c for a request whose snapshot shows n: entries read under
