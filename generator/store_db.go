@@ -202,7 +202,7 @@ func (g *storeGen) emitSQLiteOpen() {
 		jen.If(jen.Err().Op(":=").Id("db").Dot("Ping").Call(), jen.Err().Op("!=").Nil()).Block(
 			jen.Id("db").Dot("Close").Call(), jen.Id("reader").Dot("Close").Call(), jen.Return(jen.Nil(), jen.Err()),
 		),
-		jen.List(jen.Id("write"), jen.Id("read")).Op(":=").Op("&").Id("preparedDB").Values(jen.Id("db").Op(":").Id("db")).Op(",").Op("&").Id("preparedDB").Values(jen.Id("db").Op(":").Id("reader")),
+		jen.List(jen.Id("write"), jen.Id("read")).Op(":=").Op("&").Id("preparedDB").Values(jen.Id("db").Op(":").Id("db")).Op(",").Op("&").Id("preparedDB").Values(jen.Id("db").Op(":").Id("reader"), jen.Id("rowsUncancelled").Op(":").True()),
 		jen.Id("s").Op(":=").Op("&").Id("Store").Values(
 			jen.Line().Id("db").Op(":").Id("db"),
 			jen.Line().Id("reader").Op(":").Id("reader"),
@@ -365,6 +365,7 @@ func (g *storeGen) emitPreparedDB() {
 	f.Type().Id("preparedDB").Struct(
 		jen.Id("db").Op("*").Qual(sqlPkg, "DB"),
 		jen.Id("stmts").Qual("sync", "Map").Comment("query text → *sql.Stmt"),
+		jen.Id("rowsUncancelled").Bool().Comment("QueryRowContext ignores ctx's cancellation: see there"),
 	)
 	f.Line()
 	f.Comment("stmt returns query's statement, preparing it the first time. A query that")
@@ -396,7 +397,13 @@ func (g *storeGen) emitPreparedDB() {
 	f.Line()
 	f.Comment("QueryRowContext runs a query that does not prepare unprepared: a *sql.Row")
 	f.Comment("cannot be made to carry the error, and running it reports the same one.")
+	f.Comment("")
+	f.Comment("On the readers it drops ctx's cancellation. Their single-row reads take")
+	f.Comment("microseconds and never wait for the writer (WAL), but with a cancellable")
+	f.Comment("context database/sql starts a goroutine per query to watch it, and the")
+	f.Comment("driver registers an interrupt: more work than the read itself.")
 	f.Func().Params(jen.Id("p").Op("*").Id("preparedDB")).Id("QueryRowContext").Params(ctx(), query(), args()).Op("*").Qual(sqlPkg, "Row").Block(
+		jen.If(jen.Id("p").Dot("rowsUncancelled")).Block(jen.Id("ctx").Op("=").Qual(ctxPkg, "WithoutCancel").Call(jen.Id("ctx"))),
 		prepare.Clone(),
 		jen.If(jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Id("p").Dot("db").Dot("QueryRowContext").Call(jen.Id("ctx"), jen.Id("query"), jen.Id("args").Op("...")))),
 		jen.Return(jen.Id("st").Dot("QueryRowContext").Call(jen.Id("ctx"), jen.Id("args").Op("..."))),
