@@ -339,8 +339,10 @@ func TestGroupCommitSharesTransactions(t *testing.T) {
 		sizes = append(sizes, size)
 	}
 	must(t, rows.Err())
-	// The leader alone, then the 99 queued behind it: 64 and 35.
-	if fmt.Sprint(sizes) != "[1 35 64]" {
-		t.Errorf("%d tokens queued together were inserted by transactions of %v tokens; want [1 35 64]", n, sizes)
+	// The leader alone, then the 99 queued behind it: 64 and 35. A caller
+	// slow to queue on a loaded machine may come after the release and
+	// commit in a transaction of its own: a few, but never beyond 64 each.
+	if len(sizes) < 3 || len(sizes) > 5 || sizes[len(sizes)-1] != 64 {
+		t.Errorf("%d tokens queued together were inserted by transactions of %v tokens; want [1 35 64], give or take a late caller", n, sizes)
 	}
 }
