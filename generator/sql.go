@@ -204,7 +204,7 @@ func buildQueries(p *Plan) ([]*Query, error) {
 				q.Params = append(q.Params, m[1])
 			}
 		}
-		q.Write = q.Cmd == ":exec" || q.Cmd == ":execrows"
+		q.Write = q.Cmd == ":exec" || q.Cmd == ":execrows" || q.Cmd == ":batchexec"
 		out = append(out, q)
 	}
 	return out, nil

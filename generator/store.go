@@ -140,9 +140,14 @@ func (g *storeGen) callOn(queries *jen.Statement, name string, args ...arg) *jen
 	case 1:
 		return target.Call(jen.Id("ctx"), args[0].value)
 	}
+	return target.Call(jen.Id("ctx"), g.params(name, args...))
+}
+
+// params is the query's Params struct with args, fields in the order given.
+func (g *storeGen) params(name string, args ...arg) *jen.Statement {
 	fields := make([]jen.Code, len(args))
 	for i, a := range args {
 		fields[i] = jen.Line().Id(goName(a.column)).Op(":").Add(a.value)
 	}
-	return target.Call(jen.Id("ctx"), g.q(name+"Params").Values(append(fields, jen.Line())...))
+	return g.q(name + "Params").Values(append(fields, jen.Line())...)
 }

@@ -60,6 +60,9 @@ func (g *storeGen) emitStore() {
 	)
 	if p.Dialect == schema.Postgres {
 		fields = append(fields, jen.Id("changes").Id("changeListener").Comment("ChangeCount's"))
+		if g.batchesAccessTokens() {
+			fields = append(fields, jen.Id("issues").Id("issueQueue").Comment("the group commit of lone access tokens"))
+		}
 	}
 	for _, t := range p.Tables {
 		if t.Kind == schema.TableAccessTokens || t.Kind == schema.TableRefreshTokens {
@@ -199,7 +202,7 @@ func (g *storeGen) emitSQLiteOpen() {
 		jen.If(jen.Err().Op(":=").Id("db").Dot("Ping").Call(), jen.Err().Op("!=").Nil()).Block(
 			jen.Id("db").Dot("Close").Call(), jen.Id("reader").Dot("Close").Call(), jen.Return(jen.Nil(), jen.Err()),
 		),
-		jen.List(jen.Id("write"), jen.Id("read")).Op(":=").Op("&").Id("preparedDB").Values(jen.Id("db").Op(":").Id("db")).Op(",").Op("&").Id("preparedDB").Values(jen.Id("db").Op(":").Id("reader")),
+		jen.List(jen.Id("write"), jen.Id("read")).Op(":=").Op("&").Id("preparedDB").Values(jen.Id("db").Op(":").Id("db")).Op(",").Op("&").Id("preparedDB").Values(jen.Id("db").Op(":").Id("reader"), jen.Id("rowsUncancelled").Op(":").True()),
 		jen.Id("s").Op(":=").Op("&").Id("Store").Values(
 			jen.Line().Id("db").Op(":").Id("db"),
 			jen.Line().Id("reader").Op(":").Id("reader"),
@@ -233,7 +236,7 @@ func (g *storeGen) emitSQLiteOpen() {
 	f.Line()
 	f.Anon(sqlite3Pkg)
 	g.emitPreparedDB()
-	g.emitGroupCommit()
+	g.emitGroupCommit(g.groupCommit())
 }
 
 // emitPostgresOpen writes Open and New for PostgreSQL.
@@ -362,6 +365,7 @@ func (g *storeGen) emitPreparedDB() {
 	f.Type().Id("preparedDB").Struct(
 		jen.Id("db").Op("*").Qual(sqlPkg, "DB"),
 		jen.Id("stmts").Qual("sync", "Map").Comment("query text → *sql.Stmt"),
+		jen.Id("rowsUncancelled").Bool().Comment("QueryRowContext ignores ctx's cancellation: see there"),
 	)
 	f.Line()
 	f.Comment("stmt returns query's statement, preparing it the first time. A query that")
@@ -393,7 +397,13 @@ func (g *storeGen) emitPreparedDB() {
 	f.Line()
 	f.Comment("QueryRowContext runs a query that does not prepare unprepared: a *sql.Row")
 	f.Comment("cannot be made to carry the error, and running it reports the same one.")
+	f.Comment("")
+	f.Comment("On the readers it drops ctx's cancellation. Their single-row reads take")
+	f.Comment("microseconds and never wait for the writer (WAL), but with a cancellable")
+	f.Comment("context database/sql starts a goroutine per query to watch it, and the")
+	f.Comment("driver registers an interrupt: more work than the read itself.")
 	f.Func().Params(jen.Id("p").Op("*").Id("preparedDB")).Id("QueryRowContext").Params(ctx(), query(), args()).Op("*").Qual(sqlPkg, "Row").Block(
+		jen.If(jen.Id("p").Dot("rowsUncancelled")).Block(jen.Id("ctx").Op("=").Qual(ctxPkg, "WithoutCancel").Call(jen.Id("ctx"))),
 		prepare.Clone(),
 		jen.If(jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Id("p").Dot("db").Dot("QueryRowContext").Call(jen.Id("ctx"), jen.Id("query"), jen.Id("args").Op("...")))),
 		jen.Return(jen.Id("st").Dot("QueryRowContext").Call(jen.Id("ctx"), jen.Id("args").Op("..."))),
@@ -409,160 +419,6 @@ func (g *storeGen) emitPreparedDB() {
 			jen.Id("st").Assert(jen.Op("*").Qual(sqlPkg, "Stmt")).Dot("Close").Call(),
 			jen.Return(jen.True()),
 		)),
-	)
-	f.Line()
-}
-
-// emitGroupCommit writes SQLite's Issue: concurrent issuances queue, and
-// one of them (the leader) commits everything queued in one transaction,
-// whose commit (WAL frames, locks) is then paid once for all of them. Each
-// caller returns only after the transaction holding its records committed.
-// An error in a batch rolls it back and runs each of its issuances alone,
-// so that every caller gets exactly the result it would have got alone.
-func (g *storeGen) emitGroupCommit() {
-	f := g.f
-	pending := func() *jen.Statement { return jen.Op("*").Id("pendingIssue") }
-	f.Comment("maxBatch bounds how many issuances one transaction commits.")
-	f.Const().Id("maxBatch").Op("=").Lit(64)
-	f.Line()
-	f.Comment("issueQueue is Issue's group commit: on SQLite's one writer connection, a")
-	f.Comment("commit costs more than a token's INSERT, so issuances that arrive while")
-	f.Comment("another commits share the next transaction.")
-	f.Type().Id("issueQueue").Struct(
-		jen.Id("mu").Qual("sync", "Mutex"),
-		jen.Id("queue").Index().Add(pending()),
-		jen.Id("leading").Bool().Comment("a caller is committing the queue"),
-	)
-	f.Line()
-	f.Comment("pendingIssue is one Issue call waiting in the queue.")
-	f.Type().Id("pendingIssue").Struct(
-		jen.Id("ctx").Qual(ctxPkg, "Context"),
-		jen.Id("is").Op("*").Add(rt("Issuance")),
-		jen.Id("done").Chan().Error().Comment("its result, or errLead; buffered"),
-	)
-	f.Line()
-	f.Comment("errLead tells a queued caller to commit the queue.")
-	f.Var().Id("errLead").Op("=").Qual("errors", "New").Call(jen.Lit("lead the group commit"))
-	f.Line()
-	f.Comment("issuePanic is a panic while applying one issuance (in a NewAccessTokenExtra")
-	f.Comment("hook, say), carried to its caller, which panics with it in its own")
-	f.Comment("goroutine, as it would have without the group commit. The leader goes on.")
-	f.Type().Id("issuePanic").Struct(jen.Id("value").Any())
-	f.Line()
-	f.Func().Params(jen.Id("issuePanic")).Id("Error").Params().String().Block(jen.Return(jen.Lit("panic while applying an issuance")))
-	f.Line()
-	f.Comment("issueResult is what Issue returns for err: err, or its panic, raised again.")
-	f.Func().Id("issueResult").Params(jen.Err().Error()).Error().Block(
-		jen.If(jen.List(jen.Id("p"), jen.Id("ok")).Op(":=").Err().Assert(jen.Id("issuePanic")), jen.Id("ok")).Block(jen.Panic(jen.Id("p").Dot("value"))),
-		jen.Return(jen.Err()),
-	)
-	f.Line()
-	f.Comment("issueRecovered runs f and returns a panic in it as an issuePanic. A")
-	f.Comment("transaction f began is rolled back by f's deferred Rollback.")
-	f.Func().Id("issueRecovered").Params(jen.Id("f").Func().Params().Error()).Params(jen.Err().Error()).Block(
-		jen.Defer().Func().Params().Block(
-			jen.If(jen.Id("v").Op(":=").Recover(), jen.Id("v").Op("!=").Nil()).Block(jen.Err().Op("=").Id("issuePanic").Values(jen.Id("v"))),
-		).Call(),
-		jen.Return(jen.Id("f").Call()),
-	)
-	f.Line()
-
-	f.Comment("Issue applies is in one transaction: the Consume first, then the records,")
-	f.Comment("the family before those that name it. Either all of it is visible")
-	f.Comment("afterwards or none of it: runtime.ErrConsumed if the Consume lost,")
-	f.Comment("runtime.ErrNotFound if its record does not exist, runtime.ErrDuplicate if")
-	f.Comment("a key exists. It returns once that transaction committed.")
-	f.Comment("")
-	f.Comment("Issuances that arrive together share a transaction (a group commit); one")
-	f.Comment("that fails in it rolls it back, and each of them then runs alone, so a")
-	f.Comment("caller's result never depends on the others'.")
-	f.Func().Params(recv()).Id("Issue").Params(ctxParam(), jen.Id("is").Op("*").Add(rt("Issuance"))).Error().Block(
-		jen.Id("p").Op(":=").Op("&").Id("pendingIssue").Values(jen.Id("ctx").Op(":").Id("ctx"), jen.Id("is").Op(":").Id("is"), jen.Id("done").Op(":").Make(jen.Chan().Error(), jen.Lit(1))),
-		jen.Id("q").Op(":=").Op("&").Id("s").Dot("issues"),
-		jen.Id("q").Dot("mu").Dot("Lock").Call(),
-		jen.Id("q").Dot("queue").Op("=").Append(jen.Id("q").Dot("queue"), jen.Id("p")),
-		jen.Id("lead").Op(":=").Op("!").Id("q").Dot("leading"),
-		jen.Id("q").Dot("leading").Op("=").True(),
-		jen.Id("q").Dot("mu").Dot("Unlock").Call(),
-		jen.If(jen.Op("!").Id("lead")).Block(
-			jen.If(jen.Err().Op(":=").Op("<-").Id("p").Dot("done"), jen.Err().Op("!=").Id("errLead")).Block(jen.Return(jen.Id("issueResult").Call(jen.Err()))),
-		),
-		jen.Comment("Leading: p is first in the queue, so in this batch."),
-		jen.Id("q").Dot("mu").Dot("Lock").Call(),
-		jen.If(jen.Len(jen.Id("q").Dot("queue")).Op("==").Lit(1)).Block(
-			jen.Comment("Alone: let the callers about to queue run first, to share this"),
-			jen.Comment("COMMIT, the largest single cost of a token request."),
-			jen.Id("q").Dot("mu").Dot("Unlock").Call(),
-			jen.Qual("runtime", "Gosched").Call(),
-			jen.Id("q").Dot("mu").Dot("Lock").Call(),
-		),
-		jen.Id("batch").Op(":=").Id("q").Dot("queue"),
-		jen.If(jen.Len(jen.Id("batch")).Op(">").Id("maxBatch")).Block(jen.Id("batch").Op("=").Id("batch").Index(jen.Empty(), jen.Id("maxBatch"))),
-		jen.Id("q").Dot("queue").Op("=").Id("q").Dot("queue").Index(jen.Len(jen.Id("batch")), jen.Empty()),
-		jen.Id("q").Dot("mu").Dot("Unlock").Call(),
-		jen.Id("s").Dot("commitBatch").Call(jen.Id("batch")),
-		jen.Comment("Hand over to the first caller queued meanwhile, if any."),
-		jen.Id("q").Dot("mu").Dot("Lock").Call(),
-		jen.If(jen.Len(jen.Id("q").Dot("queue")).Op(">").Lit(0)).Block(
-			jen.Id("q").Dot("queue").Index(jen.Lit(0)).Dot("done").Op("<-").Id("errLead"),
-		).Else().Block(
-			jen.Id("q").Dot("leading").Op("=").False(),
-		),
-		jen.Id("q").Dot("mu").Dot("Unlock").Call(),
-		jen.Return(jen.Id("issueResult").Call(jen.Op("<-").Id("p").Dot("done"))),
-	)
-	f.Line()
-
-	f.Comment("commitBatch applies batch in one transaction and tells each caller the")
-	f.Comment("result. A caller that gave up already is left out. If anything fails, the")
-	f.Comment("transaction is rolled back and each issuance runs alone (issueNow).")
-	f.Func().Params(recv()).Id("commitBatch").Params(jen.Id("batch").Index().Add(pending())).Block(
-		jen.Id("live").Op(":=").Id("batch").Index(jen.Empty(), jen.Lit(0)),
-		jen.For(jen.List(jen.Id("_"), jen.Id("p")).Op(":=").Range().Id("batch")).Block(
-			jen.If(jen.Err().Op(":=").Id("p").Dot("ctx").Dot("Err").Call(), jen.Err().Op("!=").Nil()).Block(
-				jen.Id("p").Dot("done").Op("<-").Err(),
-				jen.Continue(),
-			),
-			jen.Id("live").Op("=").Append(jen.Id("live"), jen.Id("p")),
-		),
-		jen.Switch(jen.Len(jen.Id("live"))).Block(
-			jen.Case(jen.Lit(0)).Block(jen.Return()),
-			jen.Case(jen.Lit(1)).Block(
-				jen.Id("s").Dot("issueAlone").Call(jen.Id("live").Index(jen.Lit(0))),
-				jen.Return(),
-			),
-		),
-		jen.If(jen.Id("issueRecovered").Call(jen.Func().Params().Error().Block(jen.Return(jen.Id("s").Dot("tryBatch").Call(jen.Id("live"))))).Op("==").Nil()).Block(
-			jen.For(jen.List(jen.Id("_"), jen.Id("p")).Op(":=").Range().Id("live")).Block(jen.Id("p").Dot("done").Op("<-").Nil()),
-			jen.Return(),
-		),
-		jen.For(jen.List(jen.Id("_"), jen.Id("p")).Op(":=").Range().Id("live")).Block(
-			jen.Id("s").Dot("issueAlone").Call(jen.Id("p")),
-		),
-	)
-	f.Line()
-
-	f.Comment("issueAlone applies p's issuance in a transaction of its own and tells p.")
-	f.Func().Params(recv()).Id("issueAlone").Params(jen.Id("p").Add(pending())).Block(
-		jen.Id("p").Dot("done").Op("<-").Id("issueRecovered").Call(jen.Func().Params().Error().Block(
-			jen.Return(jen.Id("s").Dot("issueNow").Call(jen.Id("p").Dot("ctx"), jen.Id("p").Dot("is"))),
-		)),
-	)
-	f.Line()
-
-	f.Comment("tryBatch applies every issuance of batch in one transaction, all or none.")
-	f.Comment("One caller giving up does not cancel the others' transaction; each")
-	f.Comment("issuance is written under its own caller's context (its values reach")
-	f.Comment("the New…Extra hooks), without its cancellation.")
-	f.Func().Params(recv()).Id("tryBatch").Params(jen.Id("batch").Index().Add(pending())).Error().Block(
-		jen.List(jen.Id("tx"), jen.Err()).Op(":=").Id("s").Dot("db").Dot("BeginTx").Call(jen.Qual(ctxPkg, "WithoutCancel").Call(jen.Id("batch").Index(jen.Lit(0)).Dot("ctx")), jen.Nil()),
-		jen.If(jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Err())),
-		jen.Defer().Id("tx").Dot("Rollback").Call().Comment("a no-op after Commit"),
-		jen.Id("q").Op(":=").Id("s").Dot("write").Dot("WithTx").Call(jen.Id("tx")),
-		jen.For(jen.List(jen.Id("_"), jen.Id("p")).Op(":=").Range().Id("batch")).Block(
-			jen.If(jen.Err().Op(":=").Id("s").Dot("issue").Call(jen.Qual(ctxPkg, "WithoutCancel").Call(jen.Id("p").Dot("ctx")), jen.Id("q"), jen.Id("p").Dot("is")), jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Err())),
-		),
-		jen.Return(jen.Id("tx").Dot("Commit").Call()),
 	)
 	f.Line()
 }

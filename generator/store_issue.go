@@ -49,7 +49,9 @@ var issuanceRecords = []struct{ kind, field, rec string }{
 }
 
 // emitIssue writes Issue (runtime.IssuanceStore), its body issue, and
-// consume.
+// consume; and the group commit of lone access tokens, where Issue sends
+// them to one (PostgreSQL's; SQLite's is emitted with Open, as every
+// issuance goes through it).
 func (g *storeGen) emitIssue() {
 	f := g.f
 	tx := g.tx()
@@ -86,6 +88,17 @@ func (g *storeGen) emitIssue() {
 		jen.Comment("An access token alone (client credentials, implicit) is one INSERT,"),
 		jen.Comment("atomic by itself: no transaction to pay for."),
 	}
+	lone := jen.Id("s").Dot("issue").Call(jen.Id("ctx"), jen.Id("s").Dot("write"), jen.Id("is"))
+	gc := g.groupCommit()
+	if gc != nil && gc.lone {
+		// Lone access tokens share batches; nothing else waits for them.
+		only = jen.Id("is").Dot("AccessToken").Op("!=").Nil().Op("&&").Add(only)
+		comment = []jen.Code{
+			jen.Comment("An access token alone (client credentials, implicit) is one INSERT,"),
+			jen.Comment("atomic by itself: it joins the group commit, not a transaction of its own."),
+		}
+		lone = jen.Id("s").Dot(gc.entry).Call(jen.Id("ctx"), jen.Id("is"))
+	}
 	if g.p.Dialect == schema.SQLite {
 		// Its IfChangeCount must be compared in the INSERT's transaction.
 		only = only.Op("&&").Id("is").Dot("IfChangeCount").Op("==").Nil()
@@ -96,7 +109,7 @@ func (g *storeGen) emitIssue() {
 	}
 	f.Func().Params(recv()).Id(name).Params(ctxParam(), jen.Id("is").Op("*").Add(rt("Issuance"))).Error().Block(
 		append(comment,
-			jen.If(only).Block(jen.Return(jen.Id("s").Dot("issue").Call(jen.Id("ctx"), jen.Id("s").Dot("write"), jen.Id("is")))),
+			jen.If(only).Block(jen.Return(lone)),
 			jen.List(jen.Id("tx"), jen.Err()).Op(":=").Add(tx.begin),
 			jen.If(jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Err())),
 			jen.Defer().Add(tx.rollback).Comment("a no-op after Commit"),
@@ -132,6 +145,9 @@ func (g *storeGen) emitIssue() {
 	)
 	f.Line()
 	g.emitConsume()
+	if gc != nil && gc.lone {
+		g.emitGroupCommit(gc)
+	}
 }
 
 // issueChecks is the start of SQLite's issue: IfChangeCount compared with

@@ -9,11 +9,38 @@ import (
 // emitCreate writes the unexported method Issue stores a record of kind
 // with: one INSERT through q, the transaction's queries. The record's
 // extra columns come from the Store's New<Record>Extra hook, if any.
+// Where the group commit batches access tokens, their columns come from a
+// function of their own (emitParams), which the batch shares.
 func (g *storeGen) emitCreate(kind, rec string) {
+	recType := recordName(kind)
+	method := "create" + recType
+	query := "Create" + recType
+	var body []jen.Code
+	if kind == schema.TableAccessTokens && g.batchesAccessTokens() {
+		name, fails := g.emitParams(kind, rec)
+		call := jen.Id("s").Dot(name).Call(jen.Id("ctx"), jen.Id(rec))
+		if fails {
+			body = []jen.Code{
+				jen.List(jen.Id("arg"), jen.Err()).Op(":=").Add(call),
+				jen.If(jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Err())),
+			}
+			call = jen.Id("arg")
+		}
+		body = append(body, jen.Return(g.use("duplicate", jen.Id("q").Dot(query).Call(jen.Id("ctx"), call))))
+	} else {
+		pre, args := g.issueArgs(kind, rec, []jen.Code{jen.Err()})
+		body = append(pre, jen.Return(g.use("duplicate", g.callOn(jen.Id("q"), query, args...))))
+	}
+	g.f.Comment(method + " stores " + rec + " through q; runtime.ErrDuplicate if a key exists.")
+	g.f.Func().Params(recv()).Id(method).Params(ctxParam(), jen.Id("q").Op("*").Qual(g.db, "Queries"), jen.Id(rec).Op("*").Add(rt(recType))).Error().Block(body...)
+	g.f.Line()
+}
+
+// issueArgs are the Create<Record> query's arguments for rec and the
+// statements computing them, which return errReturn on a failure.
+func (g *storeGen) issueArgs(kind, rec string, errReturn []jen.Code) (pre []jen.Code, args []arg) {
 	t := g.p.Table(kind)
 	recType := recordName(kind)
-	var pre []jen.Code
-	var args []arg
 	if len(t.Extras()) > 0 {
 		pre = append(pre,
 			jen.Var().Id("extra").Id(recType+"Extra"),
@@ -27,17 +54,54 @@ func (g *storeGen) emitCreate(kind, rec string) {
 		if b.where == inExtra {
 			src = jen.Id("extra").Dot(b.field)
 		}
-		p, v := g.toColumn(b, src, []jen.Code{jen.Err()})
+		p, v := g.toColumn(b, src, errReturn)
 		pre = append(pre, p...)
 		args = append(args, arg{b.column, v})
 	}
-	method := "create" + recType
-	g.f.Comment(method + " stores " + rec + " through q; runtime.ErrDuplicate if a key exists.")
-	g.f.Func().Params(recv()).Id(method).Params(ctxParam(), jen.Id("q").Op("*").Qual(g.db, "Queries"), jen.Id(rec).Op("*").Add(rt(recType))).Error().Block(
-		append(pre, jen.Return(g.use("duplicate", g.callOn(jen.Id("q"), "Create"+recType, args...))))...,
+	return pre, args
+}
+
+// argsFail reports whether computing a record's arguments can fail: an
+// int64 user id that does not parse (toColumn).
+func (g *storeGen) argsFail(kind string) bool {
+	for _, b := range g.bindings(g.p.Table(kind)) {
+		if b.conv == convUserID && g.userIDInt() {
+			return true
+		}
+	}
+	return false
+}
+
+// emitParams writes <record>Params, the Create<Record> query's arguments
+// for one record, and returns its name; fails if it returns an error too.
+func (g *storeGen) emitParams(kind, rec string) (name string, fails bool) {
+	recType := recordName(kind)
+	params := g.q("Create" + recType + "Params")
+	pre, args := g.issueArgs(kind, rec, []jen.Code{params.Clone().Values(), jen.Err()})
+	fails = g.argsFail(kind)
+	results := params.Clone()
+	ret := []jen.Code{g.params("Create"+recType, args...)}
+	if fails {
+		results = jen.Params(params.Clone(), jen.Error())
+		ret = append(ret, jen.Nil())
+	}
+	name = lowerFirst(recType) + "Params"
+	if len(g.p.Table(kind).Extras()) > 0 {
+		g.f.Comment(name + " are " + rec + "'s columns, the extra ones from")
+		g.f.Comment("New" + recType + "Extra, called with ctx (" + rec + "'s request's).")
+	} else {
+		g.f.Comment(name + " are " + rec + "'s columns.")
+	}
+	g.f.Func().Params(recv()).Id(name).Params(ctxParam(), jen.Id(rec).Op("*").Add(rt(recType))).Add(results).Block(
+		append(pre, jen.Return(ret...))...,
 	)
 	g.f.Line()
+	return name, fails
 }
+
+// batchesAccessTokens reports whether Issue's group commit inserts lone
+// access tokens by batches (CreateAccessTokens, PostgreSQL's).
+func (g *storeGen) batchesAccessTokens() bool { return g.p.Query("CreateAccessTokens") != nil }
 
 // emitGet writes a runtime Get method reading a record by one key. With
 // fromRow, the conversion is that function's (shared by two getters).

@@ -71,8 +71,11 @@ func (s *Server) RequireToken(scopes ...string) func(http.Handler) http.Handler 
 				w.Header().Set("Cache-Control", "private")
 			}
 			if len(required) > 0 {
-				w.Header().Set("X-Accepted-OAuth-Scopes", accepted)
-				w.Header().Set("X-OAuth-Scopes", FormatScope(t.Scopes))
+				// Canonical keys set directly: Header.Set would canonicalize
+				// both again on every request.
+				h := w.Header()
+				h["X-Accepted-Oauth-Scopes"] = []string{accepted}
+				h["X-Oauth-Scopes"] = []string{FormatScope(t.Scopes)}
 				if !HasScopes(t.Scopes, required...) {
 					e := NewError(InsufficientScope, "the access token lacks a required scope")
 					e.scope = accepted

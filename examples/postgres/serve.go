@@ -265,15 +265,24 @@ func (s *statusRecorder) WriteHeader(code int) {
 func (s *statusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter }
 
 // logRequests logs each request's method, path, status and duration; never
-// its query or body, which carry codes, user codes and credentials.
+// its query or body, which carry codes, user codes and credentials. It
+// hands records to the handler itself, without the caller's program
+// counter: the logger would look it up with runtime.Callers for every
+// request, for a source location the handler does not print.
 func logRequests(logger *slog.Logger, next http.Handler) http.Handler {
+	h := logger.Handler()
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
 		next.ServeHTTP(rec, r)
-		logger.LogAttrs(r.Context(), slog.LevelInfo, "request", slog.String("method", r.Method),
-			slog.String("path", r.URL.Path), slog.Int("status", rec.status),
-			slog.Duration("duration", time.Since(start).Round(time.Microsecond)))
+		if !h.Enabled(r.Context(), slog.LevelInfo) {
+			return
+		}
+		end := time.Now()
+		record := slog.NewRecord(end, slog.LevelInfo, "request", 0)
+		record.AddAttrs(slog.String("method", r.Method), slog.String("path", r.URL.Path),
+			slog.Int("status", rec.status), slog.Duration("duration", end.Sub(start).Round(time.Microsecond)))
+		h.Handle(r.Context(), record) // its only error is the log's write error, which slog drops too
 	})
 }
 

@@ -3,14 +3,18 @@ package storetest_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	pgstore "github.com/oauthgen/oauthgen/golden/every_grant_postgres"
 	sqlitestore "github.com/oauthgen/oauthgen/golden/every_grant_sqlite"
 	"github.com/oauthgen/oauthgen/internal/testdb"
 	"github.com/oauthgen/oauthgen/runtime"
@@ -81,4 +85,44 @@ func BenchmarkSQLiteIssuance(b *testing.B) {
 			refresh, _ = body["refresh_token"].(string)
 		}
 	})
+}
+
+// BenchmarkPostgresLoneAccessTokens measures Issue of lone access tokens
+// (client credentials) on the generated PostgreSQL Store, from 1, 4 and 16
+// goroutines: the load its group commit batches.
+func BenchmarkPostgresLoneAccessTokens(b *testing.B) {
+	ctx := context.Background()
+	s, _ := openPostgres(b, pgstore.New, (*pgstore.Store).Migrate, "")
+	client := runtime.Client{ID: "bench", SecretHash: runtime.HashToken("bench-secret"),
+		GrantTypes: []string{"client_credentials"}, CreatedAt: time.Now().UTC()}
+	if err := s.ImportClient(ctx, &pgstore.Client{Client: client}); err != nil {
+		b.Fatal(err)
+	}
+	var hash atomic.Int64
+	for _, goroutines := range []int{1, 4, 16} {
+		b.Run(fmt.Sprintf("goroutines=%d", goroutines), func(b *testing.B) {
+			b.ReportAllocs()
+			var done atomic.Int64
+			errs := make(chan error, goroutines)
+			for range goroutines {
+				go func() {
+					for done.Add(1) <= int64(b.N) {
+						now := time.Now().UTC()
+						is := &runtime.Issuance{AccessToken: &runtime.AccessToken{Hash: strconv.FormatInt(hash.Add(1), 10), ClientID: "bench",
+							Scopes: []string{"read"}, IssuedAt: now, ExpiresAt: now.Add(time.Hour)}}
+						if err := s.Issue(ctx, is); err != nil {
+							errs <- err
+							return
+						}
+					}
+					errs <- nil
+				}()
+			}
+			for range goroutines {
+				if err := <-errs; err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
 }

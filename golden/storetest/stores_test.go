@@ -18,6 +18,7 @@ import (
 	mysqlstore "github.com/oauthgen/oauthgen/golden/every_grant_mysql"
 	pgstore "github.com/oauthgen/oauthgen/golden/every_grant_postgres"
 	sqlitestore "github.com/oauthgen/oauthgen/golden/every_grant_sqlite"
+	acctstore "github.com/oauthgen/oauthgen/golden/existing_accounts_postgres"
 	uuidstore "github.com/oauthgen/oauthgen/golden/existing_users_postgres"
 	appstore "github.com/oauthgen/oauthgen/golden/existing_users_sqlite"
 	"github.com/oauthgen/oauthgen/internal/testdb"
@@ -109,6 +110,24 @@ var storeCases = map[string]func(t *testing.T) func(t *testing.T) runtimetest.Ha
 			}
 		}
 	},
+	"existing_accounts_postgres": func(t *testing.T) func(*testing.T) runtimetest.Harness {
+		s, dsn := openPostgres(t, acctstore.New, (*acctstore.Store).Migrate, accountsTable)
+		return func(t *testing.T) runtimetest.Harness {
+			testdb.ClearPostgres(context.Background(), t, dsn)
+			return runtimetest.Harness{
+				Store: s,
+				AddClient: func(ctx context.Context, c *runtime.Client) error {
+					return s.ImportClient(ctx, &acctstore.Client{Client: *c})
+				},
+				Fail: failer(pgExec(s.Pool()), postgresFaults, defaultTables),
+				AddUser: func(ctx context.Context, username, hash string) (string, error) {
+					var id string
+					err := s.Pool().QueryRow(ctx, "INSERT INTO accounts (email, pw_hash) VALUES ($1, $2) RETURNING account_id::text", username, hash).Scan(&id)
+					return id, err
+				},
+			}
+		}
+	},
 	"every_grant_mysql": func(t *testing.T) func(*testing.T) runtimetest.Harness {
 		s, dsn := openMySQL(t, mysqlstore.Open, (*mysqlstore.Store).Migrate, (*mysqlstore.Store).Close)
 		return func(t *testing.T) runtimetest.Harness {
@@ -149,6 +168,10 @@ var storeCases = map[string]func(t *testing.T) func(t *testing.T) runtimetest.Ha
 		}
 	},
 }
+
+// accountsTable is existing_accounts_postgres's users table, the
+// application's: integer ids.
+const accountsTable = "CREATE TABLE accounts (account_id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, email text NOT NULL UNIQUE, pw_hash text NOT NULL)"
 
 // TestStores runs the store conformance suite against every golden Store,
 // on SQLite files and on the servers OAUTHGEN_TEST_POSTGRES and
@@ -198,7 +221,7 @@ func openSQLite[S storeCloser](t *testing.T, open func(string) (S, error), setup
 
 // openPostgres opens a generated PostgreSQL Store on a new schema, runs
 // setup and migrates; it returns the Store and the schema's DSN.
-func openPostgres[S any](t *testing.T, newStore func(*pgxpool.Pool) S, migrate func(S, context.Context) error, setup string) (S, string) {
+func openPostgres[S any](t testing.TB, newStore func(*pgxpool.Pool) S, migrate func(S, context.Context) error, setup string) (S, string) {
 	t.Helper()
 	ctx := context.Background()
 	dsn := testdb.Postgres(t)

@@ -61,7 +61,7 @@ var (
 	loadProcs   = flag.Int("load-procs", 1, "GOMAXPROCS of the load generator (this process)")
 	serverProcs = flag.Int("server-procs", 0, "GOMAXPROCS of each server; 0 leaves Go's default (the CPU count)")
 	only        = flag.String("only", "", "comma-separated subjects to run (default: all)")
-	profileDir  = flag.String("profile", "", "`DIR`: run the examples built with net/http/pprof and save CPU and allocation profiles of each phase there (EXAMPLE.PHASE.cpu.pprof)")
+	profileDir  = flag.String("profile", "", "`DIR`: run the servers built with net/http/pprof and save CPU and allocation profiles of each phase there (SUBJECT.PHASE.cpu.pprof)")
 	keep        = flag.Bool("keep", false, "keep the work directory (binaries, databases, server logs)")
 	rounds      = flag.Int("rounds", 1, "measure every subject this many times, interleaved, and report each figure's median: the machine's speed drifts over minutes")
 )
@@ -311,9 +311,9 @@ func repoRoot() (string, error) {
 
 func fileExists(p string) bool { _, err := os.Stat(p); return err == nil }
 
-// pprofOverlay is added to the quickstart's package main at build time
-// (go build -overlay) when profiling: the quickstart as shipped, plus
-// net/http/pprof on its own listener. Nothing in examples/ changes.
+// pprofOverlay is added to each server's package main at build time (go
+// build -overlay) when profiling: the server as shipped, plus
+// net/http/pprof on its own listener. No source file changes.
 const pprofOverlay = `package main
 
 import (
@@ -330,6 +330,7 @@ func init() {
 `
 
 // build compiles the selected subjects' binaries into the work directory.
+// With -profile, every one of them gets pprofOverlay (go build -overlay).
 func build(ctx context.Context, w *work, selected []subject) error {
 	bin := filepath.Join(w.dir, "bin") + string(filepath.Separator)
 	var examples, servers []string
@@ -340,21 +341,30 @@ func build(ctx context.Context, w *work, selected []subject) error {
 			servers = append(servers, pkg)
 		}
 	}
-	for _, ex := range examples {
-		args := []string{"build", "-o", bin + ex}
-		if *profileDir != "" {
-			overlay, err := writeOverlay(w, ex)
-			if err != nil {
-				return err
-			}
-			args = append(args, "-overlay", overlay)
+	var overlay []string
+	if *profileDir != "" {
+		dirs := make([]string, 0, len(examples)+len(servers))
+		for _, ex := range examples {
+			dirs = append(dirs, filepath.Join(w.root, "examples", ex))
 		}
+		for _, pkg := range servers {
+			dirs = append(dirs, filepath.Join(w.bench, pkg))
+		}
+		file, err := writeOverlay(w, dirs)
+		if err != nil {
+			return err
+		}
+		overlay = []string{"-overlay", file}
+	}
+	for _, ex := range examples {
+		args := append([]string{"build", "-o", bin + ex}, overlay...)
 		if err := goCmd(ctx, w.root, append(args, "./examples/"+ex)...); err != nil {
 			return err
 		}
 	}
 	if len(servers) > 0 {
-		return goCmd(ctx, w.bench, append([]string{"build", "-o", bin}, servers...)...)
+		args := append([]string{"build", "-o", bin}, overlay...)
+		return goCmd(ctx, w.bench, append(args, servers...)...)
 	}
 	return nil
 }
@@ -371,15 +381,19 @@ func serverPackage(name string) string {
 	return "./servers/" + name
 }
 
-func writeOverlay(w *work, example string) (string, error) {
+// writeOverlay writes pprofOverlay and an overlay file adding it to the
+// package main in each of dirs.
+func writeOverlay(w *work, dirs []string) (string, error) {
 	src := filepath.Join(w.dir, "pprof_overlay.go")
 	if err := os.WriteFile(src, []byte(pprofOverlay), 0o644); err != nil {
 		return "", err
 	}
-	j, _ := json.Marshal(map[string]map[string]string{"Replace": {
-		filepath.Join(w.root, "examples", example, "zz_bench_pprof.go"): src,
-	}})
-	overlay := filepath.Join(w.dir, example+".overlay.json")
+	replace := make(map[string]string, len(dirs))
+	for _, d := range dirs {
+		replace[filepath.Join(d, "zz_bench_pprof.go")] = src
+	}
+	j, _ := json.Marshal(map[string]map[string]string{"Replace": replace})
+	overlay := filepath.Join(w.dir, "pprof.overlay.json")
 	return overlay, os.WriteFile(overlay, j, 0o644)
 }
 
@@ -467,7 +481,7 @@ func measure(ctx context.Context, w *work, s subject) (m measurement, err error)
 		cmd.Env = append(cmd.Env, fmt.Sprintf("GOMAXPROCS=%d", *serverProcs))
 	}
 	var pprofAddr string
-	if *profileDir != "" && serverPackage(s.name) == "" {
+	if *profileDir != "" {
 		if pprofAddr, err = freeAddr(); err != nil {
 			return m, err
 		}

@@ -42,6 +42,7 @@ type Store struct {
 	read    *sqlcdb.Queries
 	close   func() error   // set by Open: Close releases what Open opened
 	changes changeListener // ChangeCount's
+	issues  issueQueue     // the group commit of lone access tokens
 }
 
 var (
@@ -410,9 +411,9 @@ func (s *Store) RevokeFamily(ctx context.Context, id string, at time.Time) error
 	return missing(ctx, s.read.FamilyExists, id, nil)
 }
 
-// createAccessToken stores t through q; runtime.ErrDuplicate if a key exists.
-func (s *Store) createAccessToken(ctx context.Context, q *sqlcdb.Queries, t *runtime.AccessToken) error {
-	return duplicate(q.CreateAccessToken(ctx, sqlcdb.CreateAccessTokenParams{
+// accessTokenParams are t's columns.
+func (s *Store) accessTokenParams(ctx context.Context, t *runtime.AccessToken) sqlcdb.CreateAccessTokenParams {
+	return sqlcdb.CreateAccessTokenParams{
 		Hash:      t.Hash,
 		ClientID:  t.ClientID,
 		UserID:    nullString(t.UserID),
@@ -421,7 +422,12 @@ func (s *Store) createAccessToken(ctx context.Context, q *sqlcdb.Queries, t *run
 		IssuedAt:  t.IssuedAt.UTC(),
 		ExpiresAt: t.ExpiresAt.UTC(),
 		RevokedAt: nullTime(t.RevokedAt),
-	}))
+	}
+}
+
+// createAccessToken stores t through q; runtime.ErrDuplicate if a key exists.
+func (s *Store) createAccessToken(ctx context.Context, q *sqlcdb.Queries, t *runtime.AccessToken) error {
+	return duplicate(q.CreateAccessToken(ctx, s.accessTokenParams(ctx, t)))
 }
 
 // GetAccessToken returns the access token with that hash, or
@@ -512,9 +518,9 @@ func (s *Store) GetAuthorizationCode(ctx context.Context, hash string) (*runtime
 // gap locks, so concurrent issuances and purges do not deadlock over them.
 func (s *Store) Issue(ctx context.Context, is *runtime.Issuance) error {
 	// An access token alone (client credentials, implicit) is one INSERT,
-	// atomic by itself: no transaction to pay for.
-	if is.Consume == nil && is.Family == nil && is.AuthorizationCode == nil && is.DeviceCode == nil && is.RefreshToken == nil {
-		return s.issue(ctx, s.write, is)
+	// atomic by itself: it joins the group commit, not a transaction of its own.
+	if is.AccessToken != nil && is.Consume == nil && is.Family == nil && is.AuthorizationCode == nil && is.DeviceCode == nil && is.RefreshToken == nil {
+		return s.issueGrouped(ctx, is)
 	}
 	tx, err := s.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.ReadCommitted})
 	if err != nil {
@@ -576,6 +582,150 @@ func consume(ctx context.Context, q *sqlcdb.Queries, c *runtime.Consumption) err
 	default:
 		return fmt.Errorf("this store keeps no single-use records of kind %d", c.Kind)
 	}
+}
+
+// maxBatch bounds how many issuances one transaction commits.
+const maxBatch = 64
+
+// issueQueue is the group commit of lone access tokens: PostgreSQL's cost per
+// transaction (its commit, the client row's FOR KEY SHARE lock taken by the
+// foreign key) exceeds an INSERT's, so tokens that arrive while a batch
+// commits share the next one.
+type issueQueue struct {
+	mu      sync.Mutex
+	queue   []*pendingIssue
+	leading bool // a caller is committing the queue
+}
+
+// pendingIssue is one Issue call waiting in the queue.
+type pendingIssue struct {
+	ctx  context.Context
+	is   *runtime.Issuance
+	done chan error // its result, or errLead; buffered
+}
+
+// errLead tells a queued caller to commit the queue.
+var errLead = errors.New("lead the group commit")
+
+// issuePanic is a panic while applying one issuance (in a NewAccessTokenExtra
+// hook, say), carried to its caller, which panics with it in its own
+// goroutine, as it would have without the group commit. The leader goes on.
+type issuePanic struct {
+	value any
+}
+
+func (issuePanic) Error() string {
+	return "panic while applying an issuance"
+}
+
+// issueResult is what Issue returns for err: err, or its panic, raised again.
+func issueResult(err error) error {
+	if p, ok := err.(issuePanic); ok {
+		panic(p.value)
+	}
+	return err
+}
+
+// issueRecovered runs f and returns a panic in it as an issuePanic. A
+// transaction f began is rolled back by f's deferred Rollback.
+func issueRecovered(f func() error) (err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			err = issuePanic{v}
+		}
+	}()
+	return f()
+}
+
+// issueGrouped applies is, an access token alone, through the group commit:
+// tokens that arrive together are inserted by one batch, in one round trip
+// and one transaction. A batch that fails is applied not at all, and each
+// of its tokens is then inserted alone, so a caller's result never depends
+// on the others'. It returns once its token's INSERT committed.
+func (s *Store) issueGrouped(ctx context.Context, is *runtime.Issuance) error {
+	p := &pendingIssue{ctx: ctx, is: is, done: make(chan error, 1)}
+	q := &s.issues
+	q.mu.Lock()
+	q.queue = append(q.queue, p)
+	lead := !q.leading
+	q.leading = true
+	q.mu.Unlock()
+	if !lead {
+		if err := <-p.done; err != errLead {
+			return issueResult(err)
+		}
+	}
+	// Leading: p is first in the queue, so in this batch.
+	q.mu.Lock()
+	batch := q.queue
+	if len(batch) > maxBatch {
+		batch = batch[:maxBatch]
+	}
+	q.queue = q.queue[len(batch):]
+	q.mu.Unlock()
+	s.commitBatch(batch)
+	// Hand over to the first caller queued meanwhile, if any.
+	q.mu.Lock()
+	if len(q.queue) > 0 {
+		q.queue[0].done <- errLead
+	} else {
+		q.leading = false
+	}
+	q.mu.Unlock()
+	return issueResult(<-p.done)
+}
+
+// commitBatch inserts batch's tokens in one transaction and tells each caller
+// the result. A caller that gave up already is left out. If anything fails,
+// none of them is stored, and each is inserted alone (issueAlone).
+func (s *Store) commitBatch(batch []*pendingIssue) {
+	live := batch[:0]
+	for _, p := range batch {
+		if err := p.ctx.Err(); err != nil {
+			p.done <- err
+			continue
+		}
+		live = append(live, p)
+	}
+	switch len(live) {
+	case 0:
+		return
+	case 1:
+		s.issueAlone(live[0])
+		return
+	}
+	if issueRecovered(func() error {
+		return s.tryBatch(live)
+	}) == nil {
+		for _, p := range live {
+			p.done <- nil
+		}
+		return
+	}
+	for _, p := range live {
+		s.issueAlone(p)
+	}
+}
+
+// issueAlone inserts p's access token by itself and tells p.
+func (s *Store) issueAlone(p *pendingIssue) {
+	p.done <- issueRecovered(func() error {
+		return s.issue(p.ctx, s.write, p.is)
+	})
+}
+
+// tryBatch inserts the access token of every issuance of batch with one
+// pgx batch: one round trip, and one implicit transaction, as pgx ends the
+// batch with a single Sync; so all or none. One caller giving up does not
+// cancel the others' INSERTs; each token's columns are built under its own
+// caller's context (its values reach the New…Extra hooks), without its
+// cancellation. Close reads every result, the COMMIT's included.
+func (s *Store) tryBatch(batch []*pendingIssue) error {
+	arg := make([]sqlcdb.CreateAccessTokensParams, len(batch))
+	for i, p := range batch {
+		arg[i] = sqlcdb.CreateAccessTokensParams(s.accessTokenParams(context.WithoutCancel(p.ctx), p.is.AccessToken))
+	}
+	return s.write.CreateAccessTokens(context.WithoutCancel(batch[0].ctx), arg).Close()
 }
 
 // limiterRetention is how long PurgeExpired keeps a key's count after its

@@ -84,7 +84,7 @@ func Open(path string) (*Store, error) {
 		reader.Close()
 		return nil, err
 	}
-	write, read := &preparedDB{db: db}, &preparedDB{db: reader}
+	write, read := &preparedDB{db: db}, &preparedDB{db: reader, rowsUncancelled: true}
 	s := &Store{
 		db:     db,
 		reader: reader,
@@ -122,8 +122,9 @@ const readers = 8
 // SQL is parsed once per connection, not on every call. Transactions (WithTx)
 // run their queries unprepared.
 type preparedDB struct {
-	db    *sql.DB
-	stmts sync.Map // query text → *sql.Stmt
+	db              *sql.DB
+	stmts           sync.Map // query text → *sql.Stmt
+	rowsUncancelled bool     // QueryRowContext ignores ctx's cancellation: see there
 }
 
 // stmt returns query's statement, preparing it the first time. A query that
@@ -161,7 +162,15 @@ func (p *preparedDB) QueryContext(ctx context.Context, query string, args ...any
 
 // QueryRowContext runs a query that does not prepare unprepared: a *sql.Row
 // cannot be made to carry the error, and running it reports the same one.
+//
+// On the readers it drops ctx's cancellation. Their single-row reads take
+// microseconds and never wait for the writer (WAL), but with a cancellable
+// context database/sql starts a goroutine per query to watch it, and the
+// driver registers an interrupt: more work than the read itself.
 func (p *preparedDB) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	if p.rowsUncancelled {
+		ctx = context.WithoutCancel(ctx)
+	}
 	st, err := p.stmt(ctx, query)
 	if err != nil {
 		return p.db.QueryRowContext(ctx, query, args...)
