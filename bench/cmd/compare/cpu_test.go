@@ -30,13 +30,14 @@ func TestPostgresCPU(t *testing.T) {
 		"10/stat":   stat("postgres", 100, 20), // a backend
 		"11/stat":   stat("postgres", 5, 5),    // a background worker
 		"12/stat":   stat("quickstart", 900, 100),
+		"16/stat":   stat("postgres", 700, 0), // the postgres example's binary: the server measured
 		"13/stat":   stat("pg_ctl", 1, 1),
 		"self/stat": stat("postgres", 1000, 0), // not a process directory
 		"14/status": {Data: []byte("no stat")},
 		"cpuinfo":   {Data: []byte("x")},
 		"15/stat":   {Data: []byte("15 (postgres) S 1")}, // exited half-way: unreadable
 	}
-	if got, want := postgresCPUIn(proc), 130*10*time.Millisecond; got != want {
-		t.Errorf("PostgreSQL CPU %v, want %v (processes named postgres only)", got, want)
+	if got, want := postgresCPUIn(proc, 16), 130*10*time.Millisecond; got != want {
+		t.Errorf("PostgreSQL CPU %v, want %v (processes named postgres but the server)", got, want)
 	}
 }

@@ -546,7 +546,7 @@ func measure(ctx context.Context, w *work, s subject) (m measurement, err error)
 			}
 			var dbBefore time.Duration
 			if s.pg {
-				dbBefore = postgresCPU()
+				dbBefore = postgresCPU(cmd.Process.Pid)
 			}
 			*p.result = load.Run(ctx, p.cfg)
 			after, err := processCPU(cmd.Process.Pid)
@@ -555,7 +555,7 @@ func measure(ctx context.Context, w *work, s subject) (m measurement, err error)
 			}
 			*p.cpu = after - before
 			if s.pg {
-				*p.dbCPU = max(postgresCPU()-dbBefore, 0)
+				*p.dbCPU = max(postgresCPU(cmd.Process.Pid)-dbBefore, 0)
 			}
 		}
 		if p.result.Failed > 0 || p.result.OK == 0 {
@@ -717,17 +717,18 @@ func runningThreads(pid int) (int, error) {
 }
 
 // postgresCPU is the CPU time so far of every process named postgres on
-// this machine, the server's backends and background workers: zero when
-// PostgreSQL runs elsewhere. A backend that exits meanwhile takes its
-// time with it; the subjects' pools keep theirs for the whole phase.
-func postgresCPU() time.Duration { return postgresCPUIn(os.DirFS("/proc")) }
+// this machine but server (the postgres example's binary has that name
+// too): PostgreSQL's backends and background workers; zero when it runs
+// elsewhere. A backend that exits meanwhile takes its time with it; the
+// subjects' pools keep theirs for the whole phase.
+func postgresCPU(server int) time.Duration { return postgresCPUIn(os.DirFS("/proc"), server) }
 
 // postgresCPUIn is postgresCPU over proc, a /proc file system.
-func postgresCPUIn(proc fs.FS) time.Duration {
+func postgresCPUIn(proc fs.FS, server int) time.Duration {
 	dirs, _ := fs.ReadDir(proc, ".")
 	var total time.Duration
 	for _, d := range dirs {
-		if d.Name()[0] < '0' || d.Name()[0] > '9' {
+		if d.Name()[0] < '0' || d.Name()[0] > '9' || d.Name() == strconv.Itoa(server) {
 			continue
 		}
 		stat, err := fs.ReadFile(proc, d.Name()+"/stat")
