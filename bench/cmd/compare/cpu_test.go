@@ -1,7 +1,9 @@
 package main
 
 import (
+	"fmt"
 	"testing"
+	"testing/fstest"
 	"time"
 )
 
@@ -17,5 +19,25 @@ func TestParseProcessCPU(t *testing.T) {
 	}
 	if _, err := parseProcessCPU([]byte("4242 (x) S 1")); err == nil {
 		t.Error("short stat accepted")
+	}
+}
+
+func TestPostgresCPU(t *testing.T) {
+	stat := func(name string, utime, stime int) *fstest.MapFile {
+		return &fstest.MapFile{Data: []byte(fmt.Sprintf("7 (%s) S 1 7 7 0 -1 4194560 0 0 0 0 %d %d 0 0 20 0 1 0 100 0 0", name, utime, stime))}
+	}
+	proc := fstest.MapFS{
+		"10/stat":   stat("postgres", 100, 20), // a backend
+		"11/stat":   stat("postgres", 5, 5),    // a background worker
+		"12/stat":   stat("quickstart", 900, 100),
+		"16/stat":   stat("postgres", 700, 0), // the postgres example's binary: the server measured
+		"13/stat":   stat("pg_ctl", 1, 1),
+		"self/stat": stat("postgres", 1000, 0), // not a process directory
+		"14/status": {Data: []byte("no stat")},
+		"cpuinfo":   {Data: []byte("x")},
+		"15/stat":   {Data: []byte("15 (postgres) S 1")}, // exited half-way: unreadable
+	}
+	if got, want := postgresCPUIn(proc, 16), 130*10*time.Millisecond; got != want {
+		t.Errorf("PostgreSQL CPU %v, want %v (processes named postgres but the server)", got, want)
 	}
 }

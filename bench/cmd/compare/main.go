@@ -27,6 +27,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"net"
 	"net/http"
 	"net/url"
@@ -414,6 +415,9 @@ type measurement struct {
 	// tokenCPU and bearerCPU are the server process's CPU time (user and
 	// system) during each measured phase; zero when profiling.
 	tokenCPU, bearerCPU time.Duration
+	// tokenDBCPU and bearerDBCPU are PostgreSQL's, for a subject using it
+	// (every process named postgres on this machine); else zero.
+	tokenDBCPU, bearerDBCPU time.Duration
 }
 
 // cpuPer is the server's CPU time per good response of a phase.
@@ -448,8 +452,12 @@ func median(ms []measurement) measurement {
 		slices.Sort(ds)
 		return ds[len(ds)/2] * time.Duration(r.OK)
 	}
-	m.tokenCPU = perReq(func(x measurement) time.Duration { return x.tokenCPU }, func(x measurement) load.Result { return x.token }, m.token)
-	m.bearerCPU = perReq(func(x measurement) time.Duration { return x.bearerCPU }, func(x measurement) load.Result { return x.bearer }, m.bearer)
+	token := func(x measurement) load.Result { return x.token }
+	bearer := func(x measurement) load.Result { return x.bearer }
+	m.tokenCPU = perReq(func(x measurement) time.Duration { return x.tokenCPU }, token, m.token)
+	m.bearerCPU = perReq(func(x measurement) time.Duration { return x.bearerCPU }, bearer, m.bearer)
+	m.tokenDBCPU = perReq(func(x measurement) time.Duration { return x.tokenDBCPU }, token, m.token)
+	m.bearerDBCPU = perReq(func(x measurement) time.Duration { return x.bearerDBCPU }, bearer, m.bearer)
 	for _, r := range ms {
 		m.peakRSS = max(m.peakRSS, r.peakRSS)
 	}
@@ -503,14 +511,14 @@ func measure(ctx context.Context, w *work, s subject) (m measurement, err error)
 
 	auth := "Authorization: Basic " + base64.StdEncoding.EncodeToString([]byte(url.QueryEscape(clientID)+":"+url.QueryEscape(secret)))
 	phases := []struct {
-		name   string
-		cfg    load.Config
-		result *load.Result
-		cpu    *time.Duration
+		name       string
+		cfg        load.Config
+		result     *load.Result
+		cpu, dbCPU *time.Duration
 	}{
 		{"token", load.Config{Request: load.Request("POST", addr, "/token", "grant_type=client_credentials&scope=read",
-			auth, "Content-Type: application/x-www-form-urlencoded"), Status: http.StatusOK}, &m.token, &m.tokenCPU},
-		{"bearer", load.Config{Request: load.Request("GET", addr, "/me", "", "Authorization: Bearer "+token), Status: http.StatusOK}, &m.bearer, &m.bearerCPU},
+			auth, "Content-Type: application/x-www-form-urlencoded"), Status: http.StatusOK}, &m.token, &m.tokenCPU, &m.tokenDBCPU},
+		{"bearer", load.Config{Request: load.Request("GET", addr, "/me", "", "Authorization: Bearer "+token), Status: http.StatusOK}, &m.bearer, &m.bearerCPU, &m.bearerDBCPU},
 	}
 	for i, p := range phases {
 		if i > 0 {
@@ -536,12 +544,19 @@ func measure(ctx context.Context, w *work, s subject) (m measurement, err error)
 			if err != nil {
 				return m, err
 			}
+			var dbBefore time.Duration
+			if s.pg {
+				dbBefore = postgresCPU(cmd.Process.Pid)
+			}
 			*p.result = load.Run(ctx, p.cfg)
 			after, err := processCPU(cmd.Process.Pid)
 			if err != nil {
 				return m, err
 			}
 			*p.cpu = after - before
+			if s.pg {
+				*p.dbCPU = max(postgresCPU(cmd.Process.Pid)-dbBefore, 0)
+			}
 		}
 		if p.result.Failed > 0 || p.result.OK == 0 {
 			// Shown in the table; a server too slow for one response in a
@@ -701,7 +716,32 @@ func runningThreads(pid int) (int, error) {
 	return n, nil
 }
 
-// vmHWM is the peak resident set size of process pid, from /proc.
+// postgresCPU is the CPU time so far of every process named postgres on
+// this machine but server (the postgres example's binary has that name
+// too): PostgreSQL's backends and background workers; zero when it runs
+// elsewhere. A backend that exits meanwhile takes its time with it; the
+// subjects' pools keep theirs for the whole phase.
+func postgresCPU(server int) time.Duration { return postgresCPUIn(os.DirFS("/proc"), server) }
+
+// postgresCPUIn is postgresCPU over proc, a /proc file system.
+func postgresCPUIn(proc fs.FS, server int) time.Duration {
+	dirs, _ := fs.ReadDir(proc, ".")
+	var total time.Duration
+	for _, d := range dirs {
+		if d.Name()[0] < '0' || d.Name()[0] > '9' || d.Name() == strconv.Itoa(server) {
+			continue
+		}
+		stat, err := fs.ReadFile(proc, d.Name()+"/stat")
+		if err != nil || !bytes.Contains(stat, []byte(" (postgres) ")) {
+			continue // gone, or not PostgreSQL
+		}
+		if cpu, err := parseProcessCPU(stat); err == nil {
+			total += cpu
+		}
+	}
+	return total
+}
+
 // processCPU is a process's user and system CPU time so far, from
 // /proc/PID/stat (fields 14 and 15, in clock ticks of 1/100 s on Linux).
 func processCPU(pid int) (time.Duration, error) {
@@ -733,6 +773,7 @@ func parseProcessCPU(stat []byte) (time.Duration, error) {
 	return time.Duration(ticks) * 10 * time.Millisecond, nil
 }
 
+// vmHWM is the peak resident set size of process pid, from /proc.
 func vmHWM(pid int) (int64, error) {
 	status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {

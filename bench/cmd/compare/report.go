@@ -82,20 +82,22 @@ func printReport(out io.Writer, selected []subject, results map[string]measureme
 	printRoundRatios(out, rounds)
 }
 
-// printCPU writes the server process's CPU time per response: a figure the
-// machine's load moves less than throughput. A database server's own CPU
-// (PostgreSQL's) is not in it.
+// printCPU writes the CPU time per response of the server process, and of
+// PostgreSQL for the servers using it: figures the machine's load moves
+// less than throughput.
 func printCPU(out io.Writer, selected []subject, results map[string]measurement) {
 	if results[selected[0].name].tokenCPU == 0 {
 		return // profiling
 	}
-	fmt.Fprintln(out, "\nServer process CPU per response (user + system, µs; without PostgreSQL's own):")
+	fmt.Fprintln(out, "\nCPU per response (user + system, µs): the server process's, and PostgreSQL's (every process")
+	fmt.Fprintln(out, "named postgres on this machine) for the servers using it:")
 	fmt.Fprintln(out)
-	fmt.Fprintln(out, "| server | per token | per bearer check |")
-	fmt.Fprintln(out, "|---|---|---|")
+	fmt.Fprintln(out, "| server | per token | per bearer check | PostgreSQL per token | PostgreSQL per bearer check |")
+	fmt.Fprintln(out, "|---|---|---|---|---|")
 	for _, s := range selected {
 		m := results[s.name]
-		fmt.Fprintf(out, "| %s | %s | %s |\n", s.name, micros(cpuPer(m.tokenCPU, m.token)), micros(cpuPer(m.bearerCPU, m.bearer)))
+		fmt.Fprintf(out, "| %s | %s | %s | %s | %s |\n", s.name, micros(cpuPer(m.tokenCPU, m.token)), micros(cpuPer(m.bearerCPU, m.bearer)),
+			micros(cpuPer(m.tokenDBCPU, m.token)), micros(cpuPer(m.bearerDBCPU, m.bearer)))
 	}
 }
 
