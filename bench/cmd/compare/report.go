@@ -89,8 +89,8 @@ func printCPU(out io.Writer, selected []subject, results map[string]measurement)
 	if results[selected[0].name].tokenCPU == 0 {
 		return // profiling
 	}
-	fmt.Fprintln(out, "\nCPU per response (user + system, µs): the server process's, and PostgreSQL's (every process")
-	fmt.Fprintln(out, "named postgres on this machine) for the servers using it:")
+	fmt.Fprintln(out, "\nCPU per response (user + system, µs): the server process's, and PostgreSQL's (every other")
+	fmt.Fprintln(out, "process named postgres on this machine) for the servers using it:")
 	fmt.Fprintln(out)
 	fmt.Fprintln(out, "| server | per token | per bearer check | PostgreSQL per token | PostgreSQL per bearer check |")
 	fmt.Fprintln(out, "|---|---|---|---|---|")
