@@ -262,7 +262,7 @@ func (g *storeGen) emitPostgresTryBatch() {
 	ctx := jen.Qual(ctxPkg, "WithoutCancel").Call(jen.Id("p").Dot("ctx"))
 	params := g.q("CreateAccessTokensParams")
 	var build []jen.Code
-	if g.argsFail(schema.TableAccessTokens) {
+	if g.paramsFail(schema.TableAccessTokens) {
 		build = []jen.Code{
 			jen.List(jen.Id("a"), jen.Err()).Op(":=").Id("s").Dot("accessTokenParams").Call(ctx, jen.Id("p").Dot("is").Dot("AccessToken")),
 			jen.If(jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Err())),

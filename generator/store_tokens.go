@@ -28,7 +28,7 @@ func (g *storeGen) emitCreate(kind, rec string) {
 		}
 		body = append(body, jen.Return(g.use("duplicate", jen.Id("q").Dot(query).Call(jen.Id("ctx"), call))))
 	} else {
-		pre, args := g.issueArgs(kind, rec, []jen.Code{jen.Err()})
+		pre, args, _ := g.issueArgs(kind, rec, []jen.Code{jen.Err()})
 		body = append(pre, jen.Return(g.use("duplicate", g.callOn(jen.Id("q"), query, args...))))
 	}
 	g.f.Comment(method + " stores " + rec + " through q; runtime.ErrDuplicate if a key exists.")
@@ -37,8 +37,9 @@ func (g *storeGen) emitCreate(kind, rec string) {
 }
 
 // issueArgs are the Create<Record> query's arguments for rec and the
-// statements computing them, which return errReturn on a failure.
-func (g *storeGen) issueArgs(kind, rec string, errReturn []jen.Code) (pre []jen.Code, args []arg) {
+// statements computing them, which return errReturn on a failure; fails
+// if a conversion can fail (an int64 user id that does not parse).
+func (g *storeGen) issueArgs(kind, rec string, errReturn []jen.Code) (pre []jen.Code, args []arg, fails bool) {
 	t := g.p.Table(kind)
 	recType := recordName(kind)
 	if len(t.Extras()) > 0 {
@@ -57,19 +58,16 @@ func (g *storeGen) issueArgs(kind, rec string, errReturn []jen.Code) (pre []jen.
 		p, v := g.toColumn(b, src, errReturn)
 		pre = append(pre, p...)
 		args = append(args, arg{b.column, v})
+		fails = fails || len(p) > 0 // toColumn's statements are its checks
 	}
-	return pre, args
+	return pre, args, fails
 }
 
-// argsFail reports whether computing a record's arguments can fail: an
-// int64 user id that does not parse (toColumn).
-func (g *storeGen) argsFail(kind string) bool {
-	for _, b := range g.bindings(g.p.Table(kind)) {
-		if b.conv == convUserID && g.userIDInt() {
-			return true
-		}
-	}
-	return false
+// paramsFail reports whether <record>Params (emitParams) returns an error
+// too: whether computing the record's arguments can fail.
+func (g *storeGen) paramsFail(kind string) bool {
+	_, _, fails := g.issueArgs(kind, "r", nil)
+	return fails
 }
 
 // emitParams writes <record>Params, the Create<Record> query's arguments
@@ -77,8 +75,7 @@ func (g *storeGen) argsFail(kind string) bool {
 func (g *storeGen) emitParams(kind, rec string) (name string, fails bool) {
 	recType := recordName(kind)
 	params := g.q("Create" + recType + "Params")
-	pre, args := g.issueArgs(kind, rec, []jen.Code{params.Clone().Values(), jen.Err()})
-	fails = g.argsFail(kind)
+	pre, args, fails := g.issueArgs(kind, rec, []jen.Code{params.Clone().Values(), jen.Err()})
 	results := params.Clone()
 	ret := []jen.Code{g.params("Create"+recType, args...)}
 	if fails {
