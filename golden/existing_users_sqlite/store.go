@@ -825,7 +825,7 @@ func (s *Store) GetAccessToken(ctx context.Context, hash string) (*runtime.Acces
 		return nil, notFound(err)
 	}
 	return &runtime.AccessToken{
-		Hash:      row.Hash,
+		Hash:      hash,
 		ClientID:  row.ClientID,
 		UserID:    formatNullUserID(row.UserID),
 		Scopes:    decodeList(row.Scopes),
@@ -879,7 +879,7 @@ func (s *Store) GetRefreshToken(ctx context.Context, hash string) (*runtime.Refr
 		return nil, notFound(err)
 	}
 	return &runtime.RefreshToken{
-		Hash:       row.Hash,
+		Hash:       hash,
 		ClientID:   row.ClientID,
 		UserID:     formatNullUserID(row.UserID),
 		Scopes:     decodeList(row.Scopes),
@@ -936,7 +936,7 @@ func (s *Store) GetAuthorizationCode(ctx context.Context, hash string) (*runtime
 		return nil, notFound(err)
 	}
 	return &runtime.AuthorizationCode{
-		Hash:                row.Hash,
+		Hash:                hash,
 		ClientID:            row.ClientID,
 		UserID:              formatUserID(row.UserID),
 		RedirectURI:         row.RedirectURI,

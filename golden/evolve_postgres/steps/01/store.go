@@ -407,7 +407,7 @@ func (s *Store) GetAccessToken(ctx context.Context, hash string) (*runtime.Acces
 		return nil, notFound(err)
 	}
 	return &runtime.AccessToken{
-		Hash:      row.Hash,
+		Hash:      hash,
 		ClientID:  row.ClientID,
 		UserID:    stringOf(row.UserID),
 		Scopes:    row.Scopes,

@@ -452,7 +452,7 @@ func (s *Store) GetAccessToken(ctx context.Context, hash string) (*runtime.Acces
 		return nil, notFound(err)
 	}
 	return &runtime.AccessToken{
-		Hash:      row.Hash,
+		Hash:      hash,
 		ClientID:  row.ClientID,
 		UserID:    stringOf(row.UserID),
 		Scopes:    row.Scopes,
@@ -504,7 +504,7 @@ func (s *Store) GetAuthorizationCode(ctx context.Context, hash string) (*runtime
 		return nil, notFound(err)
 	}
 	return &runtime.AuthorizationCode{
-		Hash:                row.Hash,
+		Hash:                hash,
 		ClientID:            row.ClientID,
 		UserID:              row.UserID,
 		RedirectURI:         row.RedirectURI,
