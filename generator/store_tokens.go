@@ -194,7 +194,11 @@ func (g *storeGen) emitTokenRecord(kind, getQuery string) {
 func (g *storeGen) emitAccessTokens() {
 	g.emitTokenRecord(schema.TableAccessTokens, "GetAccessToken")
 	g.emitCreate(schema.TableAccessTokens, "t")
-	g.emitGet(schema.TableAccessTokens, "GetAccessToken", "GetAccessToken", "hash", "")
+	if g.groupsLookups() {
+		g.emitGroupedLookup()
+	} else {
+		g.emitGet(schema.TableAccessTokens, "GetAccessToken", "GetAccessToken", "hash", "")
+	}
 	g.emitMark("RevokeAccessToken", "revoked_at", "AccessTokenExists", jen.Nil(),
 		"RevokeAccessToken marks the token revoked. Revoking again keeps the first",
 		"time. runtime.ErrNotFound if unknown.")

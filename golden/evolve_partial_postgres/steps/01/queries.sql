@@ -96,6 +96,12 @@ FROM oauth_access_tokens t
 LEFT JOIN oauth_families f ON f.id = t.family_id
 WHERE t.hash IN (sqlc.arg(hash));
 
+-- name: GetAccessTokens :batchone
+SELECT t.client_id, t.user_id, t.scopes, t.family_id, t.issued_at, t.expires_at, t.revoked_at, f.revoked_at AS family_revoked_at
+FROM oauth_access_tokens t
+LEFT JOIN oauth_families f ON f.id = t.family_id
+WHERE t.hash IN (sqlc.arg(hash));
+
 -- name: RevokeAccessToken :execrows
 UPDATE oauth_access_tokens
 SET revoked_at = sqlc.arg(revoked_at)

@@ -45,6 +45,11 @@ SELECT t.client_id, t.user_id, t.scopes, t.family_id, t.issued_at, t.expires_at,
 FROM oauth_access_tokens t
 WHERE t.hash = sqlc.arg(hash);
 
+-- name: GetAccessTokens :batchone
+SELECT t.client_id, t.user_id, t.scopes, t.family_id, t.issued_at, t.expires_at, t.revoked_at
+FROM oauth_access_tokens t
+WHERE t.hash = sqlc.arg(hash);
+
 -- name: RevokeAccessToken :execrows
 UPDATE oauth_access_tokens
 SET revoked_at = sqlc.arg(revoked_at)
