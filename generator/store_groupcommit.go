@@ -274,6 +274,14 @@ type leaderQueue struct {
 	typ     string // the queue's type
 	field   string // the Store's field that holds it
 	pending string // the type of a queued call, with a done channel
+	// leaves lets a queued caller whose context ends return at once: for
+	// reads, where a caller gone leaves nothing half-done (the queue's
+	// leave method, emitLeave).
+	leaves bool
+	// recovered names the variable serve sets to a panic it recovered,
+	// which the leader raises again once it has handed the lead over, so
+	// that a panic never leaves the queue without a leader.
+	recovered string
 }
 
 // emitQueueType writes the queue's type, with its comment doc.
@@ -304,9 +312,7 @@ func (lq leaderQueue) lead(values jen.Code, wait []jen.Code, serve jen.Code, res
 		jen.Id("lead").Op(":=").Op("!").Add(q()).Dot("leading"),
 		q().Dot("leading").Op("=").True(),
 		q().Dot("mu").Dot("Unlock").Call(),
-		jen.If(jen.Op("!").Id("lead")).Block(
-			jen.If(jen.Err().Op(":=").Op("<-").Id("p").Dot("done"), jen.Err().Op("!=").Id("errLead")).Block(result(jen.Err())),
-		),
+		lq.follow(result),
 		jen.Comment("Leading: p is first in the queue, so in this batch."),
 		q().Dot("mu").Dot("Lock").Call(),
 	}, wait...),
@@ -323,6 +329,63 @@ func (lq leaderQueue) lead(values jen.Code, wait []jen.Code, serve jen.Code, res
 			q().Dot("leading").Op("=").False(),
 		),
 		q().Dot("mu").Dot("Unlock").Call(),
+		lq.raise(),
 		result(jen.Op("<-").Id("p").Dot("done")),
 	)
+}
+
+// follow is what a caller that did not find the queue idle does: wait for
+// its result, or for the lead; with lq.leaves, or for its context's end.
+func (lq leaderQueue) follow(result func(err jen.Code) jen.Code) jen.Code {
+	answered := jen.If(jen.Err().Op("!=").Id("errLead")).Block(result(jen.Err()))
+	if !lq.leaves {
+		return jen.If(jen.Op("!").Id("lead")).Block(
+			jen.If(jen.Err().Op(":=").Op("<-").Id("p").Dot("done"), jen.Err().Op("!=").Id("errLead")).Block(result(jen.Err())),
+		)
+	}
+	return jen.If(jen.Op("!").Id("lead")).Block(
+		jen.Select().Block(
+			jen.Case(jen.Err().Op(":=").Op("<-").Id("p").Dot("done")).Block(answered),
+			jen.Case(jen.Op("<-").Id("ctx").Dot("Done").Call()).Block(
+				jen.Id("q").Dot("leave").Call(jen.Id("p")),
+				jen.Return(jen.Nil(), jen.Id("ctx").Dot("Err").Call()),
+			),
+		),
+	)
+}
+
+// raise is the leader's statement after the hand-over: the panic serve
+// recovered, raised again in its own goroutine.
+func (lq leaderQueue) raise() jen.Code {
+	if lq.recovered == "" {
+		return jen.Null()
+	}
+	return jen.If(jen.Id(lq.recovered).Op("!=").Nil()).Block(jen.Panic(jen.Id(lq.recovered)))
+}
+
+// emitLeave writes lq's leave method, for callers that give up waiting.
+func (g *storeGen) emitLeave(lq leaderQueue) {
+	q := func() *jen.Statement { return jen.Id("q") }
+	g.f.Comment("leave takes p, whose caller gave up, out of the queue, unless a batch")
+	g.f.Comment("took it already (its answer then goes unread into done's buffer). A lead")
+	g.f.Comment("p was given passes to the next caller, lest the queue stay without one.")
+	g.f.Func().Params(q().Op("*").Id(lq.typ)).Id("leave").Params(jen.Id("p").Op("*").Id(lq.pending)).Block(
+		q().Dot("mu").Dot("Lock").Call(),
+		jen.Defer().Add(q()).Dot("mu").Dot("Unlock").Call(),
+		jen.Id("i").Op(":=").Qual("slices", "Index").Call(q().Dot("queue"), jen.Id("p")),
+		jen.If(jen.Id("i").Op("<").Lit(0)).Block(jen.Return()),
+		q().Dot("queue").Op("=").Qual("slices", "Delete").Call(q().Dot("queue"), jen.Id("i"), jen.Id("i").Op("+").Lit(1)),
+		jen.Comment("Queued, p was answered nothing: done holds the lead or is empty."),
+		jen.Select().Block(
+			jen.Case(jen.Op("<-").Id("p").Dot("done")).Block(
+				jen.If(jen.Len(q().Dot("queue")).Op(">").Lit(0)).Block(
+					q().Dot("queue").Index(jen.Lit(0)).Dot("done").Op("<-").Id("errLead"),
+				).Else().Block(
+					q().Dot("leading").Op("=").False(),
+				),
+			),
+			jen.Default(),
+		),
+	)
+	g.f.Line()
 }

@@ -21,7 +21,7 @@ func (g *storeGen) groupsLookups() bool { return g.p.Query("GetAccessTokens") !=
 func (g *storeGen) emitGroupedLookup() {
 	f := g.f
 	row := g.q("GetAccessTokenRow")
-	lookups := leaderQueue{typ: "lookupQueue", field: "lookups", pending: "pendingLookup"}
+	lookups := leaderQueue{typ: "lookupQueue", field: "lookups", pending: "pendingLookup", leaves: true, recovered: "recovered"}
 
 	f.Comment("GetAccessToken returns the access token with that hash, or")
 	f.Comment("runtime.ErrNotFound. Lookups that arrive while a batch of them is out")
@@ -30,7 +30,7 @@ func (g *storeGen) emitGroupedLookup() {
 		lookups.lead(
 			jen.Values(jen.Id("hash").Op(":").Id("hash"), jen.Id("done").Op(":").Make(jen.Chan().Error(), jen.Lit(1))),
 			nil,
-			jen.Id("s").Dot("lookUpBatch").Call(jen.Id("ctx"), jen.Id("batch")),
+			jen.Id("recovered").Op(":=").Id("s").Dot("lookUpBatch").Call(jen.Id("ctx"), jen.Id("batch")),
 			func(err jen.Code) jen.Code {
 				return jen.Return(jen.Id("s").Dot("lookedUp").Call(jen.Id("ctx"), jen.Id("p"), err))
 			},
@@ -61,14 +61,24 @@ func (g *storeGen) emitGroupedLookup() {
 	f.Comment("alone with GetAccessToken, more with one pgx batch (GetAccessTokens), and")
 	f.Comment("tells each caller. A lookup that failed in a batch, for any reason but no")
 	f.Comment("row, gets errLookUpAlone, so that no caller's answer depends on another's")
-	f.Comment("context.")
-	f.Func().Params(recv()).Id("lookUpBatch").Params(ctxParam(), jen.Id("batch").Index().Op("*").Id("pendingLookup")).Block(
+	f.Comment("context. A panic (in a pgx tracer, say) is returned for the leader to")
+	f.Comment("raise once the lead is handed over; the callers not yet answered look")
+	f.Comment("their tokens up alone.")
+	f.Func().Params(recv()).Id("lookUpBatch").Params(ctxParam(), jen.Id("batch").Index().Op("*").Id("pendingLookup")).Params(jen.Id("recovered").Any()).Block(
+		jen.Id("answered").Op(":=").Lit(0),
+		jen.Defer().Func().Params().Block(
+			jen.If(jen.Id("recovered").Op("=").Recover(), jen.Id("recovered").Op("!=").Nil()).Block(
+				jen.For(jen.List(jen.Id("_"), jen.Id("p")).Op(":=").Range().Id("batch").Index(jen.Id("answered"), jen.Empty())).Block(
+					jen.Id("p").Dot("done").Op("<-").Id("errLookUpAlone"),
+				),
+			),
+		).Call(),
 		jen.If(jen.Len(jen.Id("batch")).Op("==").Lit(1)).Block(
 			jen.Id("p").Op(":=").Id("batch").Index(jen.Lit(0)),
 			jen.Var().Err().Error(),
 			jen.List(jen.Id("p").Dot("row"), jen.Err()).Op("=").Add(g.call("GetAccessToken", arg{"hash", jen.Id("p").Dot("hash")})),
 			jen.Id("p").Dot("done").Op("<-").Err(),
-			jen.Return(),
+			jen.Return(jen.Nil()),
 		),
 		jen.Id("hashes").Op(":=").Make(jen.Index().String(), jen.Len(jen.Id("batch"))),
 		jen.For(jen.List(jen.Id("i"), jen.Id("p")).Op(":=").Range().Id("batch")).Block(
@@ -82,10 +92,13 @@ func (g *storeGen) emitGroupedLookup() {
 				jen.Id("p").Op(":=").Id("batch").Index(jen.Id("i")),
 				jen.Id("p").Dot("row").Op("=").Add(row.Clone()).Call(jen.Id("row")),
 				jen.Id("p").Dot("done").Op("<-").Err(),
+				jen.Id("answered").Op("++"),
 			),
 		),
+		jen.Return(jen.Nil()),
 	)
 	f.Line()
+	g.emitLeave(lookups)
 
 	f.Comment("lookedUp is GetAccessToken's answer to p, whose lookup ended with err;")
 	f.Comment("after errLookUpAlone, its own lookup under ctx, its caller's.")

@@ -15,6 +15,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	acctstore "github.com/oauthgen/oauthgen/golden/existing_accounts_postgres"
+	"github.com/oauthgen/oauthgen/internal/testdb"
 	"github.com/oauthgen/oauthgen/runtime"
 )
 
@@ -25,10 +26,15 @@ type lookupTracer struct {
 	mu      sync.Mutex
 	alone   int
 	batches []int
+	// panics, when set, makes the next lookup sent, alone or batched, panic.
+	panics atomic.Bool
 }
 
 func (l *lookupTracer) TraceQueryStart(ctx context.Context, _ *pgx.Conn, data pgx.TraceQueryStartData) context.Context {
 	if strings.Contains(data.SQL, "-- name: GetAccessToken :one") {
+		if l.panics.CompareAndSwap(true, false) {
+			panic("tracer panic")
+		}
 		l.mu.Lock()
 		l.alone++
 		l.mu.Unlock()
@@ -40,6 +46,9 @@ func (l *lookupTracer) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryE
 
 func (l *lookupTracer) TraceBatchStart(ctx context.Context, _ *pgx.Conn, data pgx.TraceBatchStartData) context.Context {
 	if q := data.Batch.QueuedQueries; len(q) > 0 && strings.Contains(q[0].SQL, "-- name: GetAccessTokens :batchone") {
+		if l.panics.CompareAndSwap(true, false) {
+			panic("tracer panic")
+		}
 		l.mu.Lock()
 		l.batches = append(l.batches, data.Batch.Len())
 		l.mu.Unlock()
@@ -70,6 +79,11 @@ func lookupStore(t *testing.T) (s *acctstore.Store, tracer *lookupTracer, want m
 	tracer = &lookupTracer{}
 	s, _ = openPostgres(t, acctstore.New, (*acctstore.Store).Migrate, accountsTable,
 		func(c *pgxpool.Config) { c.ConnConfig.Tracer = tracer })
+	return s, tracer, fillLookupStore(t, s, tracer)
+}
+
+// fillLookupStore stores lookupStore's records in s.
+func fillLookupStore(t *testing.T, s *acctstore.Store, tracer *lookupTracer) (want map[string]*runtime.AccessToken) {
 	ctx := context.Background()
 	must(t, s.ImportClient(ctx, &acctstore.Client{Client: groupCommitClient()}))
 	now := time.Now().UTC().Truncate(time.Second)
@@ -102,7 +116,7 @@ func lookupStore(t *testing.T) (s *acctstore.Store, tracer *lookupTracer, want m
 		want[tok.Hash] = tok
 	}
 	tracer.counts()
-	return s, tracer, want
+	return want
 }
 
 // lookupCases is how many tokens lookupStore knows of.
@@ -291,5 +305,126 @@ func TestGroupedLookupsSeeRevocation(t *testing.T) {
 	waitOrWedged(t, &wg, "GetAccessToken calls still blocked after 10 s: the lookup queue is wedged")
 	if n := stale.Load(); n > 0 {
 		t.Errorf("%d lookups started after RevokeAccessToken returned found the token live", n)
+	}
+}
+
+// TestGroupedLookupsQueuedCallerLeaves: a caller queued behind a lookup
+// that hangs (here on a table lock; a dead connection would do the same)
+// returns when its own context ends, and the queue goes on serving once
+// the hung lookup returns.
+func TestGroupedLookupsQueuedCallerLeaves(t *testing.T) {
+	s, _, want := lookupStore(t)
+	ctx := context.Background()
+	tx, err := s.Pool().Begin(ctx)
+	must(t, err)
+	_, err = tx.Exec(ctx, "LOCK TABLE oauth_access_tokens IN ACCESS EXCLUSIVE MODE")
+	must(t, err)
+	defer tx.Rollback(ctx)
+
+	var wg sync.WaitGroup
+	var leaderErr error
+	wg.Add(1)
+	go func() { // leads, under a context without a deadline, and waits for the lock
+		defer wg.Done()
+		got, err := s.GetAccessToken(ctx, "h1")
+		leaderErr = checkLookup(want["h1"], got, err)
+	}()
+	time.Sleep(100 * time.Millisecond)
+	for i := range 3 { // queued behind it, each with a short deadline
+		c, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
+		defer cancel()
+		done := make(chan error, 1)
+		go func() {
+			_, err := s.GetAccessToken(c, fmt.Sprint("h", 2+i))
+			done <- err
+		}()
+		select {
+		case err := <-done:
+			if !errors.Is(err, context.DeadlineExceeded) {
+				t.Fatalf("queued lookup %d with a 200 ms deadline: %v; want context.DeadlineExceeded", i, err)
+			}
+		case <-time.After(2 * time.Second):
+			tx.Rollback(ctx) // let the waiting calls end
+			t.Fatalf("queued lookup %d with a 200 ms deadline still waiting after 2 s, behind the hung lookup", i)
+		}
+	}
+	tx.Rollback(ctx)
+	waitOrWedged(t, &wg, "the leader's lookup still blocked 10 s after the lock was released")
+	if leaderErr != nil {
+		t.Errorf("leader: %v", leaderErr)
+	}
+	for hash, tok := range want {
+		got, err := s.GetAccessToken(ctx, hash)
+		if err := checkLookup(tok, got, err); err != nil {
+			t.Errorf("after the callers left, GetAccessToken(%s): %v", hash, err)
+		}
+	}
+}
+
+// TestGroupedLookupsPanic: a panic while a lookup is sent (in a pgx tracer)
+// reaches a caller, and leaves the queue serving: the lead is handed over
+// and the batch's other callers get their answers.
+func TestGroupedLookupsPanic(t *testing.T) {
+	ctx := context.Background()
+	tracer := &lookupTracer{}
+	cfg, err := pgxpool.ParseConfig(testdb.Postgres(t))
+	must(t, err)
+	cfg.ConnConfig.Tracer = tracer
+	// Never closed: pgx keeps the connection a panicking tracer had
+	// acquired (pgx's doing, not the Store's), and Close would wait for it.
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	must(t, err)
+	_, err = pool.Exec(ctx, accountsTable)
+	must(t, err)
+	s := acctstore.New(pool)
+	must(t, s.Migrate(ctx))
+	want := fillLookupStore(t, s, tracer)
+	lookUp := func(hash string) (panicked bool, err error) {
+		defer func() {
+			if recover() != nil {
+				panicked = true
+			}
+		}()
+		c, cancel := context.WithTimeout(ctx, 5*time.Second)
+		defer cancel()
+		got, err := s.GetAccessToken(c, hash)
+		return false, checkLookup(want[hash], got, err)
+	}
+	tracer.panics.Store(true) // a lookup alone
+	if panicked, _ := lookUp("h1"); !panicked {
+		t.Fatal("the tracer's panic did not reach the caller")
+	}
+	if _, err := lookUp("h1"); err != nil {
+		t.Fatalf("the lookup after a panic: %v", err)
+	}
+
+	// In a batch: many callers at once, one panic among their round trips.
+	const goroutines, each = 16, 20
+	var wg sync.WaitGroup
+	var panics atomic.Int32
+	errs := make(chan error, goroutines*each)
+	tracer.panics.Store(true)
+	for g := range goroutines {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range each {
+				hash := fmt.Sprint("h", (g*each+i)%lookupCases)
+				panicked, err := lookUp(hash)
+				if panicked {
+					panics.Add(1)
+				} else if err != nil {
+					errs <- fmt.Errorf("GetAccessToken(%s): %v", hash, err)
+				}
+			}
+		}()
+	}
+	waitOrWedged(t, &wg, "GetAccessToken calls still blocked 10 s after a panic: the lookup queue is wedged")
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	if n := panics.Load(); n != 1 {
+		t.Errorf("%d callers saw the panic; want exactly 1", n)
 	}
 }

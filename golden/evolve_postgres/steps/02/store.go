@@ -21,6 +21,7 @@ import (
 	"github.com/pressly/goose/v3"
 	"github.com/pressly/goose/v3/lock"
 	"io/fs"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -443,8 +444,14 @@ func (s *Store) GetAccessToken(ctx context.Context, hash string) (*runtime.Acces
 	q.leading = true
 	q.mu.Unlock()
 	if !lead {
-		if err := <-p.done; err != errLead {
-			return s.lookedUp(ctx, p, err)
+		select {
+		case err := <-p.done:
+			if err != errLead {
+				return s.lookedUp(ctx, p, err)
+			}
+		case <-ctx.Done():
+			q.leave(p)
+			return nil, ctx.Err()
 		}
 	}
 	// Leading: p is first in the queue, so in this batch.
@@ -455,7 +462,7 @@ func (s *Store) GetAccessToken(ctx context.Context, hash string) (*runtime.Acces
 	}
 	q.queue = q.queue[len(batch):]
 	q.mu.Unlock()
-	s.lookUpBatch(ctx, batch)
+	recovered := s.lookUpBatch(ctx, batch)
 	// Hand over to the first caller queued meanwhile, if any.
 	q.mu.Lock()
 	if len(q.queue) > 0 {
@@ -464,6 +471,9 @@ func (s *Store) GetAccessToken(ctx context.Context, hash string) (*runtime.Acces
 		q.leading = false
 	}
 	q.mu.Unlock()
+	if recovered != nil {
+		panic(recovered)
+	}
 	return s.lookedUp(ctx, p, <-p.done)
 }
 
@@ -493,14 +503,24 @@ var errLookUpAlone = errors.New("look up alone")
 // alone with GetAccessToken, more with one pgx batch (GetAccessTokens), and
 // tells each caller. A lookup that failed in a batch, for any reason but no
 // row, gets errLookUpAlone, so that no caller's answer depends on another's
-// context.
-func (s *Store) lookUpBatch(ctx context.Context, batch []*pendingLookup) {
+// context. A panic (in a pgx tracer, say) is returned for the leader to
+// raise once the lead is handed over; the callers not yet answered look
+// their tokens up alone.
+func (s *Store) lookUpBatch(ctx context.Context, batch []*pendingLookup) (recovered any) {
+	answered := 0
+	defer func() {
+		if recovered = recover(); recovered != nil {
+			for _, p := range batch[answered:] {
+				p.done <- errLookUpAlone
+			}
+		}
+	}()
 	if len(batch) == 1 {
 		p := batch[0]
 		var err error
 		p.row, err = s.read.GetAccessToken(ctx, p.hash)
 		p.done <- err
-		return
+		return nil
 	}
 	hashes := make([]string, len(batch))
 	for i, p := range batch {
@@ -513,7 +533,32 @@ func (s *Store) lookUpBatch(ctx context.Context, batch []*pendingLookup) {
 		p := batch[i]
 		p.row = sqlcdb.GetAccessTokenRow(row)
 		p.done <- err
+		answered++
 	})
+	return nil
+}
+
+// leave takes p, whose caller gave up, out of the queue, unless a batch
+// took it already (its answer then goes unread into done's buffer). A lead
+// p was given passes to the next caller, lest the queue stay without one.
+func (q *lookupQueue) leave(p *pendingLookup) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	i := slices.Index(q.queue, p)
+	if i < 0 {
+		return
+	}
+	q.queue = slices.Delete(q.queue, i, i+1)
+	// Queued, p was answered nothing: done holds the lead or is empty.
+	select {
+	case <-p.done:
+		if len(q.queue) > 0 {
+			q.queue[0].done <- errLead
+		} else {
+			q.leading = false
+		}
+	default:
+	}
 }
 
 // lookedUp is GetAccessToken's answer to p, whose lookup ended with err;
