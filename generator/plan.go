@@ -261,8 +261,8 @@ type RuntimeConfig struct {
 type Query struct {
 	// Name is the sqlc query name, and so the Go method name on sqlcdb.Queries.
 	Name string
-	// Cmd is the sqlc command: ":one", ":many", ":exec", ":execrows" or
-	// ":batchexec".
+	// Cmd is the sqlc command: ":one", ":many", ":exec", ":execrows",
+	// ":batchexec" or ":batchone".
 	Cmd string
 	// SQL is the statement, with sqlc.arg(name) parameters.
 	SQL string

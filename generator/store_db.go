@@ -63,6 +63,9 @@ func (g *storeGen) emitStore() {
 		if g.batchesAccessTokens() {
 			fields = append(fields, jen.Id("issues").Id("issueQueue").Comment("the group commit of lone access tokens"))
 		}
+		if g.groupsLookups() {
+			fields = append(fields, jen.Id("lookups").Id("lookupQueue").Comment("GetAccessToken's batches"))
+		}
 	}
 	for _, t := range p.Tables {
 		if t.Kind == schema.TableAccessTokens || t.Kind == schema.TableRefreshTokens {

@@ -110,16 +110,16 @@ func (g *storeGen) emitGroupCommit(gc *groupCommit) {
 			f.Comment(l)
 		}
 	}
-	f.Comment("maxBatch bounds how many issuances one transaction commits.")
+	if g.groupsLookups() {
+		f.Comment("maxBatch bounds a batch: how many lone access tokens one transaction")
+		f.Comment("commits, how many lookups one round trip reads.")
+	} else {
+		f.Comment("maxBatch bounds how many issuances one transaction commits.")
+	}
 	f.Const().Id("maxBatch").Op("=").Lit(64)
 	f.Line()
-	comment(gc.queueDoc)
-	f.Type().Id("issueQueue").Struct(
-		jen.Id("mu").Qual("sync", "Mutex"),
-		jen.Id("queue").Index().Add(pending()),
-		jen.Id("leading").Bool().Comment("a caller is committing the queue"),
-	)
-	f.Line()
+	issues := leaderQueue{typ: "issueQueue", field: "issues", pending: "pendingIssue"}
+	g.emitQueueType(issues, gc.queueDoc)
 	f.Comment("pendingIssue is one Issue call waiting in the queue.")
 	f.Type().Id("pendingIssue").Struct(
 		jen.Id("ctx").Qual(ctxPkg, "Context"),
@@ -127,8 +127,8 @@ func (g *storeGen) emitGroupCommit(gc *groupCommit) {
 		jen.Id("done").Chan().Error().Comment("its result, or errLead; buffered"),
 	)
 	f.Line()
-	f.Comment("errLead tells a queued caller to commit the queue.")
-	f.Var().Id("errLead").Op("=").Qual("errors", "New").Call(jen.Lit("lead the group commit"))
+	f.Comment("errLead tells a queued caller to lead: to serve the next batch.")
+	f.Var().Id("errLead").Op("=").Qual("errors", "New").Call(jen.Lit("lead the next batch"))
 	f.Line()
 	f.Comment("issuePanic is a panic while applying one issuance (in a NewAccessTokenExtra")
 	f.Comment("hook, say), carried to its caller, which panics with it in its own")
@@ -153,47 +153,25 @@ func (g *storeGen) emitGroupCommit(gc *groupCommit) {
 	)
 	f.Line()
 
-	take := []jen.Code{
-		jen.Comment("Leading: p is first in the queue, so in this batch."),
-		jen.Id("q").Dot("mu").Dot("Lock").Call(),
-	}
+	var wait []jen.Code
 	if gc.yield {
-		take = append(take, jen.If(jen.Len(jen.Id("q").Dot("queue")).Op("==").Lit(1)).Block(
+		wait = []jen.Code{jen.If(jen.Len(jen.Id("q").Dot("queue")).Op("==").Lit(1)).Block(
 			jen.Comment("Alone: let the callers about to queue run first, to share this"),
 			jen.Comment("COMMIT, the largest single cost of a token request."),
 			jen.Id("q").Dot("mu").Dot("Unlock").Call(),
 			jen.Qual("runtime", "Gosched").Call(),
 			jen.Id("q").Dot("mu").Dot("Lock").Call(),
-		))
+		)}
 	}
 	comment(gc.entryDoc)
-	f.Func().Params(recv()).Id(gc.entry).Params(ctxParam(), jen.Id("is").Op("*").Add(rt("Issuance"))).Error().Block(append(append([]jen.Code{
-		jen.Id("p").Op(":=").Op("&").Id("pendingIssue").Values(jen.Id("ctx").Op(":").Id("ctx"), jen.Id("is").Op(":").Id("is"), jen.Id("done").Op(":").Make(jen.Chan().Error(), jen.Lit(1))),
-		jen.Id("q").Op(":=").Op("&").Id("s").Dot("issues"),
-		jen.Id("q").Dot("mu").Dot("Lock").Call(),
-		jen.Id("q").Dot("queue").Op("=").Append(jen.Id("q").Dot("queue"), jen.Id("p")),
-		jen.Id("lead").Op(":=").Op("!").Id("q").Dot("leading"),
-		jen.Id("q").Dot("leading").Op("=").True(),
-		jen.Id("q").Dot("mu").Dot("Unlock").Call(),
-		jen.If(jen.Op("!").Id("lead")).Block(
-			jen.If(jen.Err().Op(":=").Op("<-").Id("p").Dot("done"), jen.Err().Op("!=").Id("errLead")).Block(jen.Return(jen.Id("issueResult").Call(jen.Err()))),
-		),
-	}, take...),
-		jen.Id("batch").Op(":=").Id("q").Dot("queue"),
-		jen.If(jen.Len(jen.Id("batch")).Op(">").Id("maxBatch")).Block(jen.Id("batch").Op("=").Id("batch").Index(jen.Empty(), jen.Id("maxBatch"))),
-		jen.Id("q").Dot("queue").Op("=").Id("q").Dot("queue").Index(jen.Len(jen.Id("batch")), jen.Empty()),
-		jen.Id("q").Dot("mu").Dot("Unlock").Call(),
-		jen.Id("s").Dot("commitBatch").Call(jen.Id("batch")),
-		jen.Comment("Hand over to the first caller queued meanwhile, if any."),
-		jen.Id("q").Dot("mu").Dot("Lock").Call(),
-		jen.If(jen.Len(jen.Id("q").Dot("queue")).Op(">").Lit(0)).Block(
-			jen.Id("q").Dot("queue").Index(jen.Lit(0)).Dot("done").Op("<-").Id("errLead"),
-		).Else().Block(
-			jen.Id("q").Dot("leading").Op("=").False(),
-		),
-		jen.Id("q").Dot("mu").Dot("Unlock").Call(),
-		jen.Return(jen.Id("issueResult").Call(jen.Op("<-").Id("p").Dot("done"))),
-	)...)
+	f.Func().Params(recv()).Id(gc.entry).Params(ctxParam(), jen.Id("is").Op("*").Add(rt("Issuance"))).Error().Block(
+		issues.lead(
+			jen.Values(jen.Id("ctx").Op(":").Id("ctx"), jen.Id("is").Op(":").Id("is"), jen.Id("done").Op(":").Make(jen.Chan().Error(), jen.Lit(1))),
+			wait,
+			jen.Id("s").Dot("commitBatch").Call(jen.Id("batch")),
+			func(err jen.Code) jen.Code { return jen.Return(jen.Id("issueResult").Call(err)) },
+		)...,
+	)
 	f.Line()
 
 	comment(gc.commitDoc)
@@ -285,4 +263,129 @@ func (g *storeGen) emitPostgresTryBatch() {
 		jen.Return(jen.Id("s").Dot("write").Dot("CreateAccessTokens").Call(jen.Qual(ctxPkg, "WithoutCancel").Call(jen.Id("batch").Index(jen.Lit(0)).Dot("ctx")), jen.Id("arg")).Dot("Close").Call()),
 	)
 	f.Line()
+}
+
+// leaderQueue is a queue of callers served by batches: one caller at a
+// time, the leader, takes up to maxBatch of the queue and serves them all;
+// callers that arrive meanwhile queue for the next batch, and the leader
+// hands over to the first of them. The group commit is one; PostgreSQL's
+// grouped lookups (emitGroupedLookup) another.
+type leaderQueue struct {
+	typ     string // the queue's type
+	field   string // the Store's field that holds it
+	pending string // the type of a queued call, with a done channel
+	// leaves lets a queued caller whose context ends return at once: for
+	// reads, where a caller gone leaves nothing half-done (the queue's
+	// leave method, emitLeave).
+	leaves bool
+	// recovered names the variable serve sets to a panic it recovered,
+	// which the leader raises again once it has handed the lead over, so
+	// that a panic never leaves the queue without a leader.
+	recovered string
+}
+
+// emitQueueType writes the queue's type, with its comment doc.
+func (g *storeGen) emitQueueType(lq leaderQueue, doc []string) {
+	for _, l := range doc {
+		g.f.Comment(l)
+	}
+	g.f.Type().Id(lq.typ).Struct(
+		jen.Id("mu").Qual("sync", "Mutex"),
+		jen.Id("queue").Index().Op("*").Id(lq.pending),
+		jen.Id("leading").Bool().Comment("a caller is serving a batch"),
+	)
+	g.f.Line()
+}
+
+// lead is the body of a method whose callers queue in lq: it queues p, the
+// pending call made of values, and waits for its result, or for the lead.
+// Leading, it locks the queue, runs wait (the leader may wait there for
+// more callers), takes the batch, serves it with serve, and hands the lead
+// over. result returns what the method returns for the error p's done gave.
+func (lq leaderQueue) lead(values jen.Code, wait []jen.Code, serve jen.Code, result func(err jen.Code) jen.Code) []jen.Code {
+	q := func() *jen.Statement { return jen.Id("q") }
+	return append(append([]jen.Code{
+		jen.Id("p").Op(":=").Op("&").Id(lq.pending).Add(values),
+		q().Op(":=").Op("&").Id("s").Dot(lq.field),
+		q().Dot("mu").Dot("Lock").Call(),
+		q().Dot("queue").Op("=").Append(q().Dot("queue"), jen.Id("p")),
+		jen.Id("lead").Op(":=").Op("!").Add(q()).Dot("leading"),
+		q().Dot("leading").Op("=").True(),
+		q().Dot("mu").Dot("Unlock").Call(),
+		lq.follow(result),
+		jen.Comment("Leading: p is first in the queue, so in this batch."),
+		q().Dot("mu").Dot("Lock").Call(),
+	}, wait...),
+		jen.Id("batch").Op(":=").Add(q()).Dot("queue"),
+		jen.If(jen.Len(jen.Id("batch")).Op(">").Id("maxBatch")).Block(jen.Id("batch").Op("=").Id("batch").Index(jen.Empty(), jen.Id("maxBatch"))),
+		q().Dot("queue").Op("=").Add(q()).Dot("queue").Index(jen.Len(jen.Id("batch")), jen.Empty()),
+		q().Dot("mu").Dot("Unlock").Call(),
+		serve,
+		jen.Comment("Hand over to the first caller queued meanwhile, if any."),
+		q().Dot("mu").Dot("Lock").Call(),
+		jen.If(jen.Len(q().Dot("queue")).Op(">").Lit(0)).Block(
+			q().Dot("queue").Index(jen.Lit(0)).Dot("done").Op("<-").Id("errLead"),
+		).Else().Block(
+			q().Dot("leading").Op("=").False(),
+		),
+		q().Dot("mu").Dot("Unlock").Call(),
+		lq.raise(),
+		result(jen.Op("<-").Id("p").Dot("done")),
+	)
+}
+
+// follow is what a caller that did not find the queue idle does: wait for
+// its result, or for the lead; with lq.leaves, or for its context's end.
+func (lq leaderQueue) follow(result func(err jen.Code) jen.Code) jen.Code {
+	answered := jen.If(jen.Err().Op("!=").Id("errLead")).Block(result(jen.Err()))
+	if !lq.leaves {
+		return jen.If(jen.Op("!").Id("lead")).Block(
+			jen.If(jen.Err().Op(":=").Op("<-").Id("p").Dot("done"), jen.Err().Op("!=").Id("errLead")).Block(result(jen.Err())),
+		)
+	}
+	return jen.If(jen.Op("!").Id("lead")).Block(
+		jen.Select().Block(
+			jen.Case(jen.Err().Op(":=").Op("<-").Id("p").Dot("done")).Block(answered),
+			jen.Case(jen.Op("<-").Id("ctx").Dot("Done").Call()).Block(
+				jen.Id("q").Dot("leave").Call(jen.Id("p")),
+				jen.Return(jen.Nil(), jen.Id("ctx").Dot("Err").Call()),
+			),
+		),
+	)
+}
+
+// raise is the leader's statement after the hand-over: the panic serve
+// recovered, raised again in its own goroutine.
+func (lq leaderQueue) raise() jen.Code {
+	if lq.recovered == "" {
+		return jen.Null()
+	}
+	return jen.If(jen.Id(lq.recovered).Op("!=").Nil()).Block(jen.Panic(jen.Id(lq.recovered)))
+}
+
+// emitLeave writes lq's leave method, for callers that give up waiting.
+func (g *storeGen) emitLeave(lq leaderQueue) {
+	q := func() *jen.Statement { return jen.Id("q") }
+	g.f.Comment("leave takes p, whose caller gave up, out of the queue, unless a batch")
+	g.f.Comment("took it already (its answer then goes unread into done's buffer). A lead")
+	g.f.Comment("p was given passes to the next caller, lest the queue stay without one.")
+	g.f.Func().Params(q().Op("*").Id(lq.typ)).Id("leave").Params(jen.Id("p").Op("*").Id(lq.pending)).Block(
+		q().Dot("mu").Dot("Lock").Call(),
+		jen.Defer().Add(q()).Dot("mu").Dot("Unlock").Call(),
+		jen.Id("i").Op(":=").Qual("slices", "Index").Call(q().Dot("queue"), jen.Id("p")),
+		jen.If(jen.Id("i").Op("<").Lit(0)).Block(jen.Return()),
+		q().Dot("queue").Op("=").Qual("slices", "Delete").Call(q().Dot("queue"), jen.Id("i"), jen.Id("i").Op("+").Lit(1)),
+		jen.Comment("Queued, p was answered nothing: done holds the lead or is empty."),
+		jen.Select().Block(
+			jen.Case(jen.Op("<-").Id("p").Dot("done")).Block(
+				jen.If(jen.Len(q().Dot("queue")).Op(">").Lit(0)).Block(
+					q().Dot("queue").Index(jen.Lit(0)).Dot("done").Op("<-").Id("errLead"),
+				).Else().Block(
+					q().Dot("leading").Op("=").False(),
+				),
+			),
+			jen.Default(),
+		),
+	)
+	g.f.Line()
 }

@@ -101,15 +101,17 @@ func (g *storeGen) emitParams(kind, rec string) (name string, fails bool) {
 func (g *storeGen) batchesAccessTokens() bool { return g.p.Query("CreateAccessTokens") != nil }
 
 // emitGet writes a runtime Get method reading a record by one key. With
-// fromRow, the conversion is that function's (shared by two getters).
-// Tokens of a family read back revoked when the family is.
+// fromRow, the conversion is that function's (shared by two getters);
+// without, the query leaves the key column out and the record takes the
+// key from the argument. Tokens of a family read back revoked when the
+// family is.
 func (g *storeGen) emitGet(kind, method, query, param, fromRow string) {
 	recType := recordName(kind)
+	key := lowerFirst(goName(param))
 	result := jen.Code(jen.Id(fromRow).Call(jen.Id("row")))
 	if fromRow == "" {
-		result = jen.Op("&").Add(rt(recType)).Values(g.recordFields(kind)...)
+		result = jen.Op("&").Add(rt(recType)).Values(g.recordFields(kind, param, jen.Id(key))...)
 	}
-	key := lowerFirst(goName(param))
 	g.f.Comment(method + " returns the " + kindWords(kind) + " with that " + lowerWords(param) + ", or")
 	g.f.Comment("runtime.ErrNotFound.")
 	g.f.Func().Params(recv()).Id(method).Params(ctxParam(), jen.Id(key).String()).Params(jen.Op("*").Add(rt(recType)), jen.Error()).Block(
@@ -120,14 +122,18 @@ func (g *storeGen) emitGet(kind, method, query, param, fromRow string) {
 	g.f.Line()
 }
 
-// recordFields are the fields of a runtime record read from "row".
-func (g *storeGen) recordFields(kind string) []jen.Code {
+// recordFields are the fields of a runtime record read from "row"; the
+// key column's, if any, is value instead (a plain column the row lacks).
+func (g *storeGen) recordFields(kind, key string, value jen.Code) []jen.Code {
 	families := g.p.Has(schema.TableFamilies) && (kind == schema.TableAccessTokens || kind == schema.TableRefreshTokens)
-	var skip []string
+	skip := []string{key}
 	if families {
-		skip = []string{"revoked_at"}
+		skip = append(skip, "revoked_at")
 	}
 	fields := g.recordValues(g.p.Table(kind), "row", skip...)[inRuntime]
+	if key != "" {
+		fields = append([]jen.Code{jen.Line().Id(goName(key)).Op(":").Add(value)}, fields...)
+	}
 	if families {
 		fields = append(fields[:len(fields)-1],
 			jen.Line().Id("RevokedAt").Op(":").Add(g.use("revokedAt", jen.Id("row").Dot("RevokedAt"), jen.Id("row").Dot("FamilyRevokedAt"))),
@@ -188,7 +194,11 @@ func (g *storeGen) emitTokenRecord(kind, getQuery string) {
 func (g *storeGen) emitAccessTokens() {
 	g.emitTokenRecord(schema.TableAccessTokens, "GetAccessToken")
 	g.emitCreate(schema.TableAccessTokens, "t")
-	g.emitGet(schema.TableAccessTokens, "GetAccessToken", "GetAccessToken", "hash", "")
+	if g.groupsLookups() {
+		g.emitGroupedLookup()
+	} else {
+		g.emitGet(schema.TableAccessTokens, "GetAccessToken", "GetAccessToken", "hash", "")
+	}
 	g.emitMark("RevokeAccessToken", "revoked_at", "AccessTokenExists", jen.Nil(),
 		"RevokeAccessToken marks the token revoked. Revoking again keeps the first",
 		"time. runtime.ErrNotFound if unknown.")
@@ -217,7 +227,7 @@ func (g *storeGen) emitDeviceCodes() {
 	g.emitGet(schema.TableDeviceCodes, "GetDeviceCode", "GetDeviceCode", "hash", "deviceCodeFromRow")
 	g.emitGet(schema.TableDeviceCodes, "GetDeviceCodeByUserCode", "GetDeviceCodeByUserCode", "user_code_hash", "deviceCodeFromRow")
 	f.Func().Id("deviceCodeFromRow").Params(jen.Id("row").Qual(g.db, "DeviceCode")).Op("*").Add(rt("DeviceCode")).Block(
-		jen.Return(jen.Op("&").Add(rt("DeviceCode")).Values(g.recordFields(schema.TableDeviceCodes)...)),
+		jen.Return(jen.Op("&").Add(rt("DeviceCode")).Values(g.recordFields(schema.TableDeviceCodes, "", nil)...)),
 	)
 	f.Line()
 

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
@@ -286,17 +285,27 @@ func logRequests(logger *slog.Logger, next http.Handler) http.Handler {
 	})
 }
 
+// logBufferSize is how much bufferedLog gathers before the line that
+// reaches it writes it out, without waiting for the tick.
+const logBufferSize = 64 << 10
+
 // bufferedLog gathers log lines and writes them out at most logFlushEvery
-// later, and at Close. A crash loses what is still in the buffer.
+// later, once logBufferSize is gathered, and at Close. A flush swaps the
+// gathered lines out under mu and writes them under out alone, so a line
+// logged meanwhile waits for no write. A crash loses what is gathered; a
+// failed write loses its lines, not the log.
 type bufferedLog struct {
-	mu   sync.Mutex
-	w    *bufio.Writer
-	stop chan struct{}
-	done chan struct{}
+	w     io.Writer
+	mu    sync.Mutex // guards buf
+	buf   []byte
+	out   sync.Mutex // held through a write: the lines go out in order
+	spare []byte     // the lines last written, reused for the next; under out
+	stop  chan struct{}
+	done  chan struct{}
 }
 
 func newBufferedLog(w io.Writer) *bufferedLog {
-	b := &bufferedLog{w: bufio.NewWriterSize(w, 64<<10), stop: make(chan struct{}), done: make(chan struct{})}
+	b := &bufferedLog{w: w, stop: make(chan struct{}), done: make(chan struct{})}
 	go func() {
 		defer close(b.done)
 		tick := time.NewTicker(logFlushEvery)
@@ -316,14 +325,26 @@ func newBufferedLog(w io.Writer) *bufferedLog {
 
 func (b *bufferedLog) Write(p []byte) (int, error) {
 	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.w.Write(p)
+	b.buf = append(b.buf, p...)
+	full := len(b.buf) >= logBufferSize
+	b.mu.Unlock()
+	if full {
+		b.flush()
+	}
+	return len(p), nil
 }
 
 func (b *bufferedLog) flush() {
+	b.out.Lock()
+	defer b.out.Unlock()
 	b.mu.Lock()
-	b.w.Flush()
+	lines := b.buf
+	b.buf = b.spare[:0]
 	b.mu.Unlock()
+	if len(lines) > 0 {
+		b.w.Write(lines) // its error is dropped, as slog drops a log's write error
+	}
+	b.spare = lines
 }
 
 // Close writes out what is buffered and stops the flushing.

@@ -196,7 +196,7 @@ const maxBatch = 64
 type issueQueue struct {
 	mu      sync.Mutex
 	queue   []*pendingIssue
-	leading bool // a caller is committing the queue
+	leading bool // a caller is serving a batch
 }
 
 // pendingIssue is one Issue call waiting in the queue.
@@ -206,8 +206,8 @@ type pendingIssue struct {
 	done chan error // its result, or errLead; buffered
 }
 
-// errLead tells a queued caller to commit the queue.
-var errLead = errors.New("lead the group commit")
+// errLead tells a queued caller to lead: to serve the next batch.
+var errLead = errors.New("lead the next batch")
 
 // issuePanic is a panic while applying one issuance (in a NewAccessTokenExtra
 // hook, say), carried to its caller, which panics with it in its own
@@ -681,7 +681,7 @@ func (s *Store) GetAccessToken(ctx context.Context, hash string) (*runtime.Acces
 		return nil, notFound(err)
 	}
 	return &runtime.AccessToken{
-		Hash:      row.Hash,
+		Hash:      hash,
 		ClientID:  row.ClientID,
 		UserID:    stringOf(row.UserID),
 		Scopes:    decodeList(row.Scopes),

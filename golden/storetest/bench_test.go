@@ -92,13 +92,53 @@ func BenchmarkSQLiteIssuance(b *testing.B) {
 // goroutines: the load its group commit batches.
 func BenchmarkPostgresLoneAccessTokens(b *testing.B) {
 	ctx := context.Background()
+	s := benchPostgresStore(b)
+	var hash atomic.Int64
+	eachConcurrency(b, func() error {
+		now := time.Now().UTC()
+		return s.Issue(ctx, &runtime.Issuance{AccessToken: &runtime.AccessToken{Hash: strconv.FormatInt(hash.Add(1), 10), ClientID: "bench",
+			Scopes: []string{"read"}, IssuedAt: now, ExpiresAt: now.Add(time.Hour)}})
+	})
+}
+
+// BenchmarkPostgresAccessTokenLookups measures GetAccessToken, a bearer
+// check's lookup, on the generated PostgreSQL Store, from 1, 4 and 16
+// goroutines: the load its grouped lookups batch. Each looks up one of
+// 1024 live tokens.
+func BenchmarkPostgresAccessTokenLookups(b *testing.B) {
+	ctx := context.Background()
+	s := benchPostgresStore(b)
+	const tokens = 1024
+	now := time.Now().UTC()
+	for i := range tokens {
+		is := &runtime.Issuance{AccessToken: &runtime.AccessToken{Hash: strconv.Itoa(i), ClientID: "bench",
+			Scopes: []string{"read"}, IssuedAt: now, ExpiresAt: now.Add(time.Hour)}}
+		if err := s.Issue(ctx, is); err != nil {
+			b.Fatal(err)
+		}
+	}
+	var hash atomic.Int64
+	eachConcurrency(b, func() error {
+		_, err := s.GetAccessToken(ctx, strconv.FormatInt(hash.Add(1)%tokens, 10))
+		return err
+	})
+}
+
+// benchPostgresStore is every_grant_postgres's Store in a fresh schema,
+// with the client "bench".
+func benchPostgresStore(b *testing.B) *pgstore.Store {
 	s, _ := openPostgres(b, pgstore.New, (*pgstore.Store).Migrate, "")
 	client := runtime.Client{ID: "bench", SecretHash: runtime.HashToken("bench-secret"),
 		GrantTypes: []string{"client_credentials"}, CreatedAt: time.Now().UTC()}
-	if err := s.ImportClient(ctx, &pgstore.Client{Client: client}); err != nil {
+	if err := s.ImportClient(context.Background(), &pgstore.Client{Client: client}); err != nil {
 		b.Fatal(err)
 	}
-	var hash atomic.Int64
+	return s
+}
+
+// eachConcurrency runs call b.N times from 1, 4 and 16 goroutines, a
+// sub-benchmark each.
+func eachConcurrency(b *testing.B, call func() error) {
 	for _, goroutines := range []int{1, 4, 16} {
 		b.Run(fmt.Sprintf("goroutines=%d", goroutines), func(b *testing.B) {
 			b.ReportAllocs()
@@ -107,10 +147,7 @@ func BenchmarkPostgresLoneAccessTokens(b *testing.B) {
 			for range goroutines {
 				go func() {
 					for done.Add(1) <= int64(b.N) {
-						now := time.Now().UTC()
-						is := &runtime.Issuance{AccessToken: &runtime.AccessToken{Hash: strconv.FormatInt(hash.Add(1), 10), ClientID: "bench",
-							Scopes: []string{"read"}, IssuedAt: now, ExpiresAt: now.Add(time.Hour)}}
-						if err := s.Issue(ctx, is); err != nil {
+						if err := call(); err != nil {
 							errs <- err
 							return
 						}

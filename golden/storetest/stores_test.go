@@ -219,13 +219,21 @@ func openSQLite[S storeCloser](t *testing.T, open func(string) (S, error), setup
 	return s
 }
 
-// openPostgres opens a generated PostgreSQL Store on a new schema, runs
-// setup and migrates; it returns the Store and the schema's DSN.
-func openPostgres[S any](t testing.TB, newStore func(*pgxpool.Pool) S, migrate func(S, context.Context) error, setup string) (S, string) {
+// openPostgres opens a generated PostgreSQL Store on a new schema, on a
+// pool configure may change, runs setup and migrates; it returns the Store
+// and the schema's DSN.
+func openPostgres[S any](t testing.TB, newStore func(*pgxpool.Pool) S, migrate func(S, context.Context) error, setup string, configure ...func(*pgxpool.Config)) (S, string) {
 	t.Helper()
 	ctx := context.Background()
 	dsn := testdb.Postgres(t)
-	pool, err := pgxpool.New(ctx, dsn)
+	cfg, err := pgxpool.ParseConfig(dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range configure {
+		c(cfg)
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

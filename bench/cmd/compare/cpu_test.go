@@ -41,3 +41,28 @@ func TestPostgresCPU(t *testing.T) {
 		t.Errorf("PostgreSQL CPU %v, want %v (processes named postgres but the server)", got, want)
 	}
 }
+
+func TestPostgresCPUCountsReapedChildren(t *testing.T) {
+	// The postmaster (10) reaped backends that used 300 + 40 ticks.
+	proc := fstest.MapFS{
+		"10/stat": {Data: []byte("10 (postgres) S 1 10 10 0 -1 4194560 0 0 0 0 50 10 300 40 20 0 1 0 100 0 0")},
+		"11/stat": {Data: []byte("11 (postgres) S 10 10 10 0 -1 4194560 0 0 0 0 7 3 0 0 20 0 1 0 100 0 0")},
+	}
+	if got, want := postgresCPUIn(proc, 0), 410*10*time.Millisecond; got != want {
+		t.Errorf("PostgreSQL CPU %v, want %v (live processes and the children the postmaster reaped)", got, want)
+	}
+}
+
+func TestParseMachineCPU(t *testing.T) {
+	stat := "cpu  100 5 50 1000 30 2 3 10 7 0\ncpu0 50 2 25 500 15 1 1 5 3 0\nintr 1 2\n"
+	busy, total, err := parseMachineCPU([]byte(stat))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if busy != 170 || total != 1200 {
+		t.Errorf("busy %d of %d, want 170 of 1200 (idle and iowait are not busy; guest is in user)", busy, total)
+	}
+	if _, _, err := parseMachineCPU([]byte("intr 1 2\n")); err == nil {
+		t.Error("a stat without its cpu line accepted")
+	}
+}

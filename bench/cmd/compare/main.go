@@ -260,7 +260,13 @@ func run() error {
 	runtime.GOMAXPROCS(*loadProcs)
 	all := make(map[string][]measurement)
 	for round := range max(1, *rounds) {
-		for _, s := range selected {
+		// Every other round in reverse: a drift of the machine's speed
+		// across a round then favours no subject over the next.
+		order := slices.Clone(selected)
+		if round%2 == 1 {
+			slices.Reverse(order)
+		}
+		for _, s := range order {
 			m, err := measure(ctx, w, s)
 			if err != nil {
 				return fmt.Errorf("%s: %w", s.name, err)
@@ -527,6 +533,7 @@ func measure(ctx context.Context, w *work, s subject) (m measurement, err error)
 			// finish them before the next phase starts.
 			waitIdle(cmd.Process.Pid, 30*time.Second)
 		}
+		waitQuiet(quietFor)
 		p.cfg.Addr, p.cfg.Conns, p.cfg.Duration, p.cfg.Warmup = addr, *conns, *duration, *warmup
 		if pprofAddr != "" {
 			*p.result, err = profiled(ctx, pprofAddr, s.name+"."+p.name, p.cfg)
@@ -696,6 +703,74 @@ func waitIdle(pid int, max time.Duration) {
 	}
 }
 
+// quietBusy is the most CPU the machine may spend, as a fraction of one
+// CPU, for it to count as quiet: PostgreSQL's autovacuum and checkpoints
+// after one subject's tokens must not run through the next one's phases.
+const quietBusy = 0.1
+
+// quietFor is the longest waitQuiet waits.
+const quietFor = 20 * time.Second
+
+// waitQuiet waits, up to max, until the whole machine spent less than
+// quietBusy of a CPU in each of two consecutive 200 ms windows, and says
+// so when it never did.
+func waitQuiet(max time.Duration) {
+	deadline := time.Now().Add(max)
+	busy := 1.0
+	for quiet := 0; quiet < 2; {
+		if time.Now().After(deadline) {
+			fmt.Fprintf(os.Stderr, "the machine is not quiet after %v (%.0f%% of a CPU busy): measuring anyway\n", max, busy*100)
+			return
+		}
+		b0, t0, err := machineCPU()
+		if err != nil {
+			return
+		}
+		time.Sleep(200 * time.Millisecond)
+		b1, t1, err := machineCPU()
+		if err != nil || t1 == t0 {
+			return
+		}
+		busy = float64(b1-b0) / float64(t1-t0) * float64(runtime.NumCPU())
+		if busy < quietBusy {
+			quiet++
+		} else {
+			quiet = 0
+		}
+	}
+}
+
+// machineCPU is the machine's busy and total CPU time so far, in ticks.
+func machineCPU() (busy, total int64, err error) {
+	stat, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return 0, 0, err
+	}
+	return parseMachineCPU(stat)
+}
+
+// parseMachineCPU reads /proc/stat's first line: user nice system idle
+// iowait irq softirq steal (guest time is in user already). Idle and
+// iowait are not busy.
+func parseMachineCPU(stat []byte) (busy, total int64, err error) {
+	line, _, _ := bytes.Cut(stat, []byte("\n"))
+	fields := strings.Fields(string(line))
+	if len(fields) < 9 || fields[0] != "cpu" {
+		return 0, 0, errors.New("/proc/stat: no cpu line")
+	}
+	for i, f := range fields[1:9] {
+		n, err := strconv.ParseInt(f, 10, 64)
+		if err != nil {
+			return 0, 0, fmt.Errorf("/proc/stat: %w", err)
+		}
+		total += n
+		if i != 3 && i != 4 {
+			busy += n
+		}
+	}
+	return busy, total, nil
+}
+
 // runningThreads counts the threads of process pid in state R.
 func runningThreads(pid int) (int, error) {
 	tasks, err := os.ReadDir(fmt.Sprintf("/proc/%d/task", pid))
@@ -718,9 +793,10 @@ func runningThreads(pid int) (int, error) {
 
 // postgresCPU is the CPU time so far of every process named postgres on
 // this machine but server (the postgres example's binary has that name
-// too): PostgreSQL's backends and background workers; zero when it runs
-// elsewhere. A backend that exits meanwhile takes its time with it; the
-// subjects' pools keep theirs for the whole phase.
+// too): PostgreSQL's backends and background workers, and those that
+// exited (an autovacuum worker, a closed connection's backend), which the
+// postmaster's children's time holds once it has reaped them; zero when
+// PostgreSQL runs elsewhere.
 func postgresCPU(server int) time.Duration { return postgresCPUIn(os.DirFS("/proc"), server) }
 
 // postgresCPUIn is postgresCPU over proc, a /proc file system.
@@ -735,7 +811,7 @@ func postgresCPUIn(proc fs.FS, server int) time.Duration {
 		if err != nil || !bytes.Contains(stat, []byte(" (postgres) ")) {
 			continue // gone, or not PostgreSQL
 		}
-		if cpu, err := parseProcessCPU(stat); err == nil {
+		if cpu, err := parseCPU(stat, true); err == nil {
 			total += cpu
 		}
 	}
@@ -752,18 +828,27 @@ func processCPU(pid int) (time.Duration, error) {
 	return parseProcessCPU(stat)
 }
 
-func parseProcessCPU(stat []byte) (time.Duration, error) {
+func parseProcessCPU(stat []byte) (time.Duration, error) { return parseCPU(stat, false) }
+
+// parseCPU reads utime and stime (fields 14 and 15) of a /proc/PID/stat,
+// and with children cutime and cstime too (16 and 17): the time of the
+// children the process has waited for.
+func parseCPU(stat []byte, children bool) (time.Duration, error) {
 	// The command name (field 2) may hold spaces: count from after it.
 	i := bytes.LastIndexByte(stat, ')')
 	if i < 0 {
 		return 0, errors.New("/proc/PID/stat: no command name")
 	}
 	fields := strings.Fields(string(stat[i+1:])) // fields[0] is field 3
-	if len(fields) < 13 {
+	if len(fields) < 15 {
 		return 0, errors.New("/proc/PID/stat: too few fields")
 	}
+	last := 13
+	if children {
+		last = 15
+	}
 	var ticks int64
-	for _, f := range fields[11:13] {
+	for _, f := range fields[11:last] {
 		n, err := strconv.ParseInt(f, 10, 64)
 		if err != nil {
 			return 0, fmt.Errorf("/proc/PID/stat: %w", err)

@@ -24,7 +24,7 @@ func printReport(out io.Writer, selected []subject, results map[string]measureme
 		*conns, *warmup, *duration)
 	fmt.Fprintf(out, "The load generator runs on the same machine, GOMAXPROCS=%d; each server GOMAXPROCS=%s: they share the CPUs.\n", *loadProcs, procs)
 	if n := len(rounds[selected[0].name]); n > 1 {
-		fmt.Fprintf(out, "%d rounds, every subject once per round in the order below; each figure is the median round's (peak RSS: the highest).\n", n)
+		fmt.Fprintf(out, "%d rounds, every subject once per round in the order below, reversed every other round; each figure is the median round's (peak RSS: the highest).\n", n)
 	}
 	fmt.Fprintln(out)
 

@@ -395,14 +395,13 @@ func (q *Queries) FamilyExists(ctx context.Context, id string) (int64, error) {
 }
 
 const getAccessToken = `-- name: GetAccessToken :one
-SELECT t.hash, t.client_id, t.user_id, t.scopes, t.family_id, t.issued_at, t.expires_at, t.revoked_at, f.revoked_at AS family_revoked_at
+SELECT t.client_id, t.user_id, t.scopes, t.family_id, t.issued_at, t.expires_at, t.revoked_at, f.revoked_at AS family_revoked_at
 FROM idp_bearer_tokens t
 LEFT JOIN idp_families f ON f.id = t.family_id
 WHERE t.hash IN (?)
 `
 
 type GetAccessTokenRow struct {
-	Hash            string
 	ClientID        string
 	UserID          *string
 	Scopes          string
@@ -417,7 +416,6 @@ func (q *Queries) GetAccessToken(ctx context.Context, hash string) (GetAccessTok
 	row := q.db.QueryRowContext(ctx, getAccessToken, hash)
 	var i GetAccessTokenRow
 	err := row.Scan(
-		&i.Hash,
 		&i.ClientID,
 		&i.UserID,
 		&i.Scopes,
@@ -431,16 +429,28 @@ func (q *Queries) GetAccessToken(ctx context.Context, hash string) (GetAccessTok
 }
 
 const getAuthorizationCode = `-- name: GetAuthorizationCode :one
-SELECT hash, client_id, user_id, redirect_uri, scopes, code_challenge, code_challenge_method, family_id, issued_at, expires_at, consumed_at
+SELECT client_id, user_id, redirect_uri, scopes, code_challenge, code_challenge_method, family_id, issued_at, expires_at, consumed_at
 FROM idp_authorization_codes
 WHERE hash = ?
 `
 
-func (q *Queries) GetAuthorizationCode(ctx context.Context, hash string) (AuthorizationCode, error) {
+type GetAuthorizationCodeRow struct {
+	ClientID            string
+	UserID              string
+	RedirectURI         string
+	Scopes              string
+	CodeChallenge       string
+	CodeChallengeMethod string
+	FamilyID            string
+	IssuedAt            time.Time
+	ExpiresAt           time.Time
+	ConsumedAt          *time.Time
+}
+
+func (q *Queries) GetAuthorizationCode(ctx context.Context, hash string) (GetAuthorizationCodeRow, error) {
 	row := q.db.QueryRowContext(ctx, getAuthorizationCode, hash)
-	var i AuthorizationCode
+	var i GetAuthorizationCodeRow
 	err := row.Scan(
-		&i.Hash,
 		&i.ClientID,
 		&i.UserID,
 		&i.RedirectURI,
@@ -482,14 +492,13 @@ func (q *Queries) GetClient(ctx context.Context, id string) (Client, error) {
 }
 
 const getRefreshToken = `-- name: GetRefreshToken :one
-SELECT t.hash, t.client_id, t.user_id, t.scopes, t.family_id, t.issued_at, t.expires_at, t.consumed_at, t.revoked_at, f.revoked_at AS family_revoked_at
+SELECT t.client_id, t.user_id, t.scopes, t.family_id, t.issued_at, t.expires_at, t.consumed_at, t.revoked_at, f.revoked_at AS family_revoked_at
 FROM idp_refresh_tokens t
 LEFT JOIN idp_families f ON f.id = t.family_id
 WHERE t.hash IN (?)
 `
 
 type GetRefreshTokenRow struct {
-	Hash            string
 	ClientID        string
 	UserID          *string
 	Scopes          string
@@ -505,7 +514,6 @@ func (q *Queries) GetRefreshToken(ctx context.Context, hash string) (GetRefreshT
 	row := q.db.QueryRowContext(ctx, getRefreshToken, hash)
 	var i GetRefreshTokenRow
 	err := row.Scan(
-		&i.Hash,
 		&i.ClientID,
 		&i.UserID,
 		&i.Scopes,

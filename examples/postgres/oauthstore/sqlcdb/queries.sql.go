@@ -499,14 +499,13 @@ func (q *Queries) FamilyExists(ctx context.Context, id string) (int64, error) {
 }
 
 const getAccessToken = `-- name: GetAccessToken :one
-SELECT t.hash, t.client_id, t.user_id, t.scopes, t.family_id, t.issued_at, t.expires_at, t.revoked_at, f.revoked_at AS family_revoked_at
+SELECT t.client_id, t.user_id, t.scopes, t.family_id, t.issued_at, t.expires_at, t.revoked_at, f.revoked_at AS family_revoked_at
 FROM oauth_access_tokens t
 LEFT JOIN oauth_families f ON f.id = t.family_id
 WHERE t.hash IN ($1)
 `
 
 type GetAccessTokenRow struct {
-	Hash            string
 	ClientID        string
 	UserID          *string
 	Scopes          []string
@@ -521,7 +520,6 @@ func (q *Queries) GetAccessToken(ctx context.Context, hash string) (GetAccessTok
 	row := q.db.QueryRow(ctx, getAccessToken, hash)
 	var i GetAccessTokenRow
 	err := row.Scan(
-		&i.Hash,
 		&i.ClientID,
 		&i.UserID,
 		&i.Scopes,
@@ -535,16 +533,28 @@ func (q *Queries) GetAccessToken(ctx context.Context, hash string) (GetAccessTok
 }
 
 const getAuthorizationCode = `-- name: GetAuthorizationCode :one
-SELECT hash, client_id, user_id, redirect_uri, scopes, code_challenge, code_challenge_method, family_id, issued_at, expires_at, consumed_at
+SELECT client_id, user_id, redirect_uri, scopes, code_challenge, code_challenge_method, family_id, issued_at, expires_at, consumed_at
 FROM oauth_authorization_codes
 WHERE hash = $1
 `
 
-func (q *Queries) GetAuthorizationCode(ctx context.Context, hash string) (AuthorizationCode, error) {
+type GetAuthorizationCodeRow struct {
+	ClientID            string
+	UserID              string
+	RedirectURI         string
+	Scopes              []string
+	CodeChallenge       string
+	CodeChallengeMethod string
+	FamilyID            string
+	IssuedAt            time.Time
+	ExpiresAt           time.Time
+	ConsumedAt          *time.Time
+}
+
+func (q *Queries) GetAuthorizationCode(ctx context.Context, hash string) (GetAuthorizationCodeRow, error) {
 	row := q.db.QueryRow(ctx, getAuthorizationCode, hash)
-	var i AuthorizationCode
+	var i GetAuthorizationCodeRow
 	err := row.Scan(
-		&i.Hash,
 		&i.ClientID,
 		&i.UserID,
 		&i.RedirectURI,
@@ -640,14 +650,13 @@ func (q *Queries) GetDeviceCodeByUserCode(ctx context.Context, userCodeHash stri
 }
 
 const getRefreshToken = `-- name: GetRefreshToken :one
-SELECT t.hash, t.client_id, t.user_id, t.scopes, t.family_id, t.issued_at, t.expires_at, t.consumed_at, t.revoked_at, f.revoked_at AS family_revoked_at
+SELECT t.client_id, t.user_id, t.scopes, t.family_id, t.issued_at, t.expires_at, t.consumed_at, t.revoked_at, f.revoked_at AS family_revoked_at
 FROM oauth_refresh_tokens t
 LEFT JOIN oauth_families f ON f.id = t.family_id
 WHERE t.hash IN ($1)
 `
 
 type GetRefreshTokenRow struct {
-	Hash            string
 	ClientID        string
 	UserID          *string
 	Scopes          []string
@@ -663,7 +672,6 @@ func (q *Queries) GetRefreshToken(ctx context.Context, hash string) (GetRefreshT
 	row := q.db.QueryRow(ctx, getRefreshToken, hash)
 	var i GetRefreshTokenRow
 	err := row.Scan(
-		&i.Hash,
 		&i.ClientID,
 		&i.UserID,
 		&i.Scopes,

@@ -524,7 +524,7 @@ func (s *Store) GetAccessToken(ctx context.Context, hash string) (*runtime.Acces
 		return nil, notFound(err)
 	}
 	return &runtime.AccessToken{
-		Hash:      row.Hash,
+		Hash:      hash,
 		ClientID:  row.ClientID,
 		UserID:    stringOf(row.UserID),
 		Scopes:    decodeList(row.Scopes),
@@ -574,7 +574,7 @@ func (s *Store) GetRefreshToken(ctx context.Context, hash string) (*runtime.Refr
 		return nil, notFound(err)
 	}
 	return &runtime.RefreshToken{
-		Hash:       row.Hash,
+		Hash:       hash,
 		ClientID:   row.ClientID,
 		UserID:     stringOf(row.UserID),
 		Scopes:     decodeList(row.Scopes),
@@ -627,7 +627,7 @@ func (s *Store) GetAuthorizationCode(ctx context.Context, hash string) (*runtime
 		return nil, notFound(err)
 	}
 	return &runtime.AuthorizationCode{
-		Hash:                row.Hash,
+		Hash:                hash,
 		ClientID:            row.ClientID,
 		UserID:              row.UserID,
 		RedirectURI:         row.RedirectURI,

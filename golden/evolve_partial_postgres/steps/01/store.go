@@ -21,6 +21,7 @@ import (
 	"github.com/pressly/goose/v3"
 	"github.com/pressly/goose/v3/lock"
 	"io/fs"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -43,6 +44,7 @@ type Store struct {
 	close   func() error   // set by Open: Close releases what Open opened
 	changes changeListener // ChangeCount's
 	issues  issueQueue     // the group commit of lone access tokens
+	lookups lookupQueue    // GetAccessToken's batches
 }
 
 var (
@@ -649,14 +651,150 @@ func (s *Store) createAccessToken(ctx context.Context, q *sqlcdb.Queries, t *run
 }
 
 // GetAccessToken returns the access token with that hash, or
-// runtime.ErrNotFound.
+// runtime.ErrNotFound. Lookups that arrive while a batch of them is out
+// wait for the next, which reads them all in one round trip (lookupQueue).
 func (s *Store) GetAccessToken(ctx context.Context, hash string) (*runtime.AccessToken, error) {
-	row, err := s.read.GetAccessToken(ctx, hash)
+	p := &pendingLookup{hash: hash, done: make(chan error, 1)}
+	q := &s.lookups
+	q.mu.Lock()
+	q.queue = append(q.queue, p)
+	lead := !q.leading
+	q.leading = true
+	q.mu.Unlock()
+	if !lead {
+		select {
+		case err := <-p.done:
+			if err != errLead {
+				return s.lookedUp(ctx, p, err)
+			}
+		case <-ctx.Done():
+			q.leave(p)
+			return nil, ctx.Err()
+		}
+	}
+	// Leading: p is first in the queue, so in this batch.
+	q.mu.Lock()
+	batch := q.queue
+	if len(batch) > maxBatch {
+		batch = batch[:maxBatch]
+	}
+	q.queue = q.queue[len(batch):]
+	q.mu.Unlock()
+	recovered := s.lookUpBatch(ctx, batch)
+	// Hand over to the first caller queued meanwhile, if any.
+	q.mu.Lock()
+	if len(q.queue) > 0 {
+		q.queue[0].done <- errLead
+	} else {
+		q.leading = false
+	}
+	q.mu.Unlock()
+	if recovered != nil {
+		panic(recovered)
+	}
+	return s.lookedUp(ctx, p, <-p.done)
+}
+
+// lookupQueue groups GetAccessToken's lookups, a bearer check each. PostgreSQL
+// spends some 40 µs of CPU on a query that is a round trip of its own, under
+// 20 µs on each query of a batch of 4 to 16 (measured), and the Store saves
+// a write and a read system call per query likewise: lookups that arrive
+// while a batch is out share the next one.
+type lookupQueue struct {
+	mu      sync.Mutex
+	queue   []*pendingLookup
+	leading bool // a caller is serving a batch
+}
+
+// pendingLookup is one GetAccessToken call waiting in the queue.
+type pendingLookup struct {
+	hash string
+	row  sqlcdb.GetAccessTokenRow // its row, when done gave nil
+	done chan error               // the lookup's error, errLookUpAlone or errLead; buffered
+}
+
+// errLookUpAlone tells a queued caller that its batch failed before its
+// lookup was answered: it looks its token up again, alone.
+var errLookUpAlone = errors.New("look up alone")
+
+// lookUpBatch looks up the tokens of batch under ctx, the leader's: one
+// alone with GetAccessToken, more with one pgx batch (GetAccessTokens), and
+// tells each caller. A lookup that failed in a batch, for any reason but no
+// row, gets errLookUpAlone, so that no caller's answer depends on another's
+// context. A panic (in a pgx tracer, say) is returned for the leader to
+// raise once the lead is handed over; the callers not yet answered look
+// their tokens up alone.
+func (s *Store) lookUpBatch(ctx context.Context, batch []*pendingLookup) (recovered any) {
+	answered := 0
+	defer func() {
+		if recovered = recover(); recovered != nil {
+			for _, p := range batch[answered:] {
+				p.done <- errLookUpAlone
+			}
+		}
+	}()
+	if len(batch) == 1 {
+		p := batch[0]
+		var err error
+		p.row, err = s.read.GetAccessToken(ctx, p.hash)
+		p.done <- err
+		return nil
+	}
+	hashes := make([]string, len(batch))
+	for i, p := range batch {
+		hashes[i] = p.hash
+	}
+	s.read.GetAccessTokens(ctx, hashes).QueryRow(func(i int, row sqlcdb.GetAccessTokensRow, err error) {
+		if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+			err = errLookUpAlone
+		}
+		p := batch[i]
+		p.row = sqlcdb.GetAccessTokenRow(row)
+		p.done <- err
+		answered++
+	})
+	return nil
+}
+
+// leave takes p, whose caller gave up, out of the queue, unless a batch
+// took it already (its answer then goes unread into done's buffer). A lead
+// p was given passes to the next caller, lest the queue stay without one.
+func (q *lookupQueue) leave(p *pendingLookup) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	i := slices.Index(q.queue, p)
+	if i < 0 {
+		return
+	}
+	q.queue = slices.Delete(q.queue, i, i+1)
+	// Queued, p was answered nothing: done holds the lead or is empty.
+	select {
+	case <-p.done:
+		if len(q.queue) > 0 {
+			q.queue[0].done <- errLead
+		} else {
+			q.leading = false
+		}
+	default:
+	}
+}
+
+// lookedUp is GetAccessToken's answer to p, whose lookup ended with err;
+// after errLookUpAlone, its own lookup under ctx, its caller's.
+func (s *Store) lookedUp(ctx context.Context, p *pendingLookup, err error) (*runtime.AccessToken, error) {
+	if err == errLookUpAlone {
+		p.row, err = s.read.GetAccessToken(ctx, p.hash)
+	}
 	if err != nil {
 		return nil, notFound(err)
 	}
+	return accessTokenFromRow(p.hash, p.row), nil
+}
+
+// accessTokenFromRow is the access token with that hash, read as row.
+func accessTokenFromRow(hash string, row sqlcdb.GetAccessTokenRow) *runtime.AccessToken {
 	return &runtime.AccessToken{
-		Hash:      row.Hash,
+		Hash:      hash,
 		ClientID:  row.ClientID,
 		UserID:    stringOf(row.UserID),
 		Scopes:    row.Scopes,
@@ -664,7 +802,7 @@ func (s *Store) GetAccessToken(ctx context.Context, hash string) (*runtime.Acces
 		IssuedAt:  row.IssuedAt.UTC(),
 		ExpiresAt: row.ExpiresAt.UTC(),
 		RevokedAt: revokedAt(row.RevokedAt, row.FamilyRevokedAt),
-	}, nil
+	}
 }
 
 // RevokeAccessToken marks the token revoked. Revoking again keeps the first
@@ -706,7 +844,7 @@ func (s *Store) GetRefreshToken(ctx context.Context, hash string) (*runtime.Refr
 		return nil, notFound(err)
 	}
 	return &runtime.RefreshToken{
-		Hash:       row.Hash,
+		Hash:       hash,
 		ClientID:   row.ClientID,
 		UserID:     stringOf(row.UserID),
 		Scopes:     row.Scopes,
@@ -759,7 +897,7 @@ func (s *Store) GetAuthorizationCode(ctx context.Context, hash string) (*runtime
 		return nil, notFound(err)
 	}
 	return &runtime.AuthorizationCode{
-		Hash:                row.Hash,
+		Hash:                hash,
 		ClientID:            row.ClientID,
 		UserID:              row.UserID,
 		RedirectURI:         row.RedirectURI,
@@ -992,7 +1130,8 @@ func consume(ctx context.Context, q *sqlcdb.Queries, c *runtime.Consumption) err
 	}
 }
 
-// maxBatch bounds how many issuances one transaction commits.
+// maxBatch bounds a batch: how many lone access tokens one transaction
+// commits, how many lookups one round trip reads.
 const maxBatch = 64
 
 // issueQueue is the group commit of lone access tokens: PostgreSQL's cost per
@@ -1002,7 +1141,7 @@ const maxBatch = 64
 type issueQueue struct {
 	mu      sync.Mutex
 	queue   []*pendingIssue
-	leading bool // a caller is committing the queue
+	leading bool // a caller is serving a batch
 }
 
 // pendingIssue is one Issue call waiting in the queue.
@@ -1012,8 +1151,8 @@ type pendingIssue struct {
 	done chan error // its result, or errLead; buffered
 }
 
-// errLead tells a queued caller to commit the queue.
-var errLead = errors.New("lead the group commit")
+// errLead tells a queued caller to lead: to serve the next batch.
+var errLead = errors.New("lead the next batch")
 
 // issuePanic is a panic while applying one issuance (in a NewAccessTokenExtra
 // hook, say), carried to its caller, which panics with it in its own

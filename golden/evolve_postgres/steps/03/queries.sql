@@ -54,7 +54,13 @@ INSERT INTO oauth_access_tokens (hash, client_id, user_id, scopes, family_id, is
 VALUES (sqlc.arg(hash), sqlc.arg(client_id), sqlc.arg(user_id), sqlc.arg(scopes), sqlc.arg(family_id), sqlc.arg(issued_at), sqlc.arg(expires_at), sqlc.arg(revoked_at));
 
 -- name: GetAccessToken :one
-SELECT t.hash, t.client_id, t.user_id, t.scopes, t.family_id, t.issued_at, t.expires_at, t.revoked_at, f.revoked_at AS family_revoked_at
+SELECT t.client_id, t.user_id, t.scopes, t.family_id, t.issued_at, t.expires_at, t.revoked_at, f.revoked_at AS family_revoked_at
+FROM oauth_access_tokens t
+LEFT JOIN oauth_families f ON f.id = t.family_id
+WHERE t.hash IN (sqlc.arg(hash));
+
+-- name: GetAccessTokens :batchone
+SELECT t.client_id, t.user_id, t.scopes, t.family_id, t.issued_at, t.expires_at, t.revoked_at, f.revoked_at AS family_revoked_at
 FROM oauth_access_tokens t
 LEFT JOIN oauth_families f ON f.id = t.family_id
 WHERE t.hash IN (sqlc.arg(hash));
@@ -77,7 +83,7 @@ INSERT INTO oauth_authorization_codes (hash, client_id, user_id, redirect_uri, s
 VALUES (sqlc.arg(hash), sqlc.arg(client_id), sqlc.arg(user_id), sqlc.arg(redirect_uri), sqlc.arg(scopes), sqlc.arg(code_challenge), sqlc.arg(code_challenge_method), sqlc.arg(family_id), sqlc.arg(issued_at), sqlc.arg(expires_at), sqlc.arg(consumed_at));
 
 -- name: GetAuthorizationCode :one
-SELECT hash, client_id, user_id, redirect_uri, scopes, code_challenge, code_challenge_method, family_id, issued_at, expires_at, consumed_at
+SELECT client_id, user_id, redirect_uri, scopes, code_challenge, code_challenge_method, family_id, issued_at, expires_at, consumed_at
 FROM oauth_authorization_codes
 WHERE hash = sqlc.arg(hash);
 

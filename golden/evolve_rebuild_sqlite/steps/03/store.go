@@ -199,7 +199,7 @@ const maxBatch = 64
 type issueQueue struct {
 	mu      sync.Mutex
 	queue   []*pendingIssue
-	leading bool // a caller is committing the queue
+	leading bool // a caller is serving a batch
 }
 
 // pendingIssue is one Issue call waiting in the queue.
@@ -209,8 +209,8 @@ type pendingIssue struct {
 	done chan error // its result, or errLead; buffered
 }
 
-// errLead tells a queued caller to commit the queue.
-var errLead = errors.New("lead the group commit")
+// errLead tells a queued caller to lead: to serve the next batch.
+var errLead = errors.New("lead the next batch")
 
 // issuePanic is a panic while applying one issuance (in a NewAccessTokenExtra
 // hook, say), carried to its caller, which panics with it in its own
@@ -734,7 +734,7 @@ func (s *Store) GetAccessToken(ctx context.Context, hash string) (*runtime.Acces
 		return nil, notFound(err)
 	}
 	return &runtime.AccessToken{
-		Hash:      row.Hash,
+		Hash:      hash,
 		ClientID:  row.ClientID,
 		UserID:    stringOf(row.UserID),
 		Scopes:    decodeList(row.Scopes),
@@ -784,7 +784,7 @@ func (s *Store) GetRefreshToken(ctx context.Context, hash string) (*runtime.Refr
 		return nil, notFound(err)
 	}
 	return &runtime.RefreshToken{
-		Hash:       row.Hash,
+		Hash:       hash,
 		ClientID:   row.ClientID,
 		UserID:     stringOf(row.UserID),
 		Scopes:     decodeList(row.Scopes),
@@ -837,7 +837,7 @@ func (s *Store) GetAuthorizationCode(ctx context.Context, hash string) (*runtime
 		return nil, notFound(err)
 	}
 	return &runtime.AuthorizationCode{
-		Hash:                row.Hash,
+		Hash:                hash,
 		ClientID:            row.ClientID,
 		UserID:              row.UserID,
 		RedirectURI:         row.RedirectURI,

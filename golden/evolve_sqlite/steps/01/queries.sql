@@ -37,7 +37,7 @@ INSERT INTO oauth_access_tokens (hash, client_id, user_id, scopes, family_id, is
 VALUES (sqlc.arg(hash), sqlc.arg(client_id), sqlc.arg(user_id), sqlc.arg(scopes), sqlc.arg(family_id), sqlc.arg(issued_at), sqlc.arg(expires_at), sqlc.arg(revoked_at));
 
 -- name: GetAccessToken :one
-SELECT t.hash, t.client_id, t.user_id, t.scopes, t.family_id, t.issued_at, t.expires_at, t.revoked_at
+SELECT t.client_id, t.user_id, t.scopes, t.family_id, t.issued_at, t.expires_at, t.revoked_at
 FROM oauth_access_tokens t
 WHERE t.hash = sqlc.arg(hash);
 

@@ -162,16 +162,25 @@ func (q *Queries) DeleteClient(ctx context.Context, id string) (int64, error) {
 }
 
 const getAccessToken = `-- name: GetAccessToken :one
-SELECT t.hash, t.client_id, t.user_id, t.scopes, t.family_id, t.issued_at, t.expires_at, t.revoked_at
+SELECT t.client_id, t.user_id, t.scopes, t.family_id, t.issued_at, t.expires_at, t.revoked_at
 FROM oauth_access_tokens t
 WHERE t.hash = ?
 `
 
-func (q *Queries) GetAccessToken(ctx context.Context, hash string) (AccessToken, error) {
+type GetAccessTokenRow struct {
+	ClientID  string
+	UserID    *string
+	Scopes    string
+	FamilyID  *string
+	IssuedAt  time.Time
+	ExpiresAt time.Time
+	RevokedAt *time.Time
+}
+
+func (q *Queries) GetAccessToken(ctx context.Context, hash string) (GetAccessTokenRow, error) {
 	row := q.db.QueryRowContext(ctx, getAccessToken, hash)
-	var i AccessToken
+	var i GetAccessTokenRow
 	err := row.Scan(
-		&i.Hash,
 		&i.ClientID,
 		&i.UserID,
 		&i.Scopes,

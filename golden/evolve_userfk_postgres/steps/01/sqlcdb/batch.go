@@ -76,3 +76,71 @@ func (b *CreateAccessTokensBatchResults) Close() error {
 	b.closed = true
 	return b.br.Close()
 }
+
+const getAccessTokens = `-- name: GetAccessTokens :batchone
+SELECT t.client_id, t.user_id, t.scopes, t.family_id, t.issued_at, t.expires_at, t.revoked_at, f.revoked_at AS family_revoked_at
+FROM oauth_access_tokens t
+LEFT JOIN oauth_families f ON f.id = t.family_id
+WHERE t.hash IN ($1)
+`
+
+type GetAccessTokensBatchResults struct {
+	br     pgx.BatchResults
+	tot    int
+	closed bool
+}
+
+type GetAccessTokensRow struct {
+	ClientID        string
+	UserID          *string
+	Scopes          []string
+	FamilyID        *string
+	IssuedAt        time.Time
+	ExpiresAt       time.Time
+	RevokedAt       *time.Time
+	FamilyRevokedAt *time.Time
+}
+
+func (q *Queries) GetAccessTokens(ctx context.Context, hash []string) *GetAccessTokensBatchResults {
+	batch := &pgx.Batch{}
+	for _, a := range hash {
+		vals := []interface{}{
+			a,
+		}
+		batch.Queue(getAccessTokens, vals...)
+	}
+	br := q.db.SendBatch(ctx, batch)
+	return &GetAccessTokensBatchResults{br, len(hash), false}
+}
+
+func (b *GetAccessTokensBatchResults) QueryRow(f func(int, GetAccessTokensRow, error)) {
+	defer b.br.Close()
+	for t := 0; t < b.tot; t++ {
+		var i GetAccessTokensRow
+		if b.closed {
+			if f != nil {
+				f(t, i, ErrBatchAlreadyClosed)
+			}
+			continue
+		}
+		row := b.br.QueryRow()
+		err := row.Scan(
+			&i.ClientID,
+			&i.UserID,
+			&i.Scopes,
+			&i.FamilyID,
+			&i.IssuedAt,
+			&i.ExpiresAt,
+			&i.RevokedAt,
+			&i.FamilyRevokedAt,
+		)
+		if f != nil {
+			f(t, i, err)
+		}
+	}
+}
+
+func (b *GetAccessTokensBatchResults) Close() error {
+	b.closed = true
+	return b.br.Close()
+}
