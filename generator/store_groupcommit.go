@@ -337,7 +337,6 @@ func (lq leaderQueue) lead(values jen.Code, wait []jen.Code, serve jen.Code, res
 // follow is what a caller that did not find the queue idle does: wait for
 // its result, or for the lead; with lq.leaves, or for its context's end.
 func (lq leaderQueue) follow(result func(err jen.Code) jen.Code) jen.Code {
-	answered := jen.If(jen.Err().Op("!=").Id("errLead")).Block(result(jen.Err()))
 	if !lq.leaves {
 		return jen.If(jen.Op("!").Id("lead")).Block(
 			jen.If(jen.Err().Op(":=").Op("<-").Id("p").Dot("done"), jen.Err().Op("!=").Id("errLead")).Block(result(jen.Err())),
@@ -345,10 +344,12 @@ func (lq leaderQueue) follow(result func(err jen.Code) jen.Code) jen.Code {
 	}
 	return jen.If(jen.Op("!").Id("lead")).Block(
 		jen.Select().Block(
-			jen.Case(jen.Err().Op(":=").Op("<-").Id("p").Dot("done")).Block(answered),
+			jen.Case(jen.Err().Op(":=").Op("<-").Id("p").Dot("done")).Block(
+				jen.If(jen.Err().Op("!=").Id("errLead")).Block(result(jen.Err())),
+			),
 			jen.Case(jen.Op("<-").Id("ctx").Dot("Done").Call()).Block(
 				jen.Id("q").Dot("leave").Call(jen.Id("p")),
-				jen.Return(jen.Nil(), jen.Id("ctx").Dot("Err").Call()),
+				result(jen.Id("ctx").Dot("Err").Call()),
 			),
 		),
 	)

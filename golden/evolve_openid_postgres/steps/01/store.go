@@ -633,7 +633,7 @@ func (s *Store) GetAccessToken(ctx context.Context, hash string) (*runtime.Acces
 			}
 		case <-ctx.Done():
 			q.leave(p)
-			return nil, ctx.Err()
+			return s.lookedUp(ctx, p, ctx.Err())
 		}
 	}
 	// Leading: p is first in the queue, so in this batch.
