@@ -19,6 +19,7 @@ import (
 	sqlcdb "github.com/oauthgen/oauthgen/golden/client_credentials_sqlite/sqlcdb"
 	"github.com/oauthgen/oauthgen/runtime"
 	"github.com/pressly/goose/v3"
+	"io"
 	"io/fs"
 	"net/url"
 	goruntime "runtime"
@@ -38,12 +39,13 @@ const VersionTable = "oauth_goose_db_version"
 // Store keeps oauthgen's records in SQLite. It implements the runtime's store
 // interfaces for the grants declared in oauthgen.yaml. It is safe for concurrent use.
 type Store struct {
-	db     *sql.DB    // writes, and reads when there is no reader
-	reader *sql.DB    // reads; nil when New was given one handle
-	issues issueQueue // Issue's group commit
-	write  *sqlcdb.Queries
-	read   *sqlcdb.Queries
-	close  func() error // set by Open: Close releases what Open opened
+	db      *sql.DB     // writes, and reads when there is no reader
+	reader  *sql.DB     // reads; nil when New was given one handle
+	issues  issueQueue  // Issue's group commit
+	lookups *lookupPool // GetAccessToken's connections; nil after New
+	write   *sqlcdb.Queries
+	read    *sqlcdb.Queries
+	close   func() error // set by Open: Close releases what Open opened
 }
 
 var (
@@ -75,23 +77,32 @@ func Open(path string) (*Store, error) {
 	// with its schema read and its statements prepared again, under load.
 	reader.SetMaxOpenConns(readers)
 	reader.SetMaxIdleConns(readers)
-	// Fail now, not at the first request, if the file cannot be opened.
-	if err := db.Ping(); err != nil {
+	lookups, err := sql.Open("sqlite3", dsn)
+	if err != nil {
 		db.Close()
 		reader.Close()
 		return nil, err
 	}
+	// Fail now, not at the first request, if the file cannot be opened.
+	if err := db.Ping(); err != nil {
+		db.Close()
+		reader.Close()
+		lookups.Close()
+		return nil, err
+	}
 	write, read := &preparedDB{db: db}, &preparedDB{db: reader, rowsUncancelled: true}
 	s := &Store{
-		db:     db,
-		reader: reader,
-		write:  sqlcdb.New(write),
-		read:   sqlcdb.New(read),
+		db:      db,
+		reader:  reader,
+		write:   sqlcdb.New(write),
+		read:    sqlcdb.New(read),
+		lookups: newLookupPool(lookups, readers),
 	}
 	s.close = func() error {
 		write.close()
 		read.close()
-		return errors.Join(reader.Close(), db.Close())
+		s.lookups.close()
+		return errors.Join(lookups.Close(), reader.Close(), db.Close())
 	}
 	return s, nil
 }
@@ -110,8 +121,8 @@ func (s *Store) DB() *sql.DB {
 	return s.db
 }
 
-// readers is how many connections Open keeps for reads: a bearer check or a
-// client lookup holds one for a single indexed SELECT.
+// readers is how many connections Open keeps for reads, and for bearer checks
+// (lookupPool): each holds one for a single indexed SELECT.
 const readers = 8
 
 // preparedDB runs each query through a statement prepared on its first use and
@@ -676,7 +687,7 @@ func (s *Store) createAccessToken(ctx context.Context, q *sqlcdb.Queries, t *run
 // GetAccessToken returns the access token with that hash, or
 // runtime.ErrNotFound.
 func (s *Store) GetAccessToken(ctx context.Context, hash string) (*runtime.AccessToken, error) {
-	row, err := s.read.GetAccessToken(ctx, hash)
+	row, err := s.getAccessToken(ctx, hash)
 	if err != nil {
 		return nil, notFound(err)
 	}
@@ -690,6 +701,196 @@ func (s *Store) GetAccessToken(ctx context.Context, hash string) (*runtime.Acces
 		ExpiresAt: row.ExpiresAt.UTC(),
 		RevokedAt: timeOf(row.RevokedAt),
 	}, nil
+}
+
+// getAccessToken runs GetAccessToken's query: through the lookup pool when
+// Open made one, else through sqlc's code.
+func (s *Store) getAccessToken(ctx context.Context, hash string) (sqlcdb.GetAccessTokenRow, error) {
+	if s.lookups == nil {
+		return s.read.GetAccessToken(ctx, hash)
+	}
+	var row sqlcdb.GetAccessTokenRow
+	err := s.lookups.lookUp(ctx, hash, func(v []driver.Value) error {
+		return errors.Join(
+			scanColumn(&row.ClientID, v[0]),
+			scanNullColumn(&row.UserID, v[1]),
+			scanColumn(&row.Scopes, v[2]),
+			scanNullColumn(&row.FamilyID, v[3]),
+			scanColumn(&row.IssuedAt, v[4]),
+			scanColumn(&row.ExpiresAt, v[5]),
+			scanNullColumn(&row.RevokedAt, v[6]),
+		)
+	})
+	return row, err
+}
+
+// accessTokenLookup is GetAccessToken's query as sqlc runs it, for the
+// lookup pool's statements.
+const accessTokenLookup = `SELECT t.client_id, t.user_id, t.scopes, t.family_id, t.issued_at, t.expires_at, t.revoked_at
+FROM oauth_access_tokens t
+WHERE t.hash = ?1`
+
+// lookupPool keeps reader connections for GetAccessToken, the bearer check,
+// each with the lookup prepared on the driver's connection. A lookup through
+// it skips database/sql's pool, its Rows and the reflection of its Scan,
+// which cost as much CPU as SQLite's own work on the lookup.
+type lookupPool struct {
+	db *sql.DB // the connections' own handle
+	// free holds the connections not in use: nil is one not opened yet, or
+	// closed after an error. close closes the channel.
+	free    chan *lookupConn
+	closing sync.Once
+}
+
+// lookupConn is a connection of a lookupPool, with the lookup prepared on it.
+type lookupConn struct {
+	conn *sql.Conn
+	stmt interface {
+		driver.Stmt
+		driver.StmtQueryContext
+	}
+	args []driver.NamedValue
+	row  []driver.Value  // the last lookup's row
+	step func(any) error // c.query, bound once: what Raw runs
+}
+
+func newLookupPool(db *sql.DB, size int) *lookupPool {
+	p := &lookupPool{db: db, free: make(chan *lookupConn, size)}
+	for range size {
+		p.free <- nil
+	}
+	return p
+}
+
+// lookUp runs the lookup for key and gives scan its row, which is valid only
+// during the call: sql.ErrNoRows if there is none. A connection whose lookup
+// failed is closed; the next caller to take its place opens another.
+func (p *lookupPool) lookUp(ctx context.Context, key string, scan func([]driver.Value) error) error {
+	var c *lookupConn
+	var ok bool
+	select {
+	case c, ok = <-p.free:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	if !ok {
+		return sql.ErrConnDone // closed
+	}
+	if c == nil {
+		var err error
+		if c, err = p.open(ctx); err != nil {
+			p.free <- nil
+			return err
+		}
+	}
+	c.args[0].Value = key
+	err := c.conn.Raw(c.step)
+	switch {
+	case err == nil:
+		err = scan(c.row)
+	case err != sql.ErrNoRows:
+		c.close()
+		c = nil
+	}
+	p.free <- c
+	return err
+}
+
+// open takes a connection from p.db and prepares the lookup on it.
+func (p *lookupPool) open(ctx context.Context) (*lookupConn, error) {
+	conn, err := p.db.Conn(ctx)
+	if err != nil {
+		return nil, err
+	}
+	c := &lookupConn{
+		conn: conn,
+		args: []driver.NamedValue{{Ordinal: 1}},
+		row:  make([]driver.Value, 7),
+	}
+	c.step = c.query
+	err = conn.Raw(func(dc any) error {
+		st, err := dc.(driver.ConnPrepareContext).PrepareContext(ctx, accessTokenLookup)
+		if err != nil {
+			return err
+		}
+		c.stmt = st.(interface {
+			driver.Stmt
+			driver.StmtQueryContext
+		})
+		return nil
+	})
+	if err != nil {
+		conn.Close()
+		return nil, err
+	}
+	return c, nil
+}
+
+// query runs the statement and reads its first row into c.row. Raw calls it
+// with the driver's connection, the statement's. Its context is never
+// cancelled: the driver would watch a cancellable one, for a read of
+// microseconds that never waits for the writer (WAL). Closing the rows
+// ends the read transaction, so the next lookup sees every commit before it.
+func (c *lookupConn) query(any) error {
+	rows, err := c.stmt.QueryContext(context.Background(), c.args)
+	if err != nil {
+		return err
+	}
+	err = rows.Next(c.row)
+	if cerr := rows.Close(); err == nil {
+		err = cerr
+	}
+	if err == io.EOF {
+		return sql.ErrNoRows
+	}
+	return err
+}
+
+// close closes c's statement and gives its connection back to database/sql,
+// closed: a connection whose lookup failed is not trusted again.
+func (c *lookupConn) close() {
+	c.conn.Raw(func(any) error {
+		c.stmt.Close()
+		return driver.ErrBadConn // Raw closes c.conn and its driver connection
+	})
+}
+
+// close closes the pool's connections, once those in use are back, and
+// fails the lookups after it.
+func (p *lookupPool) close() {
+	p.closing.Do(func() {
+		for range cap(p.free) {
+			if c := <-p.free; c != nil {
+				c.close()
+			}
+		}
+		close(p.free)
+	})
+}
+
+// scanColumn stores v, a value the driver read, in dest, of the Go type sqlc
+// gives the column; database/sql's Scan would do the same for these types.
+func scanColumn[T any](dest *T, v driver.Value) error {
+	t, ok := v.(T)
+	if !ok {
+		return fmt.Errorf("cannot store %T in %T", v, *dest)
+	}
+	*dest = t
+	return nil
+}
+
+// scanNullColumn is scanColumn for a nullable column: nil for NULL.
+func scanNullColumn[T any](dest **T, v driver.Value) error {
+	if v == nil {
+		*dest = nil
+		return nil
+	}
+	t, ok := v.(T)
+	if !ok {
+		return fmt.Errorf("cannot store %T in %T", v, *dest)
+	}
+	*dest = &t
+	return nil
 }
 
 // RevokeAccessToken marks the token revoked. Revoking again keeps the first
