@@ -219,13 +219,16 @@ func (g *storeGen) emitSQLiteTryBatch() {
 	f.Comment("One caller giving up does not cancel the others' transaction; each")
 	f.Comment("issuance is written under its own caller's context (its values reach")
 	f.Comment("the New…Extra hooks), without its cancellation.")
+	want := jen.Id("p").Dot("is").Dot("IfChangeCount")
 	f.Func().Params(recv()).Id("tryBatch").Params(jen.Id("batch").Index().Op("*").Id("pendingIssue")).Error().Block(
 		jen.List(jen.Id("tx"), jen.Err()).Op(":=").Id("s").Dot("db").Dot("BeginTx").Call(jen.Qual(ctxPkg, "WithoutCancel").Call(jen.Id("batch").Index(jen.Lit(0)).Dot("ctx")), jen.Nil()),
 		jen.If(jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Err())),
 		jen.Defer().Id("tx").Dot("Rollback").Call().Comment("a no-op after Commit"),
 		jen.Id("q").Op(":=").Id("s").Dot("write").Dot("WithTx").Call(jen.Id("tx")),
 		jen.For(jen.List(jen.Id("_"), jen.Id("p")).Op(":=").Range().Id("batch")).Block(
-			jen.If(jen.Err().Op(":=").Id("s").Dot("issue").Call(jen.Qual(ctxPkg, "WithoutCancel").Call(jen.Id("p").Dot("ctx")), jen.Id("q"), jen.Id("p").Dot("is")), jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Err())),
+			jen.Id("ctx").Op(":=").Qual(ctxPkg, "WithoutCancel").Call(jen.Id("p").Dot("ctx")),
+			jen.If(want.Clone().Op("!=").Nil()).Block(g.compareCount(jen.Id("ctx"), jen.Id("q"), want.Clone(), jen.Id("n"))...),
+			jen.If(jen.Err().Op(":=").Id("s").Dot("issue").Call(jen.Id("ctx"), jen.Id("q"), jen.Id("p").Dot("is")), jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Err())),
 		),
 		jen.Return(jen.Id("tx").Dot("Commit").Call()),
 	)

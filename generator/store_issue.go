@@ -99,29 +99,41 @@ func (g *storeGen) emitIssue() {
 		}
 		lone = jen.Id("s").Dot(gc.entry).Call(jen.Id("ctx"), jen.Id("is"))
 	}
-	if g.p.Dialect == schema.SQLite {
-		// Its IfChangeCount must be compared in the INSERT's transaction.
-		only = only.Op("&&").Id("is").Dot("IfChangeCount").Op("==").Nil()
+	queries := jen.Id("s").Dot("write").Dot("WithTx").Call(jen.Id("tx"))
+	var checks []jen.Code
+	if g.p.IssueChecksChangeCount() {
+		// The count is compared by a lone access token's INSERT itself, or
+		// first in the transaction.
+		want := jen.Id("is").Dot("IfChangeCount")
+		only = jen.Id("is").Dot("AccessToken").Op("!=").Nil().Op("&&").Add(only)
 		comment = []jen.Code{
-			jen.Comment("An access token alone (client credentials, implicit) with no count to"),
-			jen.Comment("compare is one INSERT, atomic by itself: no transaction to pay for."),
+			jen.Comment("An access token alone (client credentials, implicit) is one INSERT,"),
+			jen.Comment("atomic by itself, and it compares IfChangeCount: no transaction to pay for."),
 		}
+		lone = jen.If(want.Clone().Op("!=").Nil()).Block(
+			jen.Return(jen.Id("s").Dot("createAccessTokenIfUnchanged").Call(jen.Id("ctx"), jen.Id("is").Dot("AccessToken"), jen.Op("*").Add(want.Clone()))),
+		).Line().Return(jen.Id("s").Dot("createAccessToken").Call(jen.Id("ctx"), jen.Id("s").Dot("write"), jen.Id("is").Dot("AccessToken")))
+		checks = []jen.Code{
+			jen.Id("q").Op(":=").Add(queries),
+			jen.If(want.Clone().Op("!=").Nil()).Block(g.compareCount(jen.Id("ctx"), jen.Id("q"), want.Clone(), jen.Id("n"))...),
+		}
+		queries = jen.Id("q")
+	} else {
+		lone = jen.Return(lone)
 	}
 	f.Func().Params(recv()).Id(name).Params(ctxParam(), jen.Id("is").Op("*").Add(rt("Issuance"))).Error().Block(
-		append(comment,
-			jen.If(only).Block(jen.Return(lone)),
+		append(append(comment,
+			jen.If(only).Block(lone),
 			jen.List(jen.Id("tx"), jen.Err()).Op(":=").Add(tx.begin),
 			jen.If(jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Err())),
 			jen.Defer().Add(tx.rollback).Comment("a no-op after Commit"),
-			jen.If(jen.Err().Op(":=").Id("s").Dot("issue").Call(jen.Id("ctx"), jen.Id("s").Dot("write").Dot("WithTx").Call(jen.Id("tx")), jen.Id("is")), jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Err())),
+		), append(checks,
+			jen.If(jen.Err().Op(":=").Id("s").Dot("issue").Call(jen.Id("ctx"), queries, jen.Id("is")), jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Err())),
 			jen.Return(tx.commit),
-		)...)
+		)...)...)
 	f.Line()
 
 	var body []jen.Code
-	if g.p.Dialect == schema.SQLite {
-		body = append(body, g.issueChecks()...)
-	}
 	body = append(body,
 		jen.If(jen.Id("is").Dot("Consume").Op("!=").Nil()).Block(
 			jen.If(jen.Err().Op(":=").Id("consume").Call(jen.Id("ctx"), jen.Id("q"), jen.Id("is").Dot("Consume")), jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Err())),
@@ -144,31 +156,53 @@ func (g *storeGen) emitIssue() {
 		append(body, jen.Return(jen.Nil()))...,
 	)
 	f.Line()
+	if g.p.IssueChecksChangeCount() {
+		g.emitCreateIfUnchanged()
+	}
 	g.emitConsume()
 	if gc != nil && gc.lone {
 		g.emitGroupCommit(gc)
 	}
 }
 
-// issueChecks is the start of SQLite's issue: IfChangeCount compared with
-// the changes table through q, inside the transaction.
-func (g *storeGen) issueChecks() []jen.Code {
-	n := jen.Id("is").Dot("IfChangeCount")
+// compareCount reads the change count through q, under ctx, into n, and
+// returns runtime.ErrChanged unless it is *want.
+func (g *storeGen) compareCount(ctx, q, want, n jen.Code) []jen.Code {
 	return []jen.Code{
-		jen.If(n.Clone().Op("!=").Nil()).Block(
-			jen.List(jen.Id("n"), jen.Err()).Op(":=").Add(g.callOn(jen.Id("q"), "ChangeCount")),
-			jen.If(jen.Err().Op("!=").Nil().Op("&&").Op("!").Qual("errors", "Is").Call(jen.Err(), jen.Qual(sqlPkg, "ErrNoRows"))).Block(jen.Return(jen.Err())),
-			jen.If(jen.Uint64().Call(jen.Id("n")).Op("!=").Op("*").Add(n.Clone())).Block(jen.Return(rt("ErrChanged"))),
-		),
+		jen.List(n, jen.Err()).Op(":=").Id("changeCount").Call(ctx, q),
+		jen.If(jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Err())),
+		jen.If(jen.Add(n).Op("!=").Op("*").Add(want)).Block(jen.Return(rt("ErrChanged"))),
 	}
+}
+
+// emitCreateIfUnchanged writes createAccessTokenIfUnchanged, a lone access
+// token's INSERT that compares the change count itself: one statement,
+// atomic without a transaction (CreateAccessTokenIfUnchanged).
+func (g *storeGen) emitCreateIfUnchanged() {
+	pre, args, _ := g.issueArgs(schema.TableAccessTokens, "t", []jen.Code{jen.Err()})
+	args = append(args, arg{"change_count", jen.Int64().Call(jen.Id("n"))})
+	f := g.f
+	f.Comment("createAccessTokenIfUnchanged stores t with one INSERT … SELECT, atomic as")
+	f.Comment("any statement is, which inserts nothing unless the change count is n:")
+	f.Comment("runtime.ErrChanged if it is not; runtime.ErrDuplicate if a key exists.")
+	f.Func().Params(recv()).Id("createAccessTokenIfUnchanged").Params(ctxParam(), jen.Id("t").Op("*").Add(rt("AccessToken")), jen.Id("n").Uint64()).Error().Block(
+		append(pre,
+			jen.List(jen.Id("inserted"), jen.Err()).Op(":=").Add(g.callOn(jen.Id("s").Dot("write"), "CreateAccessTokenIfUnchanged", args...)),
+			jen.If(jen.Err().Op("!=").Nil()).Block(jen.Return(g.use("duplicate", jen.Err()))),
+			jen.If(jen.Id("inserted").Op("==").Lit(0)).Block(jen.Return(rt("ErrChanged"))),
+			jen.Return(jen.Nil()),
+		)...,
+	)
+	f.Line()
 }
 
 // emitIssueChecks writes IssueChecksChangeCount (runtime.ChangeCountIssuer).
 func (g *storeGen) emitIssueChecks() {
 	f := g.f
-	f.Comment("IssueChecksChangeCount implements runtime.ChangeCountIssuer: issue compares")
-	f.Comment("an Issuance's IfChangeCount with the changes table in its transaction, so")
-	f.Comment("token requests need not read ChangeCount first.")
+	f.Comment("IssueChecksChangeCount implements runtime.ChangeCountIssuer: Issue compares")
+	f.Comment("an Issuance's IfChangeCount with the changes table in its transaction (a")
+	f.Comment("lone access token: in its INSERT), so token requests need not read")
+	f.Comment("ChangeCount first.")
 	f.Func().Params(recv()).Id("IssueChecksChangeCount").Params().Bool().Block(jen.Return(jen.True()))
 	f.Line()
 }

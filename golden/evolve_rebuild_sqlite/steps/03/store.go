@@ -342,7 +342,17 @@ func (s *Store) tryBatch(batch []*pendingIssue) error {
 	defer tx.Rollback() // a no-op after Commit
 	q := s.write.WithTx(tx)
 	for _, p := range batch {
-		if err := s.issue(context.WithoutCancel(p.ctx), q, p.is); err != nil {
+		ctx := context.WithoutCancel(p.ctx)
+		if p.is.IfChangeCount != nil {
+			n, err := changeCount(ctx, q)
+			if err != nil {
+				return err
+			}
+			if n != *p.is.IfChangeCount {
+				return runtime.ErrChanged
+			}
+		}
+		if err := s.issue(ctx, q, p.is); err != nil {
 			return err
 		}
 	}
@@ -856,17 +866,30 @@ func (s *Store) GetAuthorizationCode(ctx context.Context, hash string) (*runtime
 // writer connection (Open's DSN has _txlock=immediate): it takes the write
 // lock at once, so it never fails half-way to upgrade a read lock.
 func (s *Store) issueNow(ctx context.Context, is *runtime.Issuance) error {
-	// An access token alone (client credentials, implicit) with no count to
-	// compare is one INSERT, atomic by itself: no transaction to pay for.
-	if is.Consume == nil && is.Family == nil && is.AuthorizationCode == nil && is.DeviceCode == nil && is.RefreshToken == nil && is.IfChangeCount == nil {
-		return s.issue(ctx, s.write, is)
+	// An access token alone (client credentials, implicit) is one INSERT,
+	// atomic by itself, and it compares IfChangeCount: no transaction to pay for.
+	if is.AccessToken != nil && is.Consume == nil && is.Family == nil && is.AuthorizationCode == nil && is.DeviceCode == nil && is.RefreshToken == nil {
+		if is.IfChangeCount != nil {
+			return s.createAccessTokenIfUnchanged(ctx, is.AccessToken, *is.IfChangeCount)
+		}
+		return s.createAccessToken(ctx, s.write, is.AccessToken)
 	}
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return err
 	}
 	defer tx.Rollback() // a no-op after Commit
-	if err := s.issue(ctx, s.write.WithTx(tx), is); err != nil {
+	q := s.write.WithTx(tx)
+	if is.IfChangeCount != nil {
+		n, err := changeCount(ctx, q)
+		if err != nil {
+			return err
+		}
+		if n != *is.IfChangeCount {
+			return runtime.ErrChanged
+		}
+	}
+	if err := s.issue(ctx, q, is); err != nil {
 		return err
 	}
 	return tx.Commit()
@@ -874,15 +897,6 @@ func (s *Store) issueNow(ctx context.Context, is *runtime.Issuance) error {
 
 // issue writes is through q, in Issue's order.
 func (s *Store) issue(ctx context.Context, q *sqlcdb.Queries, is *runtime.Issuance) error {
-	if is.IfChangeCount != nil {
-		n, err := q.ChangeCount(ctx)
-		if err != nil && !errors.Is(err, sql.ErrNoRows) {
-			return err
-		}
-		if uint64(n) != *is.IfChangeCount {
-			return runtime.ErrChanged
-		}
-	}
 	if is.Consume != nil {
 		if err := consume(ctx, q, is.Consume); err != nil {
 			return err
@@ -910,6 +924,30 @@ func (s *Store) issue(ctx context.Context, q *sqlcdb.Queries, is *runtime.Issuan
 		if err := s.createRefreshToken(ctx, q, is.RefreshToken); err != nil {
 			return err
 		}
+	}
+	return nil
+}
+
+// createAccessTokenIfUnchanged stores t with one INSERT … SELECT, atomic as
+// any statement is, which inserts nothing unless the change count is n:
+// runtime.ErrChanged if it is not; runtime.ErrDuplicate if a key exists.
+func (s *Store) createAccessTokenIfUnchanged(ctx context.Context, t *runtime.AccessToken, n uint64) error {
+	inserted, err := s.write.CreateAccessTokenIfUnchanged(ctx, sqlcdb.CreateAccessTokenIfUnchangedParams{
+		Hash:        t.Hash,
+		ClientID:    t.ClientID,
+		UserID:      nullString(t.UserID),
+		Scopes:      encodeList(t.Scopes),
+		FamilyID:    nullString(t.FamilyID),
+		IssuedAt:    t.IssuedAt.UTC(),
+		ExpiresAt:   t.ExpiresAt.UTC(),
+		RevokedAt:   nullTime(t.RevokedAt),
+		ChangeCount: int64(n),
+	})
+	if err != nil {
+		return duplicate(err)
+	}
+	if inserted == 0 {
+		return runtime.ErrChanged
 	}
 	return nil
 }
@@ -1095,19 +1133,24 @@ func (s *Store) purgeLimits(ctx context.Context, before time.Time) (int64, error
 // own transaction, whichever process made it. Writes made around the Store
 // (SQL by hand) are not counted.
 func (s *Store) ChangeCount(ctx context.Context) (uint64, bool, error) {
-	n, err := s.read.ChangeCount(ctx)
-	switch {
-	case errors.Is(err, sql.ErrNoRows):
-		return 0, true, nil // nothing changed yet
-	case err != nil:
-		return 0, false, err
-	}
-	return uint64(n), true, nil
+	n, err := changeCount(ctx, s.read)
+	return n, err == nil, err
 }
 
-// IssueChecksChangeCount implements runtime.ChangeCountIssuer: issue compares
-// an Issuance's IfChangeCount with the changes table in its transaction, so
-// token requests need not read ChangeCount first.
+// changeCount reads the changes table's count through q: 0 before the
+// first change, which creates its row.
+func changeCount(ctx context.Context, q *sqlcdb.Queries) (uint64, error) {
+	n, err := q.ChangeCount(ctx)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, nil // nothing changed yet
+	}
+	return uint64(n), err
+}
+
+// IssueChecksChangeCount implements runtime.ChangeCountIssuer: Issue compares
+// an Issuance's IfChangeCount with the changes table in its transaction (a
+// lone access token: in its INSERT), so token requests need not read
+// ChangeCount first.
 func (s *Store) IssueChecksChangeCount() bool {
 	return true
 }
