@@ -253,9 +253,10 @@ func TestGroupCommitDuplicateInBatch(t *testing.T) {
 // TestGroupCommitStaleCount: on SQLite, whose Issue compares IfChangeCount,
 // an issuance with a stale count gets runtime.ErrChanged and stores
 // nothing, whether it leads (alone: its INSERT compares) or is queued in a
-// batch (compared in the batch's transaction): the batch then fails, and
-// each of its issuances runs alone, so the others, with the current count
-// or none, are stored.
+// batch (one read of the count, in the batch's transaction, serves it all):
+// the batch then fails, and each of its issuances runs alone, so the
+// others, with the current count or none, are stored. A batch whose
+// counts are all the same stale one is compared with the database's.
 func TestGroupCommitStaleCount(t *testing.T) {
 	const n, uncounted = 8, 3
 	for _, c := range []struct {
@@ -264,6 +265,7 @@ func TestGroupCommitStaleCount(t *testing.T) {
 	}{
 		{"leader", []int{0}},
 		{"one_queued", []int{5}},
+		{"all_counted_queued", []int{1, 2, 4, 5, 6, 7}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			s := groupCommitStores["sqlite"](t)

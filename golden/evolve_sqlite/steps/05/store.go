@@ -333,26 +333,31 @@ func (s *Store) issueAlone(p *pendingIssue) {
 // tryBatch applies every issuance of batch in one transaction, all or none.
 // One caller giving up does not cancel the others' transaction; each
 // issuance is written under its own caller's context (its values reach
-// the New…Extra hooks), without its cancellation.
+// the New…Extra hooks), without its cancellation. No issuance writes the
+// change count, so one read of it serves every IfChangeCount of the batch.
 func (s *Store) tryBatch(batch []*pendingIssue) error {
-	tx, err := s.db.BeginTx(context.WithoutCancel(batch[0].ctx), nil)
+	ctx := context.WithoutCancel(batch[0].ctx)
+	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return err
 	}
 	defer tx.Rollback() // a no-op after Commit
 	q := s.write.WithTx(tx)
+	var count *uint64 // read for the first IfChangeCount
 	for _, p := range batch {
-		ctx := context.WithoutCancel(p.ctx)
 		if p.is.IfChangeCount != nil {
-			n, err := changeCount(ctx, q)
-			if err != nil {
-				return err
+			if count == nil {
+				n, err := changeCount(ctx, q)
+				if err != nil {
+					return err
+				}
+				count = &n
 			}
-			if n != *p.is.IfChangeCount {
+			if *p.is.IfChangeCount != *count {
 				return runtime.ErrChanged
 			}
 		}
-		if err := s.issue(ctx, q, p.is); err != nil {
+		if err := s.issue(context.WithoutCancel(p.ctx), q, p.is); err != nil {
 			return err
 		}
 	}
