@@ -53,8 +53,13 @@ func BenchmarkSQLiteIssuance(b *testing.B) {
 		b.Fatal(err)
 	}
 	h := srv.TokenHandler()
+	// Requests carry a cancellable context, as net/http's server gives them:
+	// the database driver runs a statement whose context can end on a
+	// goroutine of its own, to interrupt it.
+	reqCtx, cancel := context.WithCancel(ctx)
+	b.Cleanup(cancel)
 	post := func(form url.Values) (int, map[string]any) {
-		r := httptest.NewRequest(http.MethodPost, "/token", strings.NewReader(form.Encode()))
+		r := httptest.NewRequestWithContext(reqCtx, http.MethodPost, "/token", strings.NewReader(form.Encode()))
 		r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 		r.SetBasicAuth("bench", "bench-secret")
 		w := httptest.NewRecorder()
@@ -128,10 +133,12 @@ func BenchmarkSQLiteLoneAccessTokens(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	reqCtx, cancel := context.WithCancel(ctx) // as a server's request's
+	b.Cleanup(cancel)
 	var hash atomic.Int64
 	eachConcurrency(b, func() error {
 		now := time.Now().UTC()
-		return s.Issue(ctx, &runtime.Issuance{AccessToken: &runtime.AccessToken{Hash: strconv.FormatInt(hash.Add(1), 10), ClientID: "bench",
+		return s.Issue(reqCtx, &runtime.Issuance{AccessToken: &runtime.AccessToken{Hash: strconv.FormatInt(hash.Add(1), 10), ClientID: "bench",
 			Scopes: []string{"read"}, IssuedAt: now, ExpiresAt: now.Add(time.Hour)}, IfChangeCount: &count})
 	})
 }
