@@ -24,7 +24,7 @@ type groupCommit struct {
 	commitDoc []string
 	// alone applies p's issuance by itself; aloneDoc is issueAlone's comment.
 	alone    jen.Code
-	aloneDoc string
+	aloneDoc []string
 	// tryBatch writes tryBatch, which applies a batch all or none.
 	tryBatch func(*storeGen)
 }
@@ -61,8 +61,14 @@ func (g *storeGen) groupCommit() *groupCommit {
 				"result. A caller that gave up already is left out. If anything fails, the",
 				"transaction is rolled back and each issuance runs alone (issueNow).",
 			},
-			alone:    jen.Id("s").Dot("issueNow").Call(p.Clone().Dot("ctx"), p.Clone().Dot("is")),
-			aloneDoc: "issueAlone applies p's issuance in a transaction of its own and tells p.",
+			alone: jen.Id("s").Dot("issueNow").Call(jen.Qual(ctxPkg, "WithoutCancel").Call(p.Clone().Dot("ctx")), p.Clone().Dot("is")),
+			aloneDoc: []string{
+				"issueAlone applies p's issuance in a transaction of its own and tells p.",
+				"Without p's cancellation, as in a batch: mattn/go-sqlite3 runs each",
+				"statement whose context can end on a goroutine of its own, to interrupt",
+				"it, which costs more than the statement; and p's caller waits for its",
+				"result whatever its context does.",
+			},
 			tryBatch: (*storeGen).emitSQLiteTryBatch,
 		}
 	case g.batchesAccessTokens():
@@ -89,7 +95,7 @@ func (g *storeGen) groupCommit() *groupCommit {
 				"none of them is stored, and each is inserted alone (issueAlone).",
 			},
 			alone:    jen.Id("s").Dot("issue").Call(p.Clone().Dot("ctx"), jen.Id("s").Dot("write"), p.Clone().Dot("is")),
-			aloneDoc: "issueAlone inserts p's access token by itself and tells p.",
+			aloneDoc: []string{"issueAlone inserts p's access token by itself and tells p."},
 			tryBatch: (*storeGen).emitPostgresTryBatch,
 		}
 	}
@@ -201,7 +207,7 @@ func (g *storeGen) emitGroupCommit(gc *groupCommit) {
 	)
 	f.Line()
 
-	f.Comment(gc.aloneDoc)
+	comment(gc.aloneDoc)
 	f.Func().Params(recv()).Id("issueAlone").Params(jen.Id("p").Add(pending())).Block(
 		jen.Id("p").Dot("done").Op("<-").Id("issueRecovered").Call(jen.Func().Params().Error().Block(
 			jen.Return(gc.alone),

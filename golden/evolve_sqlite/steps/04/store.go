@@ -325,9 +325,13 @@ func (s *Store) commitBatch(batch []*pendingIssue) {
 }
 
 // issueAlone applies p's issuance in a transaction of its own and tells p.
+// Without p's cancellation, as in a batch: mattn/go-sqlite3 runs each
+// statement whose context can end on a goroutine of its own, to interrupt
+// it, which costs more than the statement; and p's caller waits for its
+// result whatever its context does.
 func (s *Store) issueAlone(p *pendingIssue) {
 	p.done <- issueRecovered(func() error {
-		return s.issueNow(p.ctx, p.is)
+		return s.issueNow(context.WithoutCancel(p.ctx), p.is)
 	})
 }
 
