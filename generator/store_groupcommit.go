@@ -227,12 +227,13 @@ func (g *storeGen) emitSQLiteTryBatch() {
 	f.Comment("the New…Extra hooks), without its cancellation. No issuance writes the")
 	f.Comment("change count, so one read of it serves every IfChangeCount of the batch.")
 	want := jen.Id("p").Dot("is").Dot("IfChangeCount")
+	tx := g.issueTx()
 	f.Func().Params(recv()).Id("tryBatch").Params(jen.Id("batch").Index().Op("*").Id("pendingIssue")).Error().Block(
 		jen.Id("ctx").Op(":=").Qual(ctxPkg, "WithoutCancel").Call(jen.Id("batch").Index(jen.Lit(0)).Dot("ctx")),
-		jen.List(jen.Id("tx"), jen.Err()).Op(":=").Id("s").Dot("db").Dot("BeginTx").Call(jen.Id("ctx"), jen.Nil()),
+		jen.List(jen.Id("tx"), jen.Err()).Op(":=").Add(tx.begin),
 		jen.If(jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Err())),
-		jen.Defer().Id("tx").Dot("Rollback").Call().Comment("a no-op after Commit"),
-		jen.Id("q").Op(":=").Id("s").Dot("write").Dot("WithTx").Call(jen.Id("tx")),
+		jen.Defer().Add(tx.rollback).Comment("a no-op after "+tx.committed),
+		jen.Id("q").Op(":=").Id("tx").Dot("q"),
 		jen.Var().Id("count").Op("*").Uint64().Comment("read for the first IfChangeCount"),
 		jen.For(jen.List(jen.Id("_"), jen.Id("p")).Op(":=").Range().Id("batch")).Block(
 			jen.If(want.Clone().Op("!=").Nil()).Block(
@@ -245,7 +246,7 @@ func (g *storeGen) emitSQLiteTryBatch() {
 			),
 			jen.If(jen.Err().Op(":=").Id("s").Dot("issue").Call(jen.Qual(ctxPkg, "WithoutCancel").Call(jen.Id("p").Dot("ctx")), jen.Id("q"), jen.Id("p").Dot("is")), jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Err())),
 		),
-		jen.Return(jen.Id("tx").Dot("Commit").Call()),
+		jen.Return(tx.commit),
 	)
 	f.Line()
 }

@@ -7,9 +7,10 @@ import (
 )
 
 // txCode is how the Store's dialect begins, rolls back and commits a
-// transaction named tx.
+// transaction named tx; committed names the commit in comments.
 type txCode struct {
 	begin, rollback, commit jen.Code
+	committed               string
 }
 
 // tx returns the dialect's transaction statements. PostgreSQL and MySQL
@@ -20,22 +21,91 @@ func (g *storeGen) tx() txCode {
 	switch g.p.Dialect {
 	case schema.Postgres:
 		return txCode{
-			begin:    jen.Id("s").Dot("pool").Dot("BeginTx").Call(ctx, jen.Qual(pgxPkg, "TxOptions").Values(jen.Id("IsoLevel").Op(":").Qual(pgxPkg, "ReadCommitted"))),
-			rollback: jen.Id("tx").Dot("Rollback").Call(ctx),
-			commit:   jen.Id("tx").Dot("Commit").Call(ctx),
+			begin:     jen.Id("s").Dot("pool").Dot("BeginTx").Call(ctx, jen.Qual(pgxPkg, "TxOptions").Values(jen.Id("IsoLevel").Op(":").Qual(pgxPkg, "ReadCommitted"))),
+			rollback:  jen.Id("tx").Dot("Rollback").Call(ctx),
+			commit:    jen.Id("tx").Dot("Commit").Call(ctx),
+			committed: "Commit",
 		}
 	case schema.MySQL:
 		return txCode{
-			begin:    jen.Id("s").Dot("db").Dot("BeginTx").Call(ctx, jen.Op("&").Qual(sqlPkg, "TxOptions").Values(jen.Id("Isolation").Op(":").Qual(sqlPkg, "LevelReadCommitted"))),
-			rollback: jen.Id("tx").Dot("Rollback").Call(),
-			commit:   jen.Id("tx").Dot("Commit").Call(),
+			begin:     jen.Id("s").Dot("db").Dot("BeginTx").Call(ctx, jen.Op("&").Qual(sqlPkg, "TxOptions").Values(jen.Id("Isolation").Op(":").Qual(sqlPkg, "LevelReadCommitted"))),
+			rollback:  jen.Id("tx").Dot("Rollback").Call(),
+			commit:    jen.Id("tx").Dot("Commit").Call(),
+			committed: "Commit",
 		}
 	}
 	return txCode{
-		begin:    jen.Id("s").Dot("db").Dot("BeginTx").Call(ctx, jen.Nil()),
-		rollback: jen.Id("tx").Dot("Rollback").Call(),
-		commit:   jen.Id("tx").Dot("Commit").Call(),
+		begin:     jen.Id("s").Dot("db").Dot("BeginTx").Call(ctx, jen.Nil()),
+		rollback:  jen.Id("tx").Dot("Rollback").Call(),
+		commit:    jen.Id("tx").Dot("Commit").Call(),
+		committed: "Commit",
 	}
+}
+
+// issueTx is SQLite's issuance transaction, an issueTx (emitIssueTx).
+func (g *storeGen) issueTx() txCode {
+	return txCode{
+		begin:     jen.Id("s").Dot("beginIssue").Call(jen.Id("ctx")),
+		rollback:  jen.Id("tx").Dot("rollback").Call(),
+		commit:    jen.Id("tx").Dot("commit").Call(),
+		committed: "commit",
+	}
+}
+
+// emitIssueTx writes issueTx, the transaction of SQLite's issuances: a
+// sql.Tx's work without database/sql's goroutines.
+func (g *storeGen) emitIssueTx() {
+	f := g.f
+	tx := func() *jen.Statement { return jen.Id("tx") }
+	bg := jen.Qual(ctxPkg, "Background").Call()
+	f.Comment("issueTx is an IMMEDIATE transaction on a connection of the writer pool,")
+	f.Comment("held until commit or rollback: what a sql.Tx does, without the goroutine")
+	f.Comment("database/sql starts per transaction, and per query in one, to watch its")
+	f.Comment("context, which costs more than SQLite's BEGIN and COMMIT.")
+	f.Type().Id("issueTx").Struct(
+		jen.Id("conn").Op("*").Qual(sqlPkg, "Conn"),
+		jen.Id("q").Op("*").Qual(g.db, "Queries").Comment("the transaction's queries"),
+		jen.Id("done").Bool().Comment("committed or rolled back"),
+	)
+	f.Line()
+	f.Comment("beginIssue begins an issueTx, whose statements run under ctx. It takes the")
+	f.Comment("write lock at once, so it never fails half-way to upgrade a read lock.")
+	f.Func().Params(recv()).Id("beginIssue").Params(ctxParam()).Params(jen.Op("*").Id("issueTx"), jen.Error()).Block(
+		jen.List(jen.Id("conn"), jen.Err()).Op(":=").Id("s").Dot("db").Dot("Conn").Call(jen.Id("ctx")),
+		jen.If(jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Nil(), jen.Err())),
+		jen.If(jen.List(jen.Id("_"), jen.Err()).Op(":=").Id("conn").Dot("ExecContext").Call(jen.Id("ctx"), jen.Lit("BEGIN IMMEDIATE")), jen.Err().Op("!=").Nil()).Block(
+			jen.Id("conn").Dot("Close").Call(),
+			jen.Return(jen.Nil(), jen.Err()),
+		),
+		jen.Return(jen.Op("&").Id("issueTx").Values(jen.Id("conn").Op(":").Id("conn"), jen.Id("q").Op(":").Qual(g.db, "New").Call(jen.Id("conn"))), jen.Nil()),
+	)
+	f.Line()
+	f.Comment("commit commits tx and gives its connection back. A COMMIT that fails is")
+	f.Comment("rolled back, as mattn/go-sqlite3's Tx does.")
+	f.Func().Params(tx().Op("*").Id("issueTx")).Id("commit").Params().Error().Block(
+		jen.If(jen.List(jen.Id("_"), jen.Err()).Op(":=").Add(tx()).Dot("conn").Dot("ExecContext").Call(bg.Clone(), jen.Lit("COMMIT")), jen.Err().Op("!=").Nil()).Block(
+			tx().Dot("rollback").Call(),
+			jen.Return(jen.Err()),
+		),
+		tx().Dot("done").Op("=").True(),
+		tx().Dot("conn").Dot("Close").Call(),
+		jen.Return(jen.Nil()),
+	)
+	f.Line()
+	f.Comment("rollback rolls tx back and gives its connection back; a no-op after")
+	f.Comment("commit. A connection still in a transaction then is closed, lest the next")
+	f.Comment("writer's statements join it.")
+	f.Func().Params(tx().Op("*").Id("issueTx")).Id("rollback").Params().Block(
+		jen.If(tx().Dot("done")).Block(jen.Return()),
+		tx().Dot("done").Op("=").True(),
+		tx().Dot("conn").Dot("ExecContext").Call(bg.Clone(), jen.Lit("ROLLBACK")).Comment("fails if SQLite rolled back already"),
+		tx().Dot("conn").Dot("Raw").Call(jen.Func().Params(jen.Id("dc").Any()).Error().Block(
+			jen.If(jen.List(jen.Id("c"), jen.Id("ok")).Op(":=").Id("dc").Assert(jen.Op("*").Qual(sqlite3Pkg, "SQLiteConn")), jen.Id("ok").Op("&&").Id("c").Dot("AutoCommit").Call()).Block(jen.Return(jen.Nil())),
+			jen.Return(jen.Qual("database/sql/driver", "ErrBadConn")),
+		)),
+		tx().Dot("conn").Dot("Close").Call(),
+	)
+	f.Line()
 }
 
 // issuanceRecords are the records of a runtime.Issuance, in the order
@@ -60,10 +130,8 @@ func (g *storeGen) emitIssue() {
 		// Issue queues for a group commit (emitGroupCommit); issueNow is
 		// one issuance committed alone, as Issue is on the other dialects.
 		name = "issueNow"
-		f.Comment("issueNow applies is alone, as Issue promises: in one transaction, or one")
-		f.Comment("INSERT when that is all it is. The transaction begins IMMEDIATE on the one")
-		f.Comment("writer connection (Open's DSN has _txlock=immediate): it takes the write")
-		f.Comment("lock at once, so it never fails half-way to upgrade a read lock.")
+		f.Comment("issueNow applies is alone, as Issue promises: in one transaction (an")
+		f.Comment("issueTx), or one INSERT when that is all it is.")
 	} else {
 		f.Comment("Issue applies is in one transaction: the Consume first, then the records,")
 		f.Comment("the family before those that name it. Either all of it is visible")
@@ -100,6 +168,10 @@ func (g *storeGen) emitIssue() {
 		lone = jen.Id("s").Dot(gc.entry).Call(jen.Id("ctx"), jen.Id("is"))
 	}
 	queries := jen.Id("s").Dot("write").Dot("WithTx").Call(jen.Id("tx"))
+	if g.p.Dialect == schema.SQLite {
+		tx = g.issueTx()
+		queries = jen.Id("tx").Dot("q")
+	}
 	var checks []jen.Code
 	if g.p.IssueChecksChangeCount() {
 		// The count is compared by a lone access token's INSERT itself, or
@@ -114,10 +186,8 @@ func (g *storeGen) emitIssue() {
 			jen.Return(jen.Id("s").Dot("createAccessTokenIfUnchanged").Call(jen.Id("ctx"), jen.Id("is").Dot("AccessToken"), jen.Op("*").Add(want.Clone()))),
 		).Line().Return(jen.Id("s").Dot("createAccessToken").Call(jen.Id("ctx"), jen.Id("s").Dot("write"), jen.Id("is").Dot("AccessToken")))
 		checks = []jen.Code{
-			jen.Id("q").Op(":=").Add(queries),
-			jen.If(want.Clone().Op("!=").Nil()).Block(g.compareCount(jen.Id("ctx"), jen.Id("q"), want.Clone(), jen.Id("n"))...),
+			jen.If(want.Clone().Op("!=").Nil()).Block(g.compareCount(jen.Id("ctx"), queries, want.Clone(), jen.Id("n"))...),
 		}
-		queries = jen.Id("q")
 	} else {
 		lone = jen.Return(lone)
 	}
@@ -126,7 +196,7 @@ func (g *storeGen) emitIssue() {
 			jen.If(only).Block(lone),
 			jen.List(jen.Id("tx"), jen.Err()).Op(":=").Add(tx.begin),
 			jen.If(jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Err())),
-			jen.Defer().Add(tx.rollback).Comment("a no-op after Commit"),
+			jen.Defer().Add(tx.rollback).Comment("a no-op after "+tx.committed),
 		), append(checks,
 			jen.If(jen.Err().Op(":=").Id("s").Dot("issue").Call(jen.Id("ctx"), queries, jen.Id("is")), jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Err())),
 			jen.Return(tx.commit),
@@ -156,6 +226,9 @@ func (g *storeGen) emitIssue() {
 		append(body, jen.Return(jen.Nil()))...,
 	)
 	f.Line()
+	if g.p.Dialect == schema.SQLite {
+		g.emitIssueTx()
+	}
 	if g.p.IssueChecksChangeCount() {
 		g.emitCreateIfUnchanged()
 	}

@@ -341,12 +341,12 @@ func (s *Store) issueAlone(p *pendingIssue) {
 // change count, so one read of it serves every IfChangeCount of the batch.
 func (s *Store) tryBatch(batch []*pendingIssue) error {
 	ctx := context.WithoutCancel(batch[0].ctx)
-	tx, err := s.db.BeginTx(ctx, nil)
+	tx, err := s.beginIssue(ctx)
 	if err != nil {
 		return err
 	}
-	defer tx.Rollback() // a no-op after Commit
-	q := s.write.WithTx(tx)
+	defer tx.rollback() // a no-op after commit
+	q := tx.q
 	var count *uint64 // read for the first IfChangeCount
 	for _, p := range batch {
 		if p.is.IfChangeCount != nil {
@@ -365,7 +365,7 @@ func (s *Store) tryBatch(batch []*pendingIssue) error {
 			return err
 		}
 	}
-	return tx.Commit()
+	return tx.commit()
 }
 
 // Close closes the database handles Open opened; after New it does nothing.
@@ -865,10 +865,8 @@ func (s *Store) GetAuthorizationCode(ctx context.Context, hash string) (*runtime
 	}, nil
 }
 
-// issueNow applies is alone, as Issue promises: in one transaction, or one
-// INSERT when that is all it is. The transaction begins IMMEDIATE on the one
-// writer connection (Open's DSN has _txlock=immediate): it takes the write
-// lock at once, so it never fails half-way to upgrade a read lock.
+// issueNow applies is alone, as Issue promises: in one transaction (an
+// issueTx), or one INSERT when that is all it is.
 func (s *Store) issueNow(ctx context.Context, is *runtime.Issuance) error {
 	// An access token alone (client credentials, implicit) is one INSERT,
 	// atomic by itself, and it compares IfChangeCount: no transaction to pay for.
@@ -878,14 +876,13 @@ func (s *Store) issueNow(ctx context.Context, is *runtime.Issuance) error {
 		}
 		return s.createAccessToken(ctx, s.write, is.AccessToken)
 	}
-	tx, err := s.db.BeginTx(ctx, nil)
+	tx, err := s.beginIssue(ctx)
 	if err != nil {
 		return err
 	}
-	defer tx.Rollback() // a no-op after Commit
-	q := s.write.WithTx(tx)
+	defer tx.rollback() // a no-op after commit
 	if is.IfChangeCount != nil {
-		n, err := changeCount(ctx, q)
+		n, err := changeCount(ctx, tx.q)
 		if err != nil {
 			return err
 		}
@@ -893,10 +890,10 @@ func (s *Store) issueNow(ctx context.Context, is *runtime.Issuance) error {
 			return runtime.ErrChanged
 		}
 	}
-	if err := s.issue(ctx, q, is); err != nil {
+	if err := s.issue(ctx, tx.q, is); err != nil {
 		return err
 	}
-	return tx.Commit()
+	return tx.commit()
 }
 
 // issue writes is through q, in Issue's order.
@@ -930,6 +927,60 @@ func (s *Store) issue(ctx context.Context, q *sqlcdb.Queries, is *runtime.Issuan
 		}
 	}
 	return nil
+}
+
+// issueTx is an IMMEDIATE transaction on a connection of the writer pool,
+// held until commit or rollback: what a sql.Tx does, without the goroutine
+// database/sql starts per transaction, and per query in one, to watch its
+// context, which costs more than SQLite's BEGIN and COMMIT.
+type issueTx struct {
+	conn *sql.Conn
+	q    *sqlcdb.Queries // the transaction's queries
+	done bool            // committed or rolled back
+}
+
+// beginIssue begins an issueTx, whose statements run under ctx. It takes the
+// write lock at once, so it never fails half-way to upgrade a read lock.
+func (s *Store) beginIssue(ctx context.Context) (*issueTx, error) {
+	conn, err := s.db.Conn(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := conn.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
+		conn.Close()
+		return nil, err
+	}
+	return &issueTx{conn: conn, q: sqlcdb.New(conn)}, nil
+}
+
+// commit commits tx and gives its connection back. A COMMIT that fails is
+// rolled back, as mattn/go-sqlite3's Tx does.
+func (tx *issueTx) commit() error {
+	if _, err := tx.conn.ExecContext(context.Background(), "COMMIT"); err != nil {
+		tx.rollback()
+		return err
+	}
+	tx.done = true
+	tx.conn.Close()
+	return nil
+}
+
+// rollback rolls tx back and gives its connection back; a no-op after
+// commit. A connection still in a transaction then is closed, lest the next
+// writer's statements join it.
+func (tx *issueTx) rollback() {
+	if tx.done {
+		return
+	}
+	tx.done = true
+	tx.conn.ExecContext(context.Background(), "ROLLBACK") // fails if SQLite rolled back already
+	tx.conn.Raw(func(dc any) error {
+		if c, ok := dc.(*sqlite3.SQLiteConn); ok && c.AutoCommit() {
+			return nil
+		}
+		return driver.ErrBadConn
+	})
+	tx.conn.Close()
 }
 
 // createAccessTokenIfUnchanged stores t with one INSERT … SELECT, atomic as
