@@ -335,29 +335,48 @@ func (s *Store) commitBatch(batch []*pendingIssue) {
 }
 
 // issueAlone applies p's issuance in a transaction of its own and tells p.
+// Without p's cancellation, as in a batch: mattn/go-sqlite3 runs each
+// statement whose context can end on a goroutine of its own, to interrupt
+// it, which costs more than the statement; and p's caller waits for its
+// result whatever its context does.
 func (s *Store) issueAlone(p *pendingIssue) {
 	p.done <- issueRecovered(func() error {
-		return s.issueNow(p.ctx, p.is)
+		return s.issueNow(context.WithoutCancel(p.ctx), p.is)
 	})
 }
 
 // tryBatch applies every issuance of batch in one transaction, all or none.
 // One caller giving up does not cancel the others' transaction; each
 // issuance is written under its own caller's context (its values reach
-// the New…Extra hooks), without its cancellation.
+// the New…Extra hooks), without its cancellation. No issuance writes the
+// change count, so one read of it serves every IfChangeCount of the batch.
 func (s *Store) tryBatch(batch []*pendingIssue) error {
-	tx, err := s.db.BeginTx(context.WithoutCancel(batch[0].ctx), nil)
+	ctx := context.WithoutCancel(batch[0].ctx)
+	tx, err := s.beginIssue(ctx)
 	if err != nil {
 		return err
 	}
-	defer tx.Rollback() // a no-op after Commit
-	q := s.write.WithTx(tx)
+	defer tx.rollback() // a no-op after commit
+	q := tx.q
+	var count *uint64 // read for the first IfChangeCount
 	for _, p := range batch {
+		if p.is.IfChangeCount != nil {
+			if count == nil {
+				n, err := changeCount(ctx, q)
+				if err != nil {
+					return err
+				}
+				count = &n
+			}
+			if *p.is.IfChangeCount != *count {
+				return runtime.ErrChanged
+			}
+		}
 		if err := s.issue(context.WithoutCancel(p.ctx), q, p.is); err != nil {
 			return err
 		}
 	}
-	return tx.Commit()
+	return tx.commit()
 }
 
 // Close closes the database handles Open opened; after New it does nothing.
@@ -1049,38 +1068,39 @@ func (s *Store) GetAuthorizationCode(ctx context.Context, hash string) (*runtime
 	}, nil
 }
 
-// issueNow applies is alone, as Issue promises: in one transaction, or one
-// INSERT when that is all it is. The transaction begins IMMEDIATE on the one
-// writer connection (Open's DSN has _txlock=immediate): it takes the write
-// lock at once, so it never fails half-way to upgrade a read lock.
+// issueNow applies is alone, as Issue promises: in one transaction (an
+// issueTx), or one INSERT when that is all it is.
 func (s *Store) issueNow(ctx context.Context, is *runtime.Issuance) error {
-	// An access token alone (client credentials, implicit) with no count to
-	// compare is one INSERT, atomic by itself: no transaction to pay for.
-	if is.Consume == nil && is.Family == nil && is.AuthorizationCode == nil && is.DeviceCode == nil && is.RefreshToken == nil && is.IfChangeCount == nil {
-		return s.issue(ctx, s.write, is)
+	// An access token alone (client credentials, implicit) is one INSERT,
+	// atomic by itself, and it compares IfChangeCount: no transaction to pay for.
+	if is.AccessToken != nil && is.Consume == nil && is.Family == nil && is.AuthorizationCode == nil && is.DeviceCode == nil && is.RefreshToken == nil {
+		if is.IfChangeCount != nil {
+			return s.createAccessTokenIfUnchanged(ctx, is.AccessToken, *is.IfChangeCount)
+		}
+		return s.createAccessToken(ctx, s.write, is.AccessToken)
 	}
-	tx, err := s.db.BeginTx(ctx, nil)
+	tx, err := s.beginIssue(ctx)
 	if err != nil {
 		return err
 	}
-	defer tx.Rollback() // a no-op after Commit
-	if err := s.issue(ctx, s.write.WithTx(tx), is); err != nil {
+	defer tx.rollback() // a no-op after commit
+	if is.IfChangeCount != nil {
+		n, err := changeCount(ctx, tx.q)
+		if err != nil {
+			return err
+		}
+		if n != *is.IfChangeCount {
+			return runtime.ErrChanged
+		}
+	}
+	if err := s.issue(ctx, tx.q, is); err != nil {
 		return err
 	}
-	return tx.Commit()
+	return tx.commit()
 }
 
 // issue writes is through q, in Issue's order.
 func (s *Store) issue(ctx context.Context, q *sqlcdb.Queries, is *runtime.Issuance) error {
-	if is.IfChangeCount != nil {
-		n, err := q.ChangeCount(ctx)
-		if err != nil && !errors.Is(err, sql.ErrNoRows) {
-			return err
-		}
-		if uint64(n) != *is.IfChangeCount {
-			return runtime.ErrChanged
-		}
-	}
 	if is.Consume != nil {
 		if err := consume(ctx, q, is.Consume); err != nil {
 			return err
@@ -1108,6 +1128,84 @@ func (s *Store) issue(ctx context.Context, q *sqlcdb.Queries, is *runtime.Issuan
 		if err := s.createRefreshToken(ctx, q, is.RefreshToken); err != nil {
 			return err
 		}
+	}
+	return nil
+}
+
+// issueTx is an IMMEDIATE transaction on a connection of the writer pool,
+// held until commit or rollback: what a sql.Tx does, without the goroutine
+// database/sql starts per transaction, and per query in one, to watch its
+// context, which costs more than SQLite's BEGIN and COMMIT.
+type issueTx struct {
+	conn *sql.Conn
+	q    *sqlcdb.Queries // the transaction's queries
+	done bool            // committed or rolled back
+}
+
+// beginIssue begins an issueTx, whose statements run under ctx. It takes the
+// write lock at once, so it never fails half-way to upgrade a read lock.
+func (s *Store) beginIssue(ctx context.Context) (*issueTx, error) {
+	conn, err := s.db.Conn(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := conn.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
+		conn.Close()
+		return nil, err
+	}
+	return &issueTx{conn: conn, q: sqlcdb.New(conn)}, nil
+}
+
+// commit commits tx and gives its connection back. A COMMIT that fails is
+// rolled back, as mattn/go-sqlite3's Tx does.
+func (tx *issueTx) commit() error {
+	if _, err := tx.conn.ExecContext(context.Background(), "COMMIT"); err != nil {
+		tx.rollback()
+		return err
+	}
+	tx.done = true
+	tx.conn.Close()
+	return nil
+}
+
+// rollback rolls tx back and gives its connection back; a no-op after
+// commit. A connection still in a transaction then is closed, lest the next
+// writer's statements join it.
+func (tx *issueTx) rollback() {
+	if tx.done {
+		return
+	}
+	tx.done = true
+	tx.conn.ExecContext(context.Background(), "ROLLBACK") // fails if SQLite rolled back already
+	tx.conn.Raw(func(dc any) error {
+		if c, ok := dc.(*sqlite3.SQLiteConn); ok && c.AutoCommit() {
+			return nil
+		}
+		return driver.ErrBadConn
+	})
+	tx.conn.Close()
+}
+
+// createAccessTokenIfUnchanged stores t with one INSERT … SELECT, atomic as
+// any statement is, which inserts nothing unless the change count is n:
+// runtime.ErrChanged if it is not; runtime.ErrDuplicate if a key exists.
+func (s *Store) createAccessTokenIfUnchanged(ctx context.Context, t *runtime.AccessToken, n uint64) error {
+	inserted, err := s.write.CreateAccessTokenIfUnchanged(ctx, sqlcdb.CreateAccessTokenIfUnchangedParams{
+		Hash:        t.Hash,
+		ClientID:    t.ClientID,
+		UserID:      nullString(t.UserID),
+		Scopes:      encodeList(t.Scopes),
+		FamilyID:    nullString(t.FamilyID),
+		IssuedAt:    t.IssuedAt.UTC(),
+		ExpiresAt:   t.ExpiresAt.UTC(),
+		RevokedAt:   nullTime(t.RevokedAt),
+		ChangeCount: int64(n),
+	})
+	if err != nil {
+		return duplicate(err)
+	}
+	if inserted == 0 {
+		return runtime.ErrChanged
 	}
 	return nil
 }
@@ -1293,19 +1391,24 @@ func (s *Store) purgeLimits(ctx context.Context, before time.Time) (int64, error
 // own transaction, whichever process made it. Writes made around the Store
 // (SQL by hand) are not counted.
 func (s *Store) ChangeCount(ctx context.Context) (uint64, bool, error) {
-	n, err := s.read.ChangeCount(ctx)
-	switch {
-	case errors.Is(err, sql.ErrNoRows):
-		return 0, true, nil // nothing changed yet
-	case err != nil:
-		return 0, false, err
-	}
-	return uint64(n), true, nil
+	n, err := changeCount(ctx, s.read)
+	return n, err == nil, err
 }
 
-// IssueChecksChangeCount implements runtime.ChangeCountIssuer: issue compares
-// an Issuance's IfChangeCount with the changes table in its transaction, so
-// token requests need not read ChangeCount first.
+// changeCount reads the changes table's count through q: 0 before the
+// first change, which creates its row.
+func changeCount(ctx context.Context, q *sqlcdb.Queries) (uint64, error) {
+	n, err := q.ChangeCount(ctx)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, nil // nothing changed yet
+	}
+	return uint64(n), err
+}
+
+// IssueChecksChangeCount implements runtime.ChangeCountIssuer: Issue compares
+// an Issuance's IfChangeCount with the changes table in its transaction (a
+// lone access token: in its INSERT), so token requests need not read
+// ChangeCount first.
 func (s *Store) IssueChecksChangeCount() bool {
 	return true
 }
