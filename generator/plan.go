@@ -69,11 +69,17 @@ func (p *Plan) Interfaces() []string {
 		out = append(out, "Limiter")
 	}
 	out = append(out, "ChangeCounter")
-	if p.Dialect == schema.SQLite {
-		out = append(out, "ChangeCountIssuer") // issueChecks
+	if p.IssueChecksChangeCount() {
+		out = append(out, "ChangeCountIssuer")
 	}
 	return out
 }
+
+// IssueChecksChangeCount reports whether the Store is a
+// runtime.ChangeCountIssuer: SQLite's, where ChangeCount is a read of the
+// database the engine would otherwise make per token request, and Issue
+// can compare the count in the write it makes anyway.
+func (p *Plan) IssueChecksChangeCount() bool { return p.Dialect == schema.SQLite }
 
 // recordNames are the Go names of each table kind's record, in the
 // runtime, in the Store and as sqlc models.

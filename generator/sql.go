@@ -143,6 +143,9 @@ type queryData struct {
 	// (store_changes.go); one of them is set.
 	Changes        *Table
 	ChangesChannel string
+	// IssueChecksCount: Issue compares the change count
+	// (Plan.IssueChecksChangeCount), a lone access token's in its INSERT.
+	IssueChecksCount bool
 	// FamilyMembers are the tables whose rows belong to a family.
 	FamilyMembers []*Table
 	// UserRecords are the tables DeleteUser empties of the user's rows, in
@@ -174,6 +177,7 @@ func buildQueries(p *Plan) ([]*Query, error) {
 		Limits:             p.Table(tableLimits),
 		Changes:            p.Table(tableChanges),
 		ChangesChannel:     p.ChangesChannel,
+		IssueChecksCount:   p.IssueChecksChangeCount(),
 		Dialect:            p.Dialect,
 		PurgeBatch:         p.PurgeBatch,
 	}

@@ -76,17 +76,21 @@ func (g *storeGen) emitChanges() {
 	f.Comment("own transaction, whichever process made it. Writes made around the Store")
 	f.Comment("(SQL by hand) are not counted.")
 	f.Func().Params(recv()).Id("ChangeCount").Params(ctxParam()).Params(jen.Uint64(), jen.Bool(), jen.Error()).Block(
-		jen.List(jen.Id("n"), jen.Err()).Op(":=").Add(g.call("ChangeCount")),
-		jen.Switch().Block(
-			jen.Case(jen.Qual("errors", "Is").Call(jen.Err(), jen.Qual(sqlPkg, "ErrNoRows"))).Block(
-				jen.Return(jen.Lit(0), jen.True(), jen.Nil()).Comment("nothing changed yet"),
-			),
-			jen.Case(jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Lit(0), jen.False(), jen.Err())),
-		),
-		jen.Return(jen.Uint64().Call(jen.Id("n")), jen.True(), jen.Nil()),
+		jen.List(jen.Id("n"), jen.Err()).Op(":=").Id("changeCount").Call(jen.Id("ctx"), jen.Id("s").Dot("read")),
+		jen.Return(jen.Id("n"), jen.Err().Op("==").Nil(), jen.Err()),
 	)
 	f.Line()
-	if g.p.Dialect == schema.SQLite {
+	f.Comment("changeCount reads the changes table's count through q: 0 before the")
+	f.Comment("first change, which creates its row.")
+	f.Func().Id("changeCount").Params(ctxParam(), jen.Id("q").Op("*").Qual(g.db, "Queries")).Params(jen.Uint64(), jen.Error()).Block(
+		jen.List(jen.Id("n"), jen.Err()).Op(":=").Add(g.callOn(jen.Id("q"), "ChangeCount")),
+		jen.If(jen.Qual("errors", "Is").Call(jen.Err(), jen.Qual(sqlPkg, "ErrNoRows"))).Block(
+			jen.Return(jen.Lit(0), jen.Nil()).Comment("nothing changed yet"),
+		),
+		jen.Return(jen.Uint64().Call(jen.Id("n")), jen.Err()),
+	)
+	f.Line()
+	if g.p.IssueChecksChangeCount() {
 		g.emitIssueChecks()
 	}
 	f.Comment("commitChange commits tx, a write of clients or limiter counts, counting it")

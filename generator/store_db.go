@@ -51,6 +51,9 @@ func (g *storeGen) emitStore() {
 		if p.Dialect == schema.SQLite {
 			fields = append(fields, jen.Id("reader").Op("*").Qual(sqlPkg, "DB").Comment("reads; nil when New was given one handle"))
 			fields = append(fields, jen.Id("issues").Id("issueQueue").Comment("Issue's group commit"))
+			if g.poolsLookups() {
+				fields = append(fields, jen.Id("lookups").Op("*").Id("lookupPool").Comment("GetAccessToken's connections; nil after New"))
+			}
 		}
 	}
 	fields = append(fields,
@@ -190,7 +193,8 @@ func (g *storeGen) emitSQLiteOpen() {
 	// unprepared, are compiled once per connection, not at every token.
 	dsn := jen.Lit("file:").Op("+").Qual("net/url", "PathEscape").Call(jen.Id("path")).Op("+").
 		Lit("?_journal_mode=WAL&_busy_timeout=10000&_foreign_keys=on&_synchronous=NORMAL&_txlock=immediate&_stmt_cache_size=64")
-	f.Func().Id("Open").Params(jen.Id("path").String()).Params(jen.Op("*").Id("Store"), jen.Error()).Block(
+	pooled := g.poolsLookups()
+	body := []jen.Code{
 		jen.Id("dsn").Op(":=").Add(dsn),
 		jen.List(jen.Id("db"), jen.Err()).Op(":=").Qual(sqlPkg, "Open").Call(jen.Lit("sqlite3"), jen.Id("dsn")),
 		jen.If(jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Nil(), jen.Err())),
@@ -201,25 +205,43 @@ func (g *storeGen) emitSQLiteOpen() {
 		jen.Comment("with its schema read and its statements prepared again, under load."),
 		jen.Id("reader").Dot("SetMaxOpenConns").Call(jen.Id("readers")),
 		jen.Id("reader").Dot("SetMaxIdleConns").Call(jen.Id("readers")),
+	}
+	handles := []jen.Code{jen.Id("db").Dot("Close").Call(), jen.Id("reader").Dot("Close").Call()}
+	closes := []jen.Code{jen.Id("reader").Dot("Close").Call(), jen.Id("db").Dot("Close").Call()}
+	if pooled {
+		body = append(body,
+			jen.List(jen.Id("lookups"), jen.Err()).Op(":=").Qual(sqlPkg, "Open").Call(jen.Lit("sqlite3"), jen.Id("dsn")),
+			jen.If(jen.Err().Op("!=").Nil()).Block(jen.Id("db").Dot("Close").Call(), jen.Id("reader").Dot("Close").Call(), jen.Return(jen.Nil(), jen.Err())),
+		)
+		handles = append(handles, jen.Id("lookups").Dot("Close").Call())
+		closes = append([]jen.Code{jen.Id("lookups").Dot("Close").Call()}, closes...)
+	}
+	body = append(body,
 		jen.Comment("Fail now, not at the first request, if the file cannot be opened."),
 		jen.If(jen.Err().Op(":=").Id("db").Dot("Ping").Call(), jen.Err().Op("!=").Nil()).Block(
-			jen.Id("db").Dot("Close").Call(), jen.Id("reader").Dot("Close").Call(), jen.Return(jen.Nil(), jen.Err()),
+			append(handles, jen.Return(jen.Nil(), jen.Err()))...,
 		),
 		jen.List(jen.Id("write"), jen.Id("read")).Op(":=").Op("&").Id("preparedDB").Values(jen.Id("db").Op(":").Id("db")).Op(",").Op("&").Id("preparedDB").Values(jen.Id("db").Op(":").Id("reader"), jen.Id("rowsUncancelled").Op(":").True()),
-		jen.Id("s").Op(":=").Op("&").Id("Store").Values(
-			jen.Line().Id("db").Op(":").Id("db"),
-			jen.Line().Id("reader").Op(":").Id("reader"),
-			jen.Line().Id("write").Op(":").Qual(g.db, "New").Call(jen.Id("write")),
-			jen.Line().Id("read").Op(":").Qual(g.db, "New").Call(jen.Id("read")),
-			jen.Line(),
-		),
+	)
+	fields := []jen.Code{
+		jen.Line().Id("db").Op(":").Id("db"),
+		jen.Line().Id("reader").Op(":").Id("reader"),
+		jen.Line().Id("write").Op(":").Qual(g.db, "New").Call(jen.Id("write")),
+		jen.Line().Id("read").Op(":").Qual(g.db, "New").Call(jen.Id("read")),
+	}
+	closeBody := []jen.Code{jen.Id("write").Dot("close").Call(), jen.Id("read").Dot("close").Call()}
+	if pooled {
+		fields = append(fields, jen.Line().Id("lookups").Op(":").Id("newLookupPool").Call(jen.Id("lookups"), jen.Id("readers")))
+		closeBody = append(closeBody, jen.Id("s").Dot("lookups").Dot("close").Call())
+	}
+	body = append(body,
+		jen.Id("s").Op(":=").Op("&").Id("Store").Values(append(fields, jen.Line())...),
 		jen.Id("s").Dot("close").Op("=").Func().Params().Error().Block(
-			jen.Id("write").Dot("close").Call(),
-			jen.Id("read").Dot("close").Call(),
-			jen.Return(jen.Qual("errors", "Join").Call(jen.Id("reader").Dot("Close").Call(), jen.Id("db").Dot("Close").Call())),
+			append(closeBody, jen.Return(jen.Qual("errors", "Join").Call(closes...)))...,
 		),
 		jen.Return(jen.Id("s"), jen.Nil()),
 	)
+	f.Func().Id("Open").Params(jen.Id("path").String()).Params(jen.Op("*").Id("Store"), jen.Error()).Block(body...)
 	f.Line()
 	f.Comment("New returns a Store using db, opened with the mattn/go-sqlite3 driver, for")
 	f.Comment("everything. Open foreign keys on (_foreign_keys=on): cascades depend on them;")
@@ -233,8 +255,8 @@ func (g *storeGen) emitSQLiteOpen() {
 	f.Comment("DB returns the handle writes go through.")
 	f.Func().Params(recv()).Id("DB").Params().Op("*").Qual(sqlPkg, "DB").Block(jen.Return(jen.Id("s").Dot("db")))
 	f.Line()
-	f.Comment("readers is how many connections Open keeps for reads: a bearer check or a")
-	f.Comment("client lookup holds one for a single indexed SELECT.")
+	f.Comment("readers is how many connections Open keeps for reads, and for bearer checks")
+	f.Comment("(lookupPool): each holds one for a single indexed SELECT.")
 	f.Const().Id("readers").Op("=").Lit(8)
 	f.Line()
 	f.Anon(sqlite3Pkg)

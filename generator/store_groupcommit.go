@@ -24,7 +24,7 @@ type groupCommit struct {
 	commitDoc []string
 	// alone applies p's issuance by itself; aloneDoc is issueAlone's comment.
 	alone    jen.Code
-	aloneDoc string
+	aloneDoc []string
 	// tryBatch writes tryBatch, which applies a batch all or none.
 	tryBatch func(*storeGen)
 }
@@ -61,8 +61,14 @@ func (g *storeGen) groupCommit() *groupCommit {
 				"result. A caller that gave up already is left out. If anything fails, the",
 				"transaction is rolled back and each issuance runs alone (issueNow).",
 			},
-			alone:    jen.Id("s").Dot("issueNow").Call(p.Clone().Dot("ctx"), p.Clone().Dot("is")),
-			aloneDoc: "issueAlone applies p's issuance in a transaction of its own and tells p.",
+			alone: jen.Id("s").Dot("issueNow").Call(jen.Qual(ctxPkg, "WithoutCancel").Call(p.Clone().Dot("ctx")), p.Clone().Dot("is")),
+			aloneDoc: []string{
+				"issueAlone applies p's issuance in a transaction of its own and tells p.",
+				"Without p's cancellation, as in a batch: mattn/go-sqlite3 runs each",
+				"statement whose context can end on a goroutine of its own, to interrupt",
+				"it, which costs more than the statement; and p's caller waits for its",
+				"result whatever its context does.",
+			},
 			tryBatch: (*storeGen).emitSQLiteTryBatch,
 		}
 	case g.batchesAccessTokens():
@@ -89,7 +95,7 @@ func (g *storeGen) groupCommit() *groupCommit {
 				"none of them is stored, and each is inserted alone (issueAlone).",
 			},
 			alone:    jen.Id("s").Dot("issue").Call(p.Clone().Dot("ctx"), jen.Id("s").Dot("write"), p.Clone().Dot("is")),
-			aloneDoc: "issueAlone inserts p's access token by itself and tells p.",
+			aloneDoc: []string{"issueAlone inserts p's access token by itself and tells p."},
 			tryBatch: (*storeGen).emitPostgresTryBatch,
 		}
 	}
@@ -201,7 +207,7 @@ func (g *storeGen) emitGroupCommit(gc *groupCommit) {
 	)
 	f.Line()
 
-	f.Comment(gc.aloneDoc)
+	comment(gc.aloneDoc)
 	f.Func().Params(recv()).Id("issueAlone").Params(jen.Id("p").Add(pending())).Block(
 		jen.Id("p").Dot("done").Op("<-").Id("issueRecovered").Call(jen.Func().Params().Error().Block(
 			jen.Return(gc.alone),
@@ -218,16 +224,29 @@ func (g *storeGen) emitSQLiteTryBatch() {
 	f.Comment("tryBatch applies every issuance of batch in one transaction, all or none.")
 	f.Comment("One caller giving up does not cancel the others' transaction; each")
 	f.Comment("issuance is written under its own caller's context (its values reach")
-	f.Comment("the New…Extra hooks), without its cancellation.")
+	f.Comment("the New…Extra hooks), without its cancellation. No issuance writes the")
+	f.Comment("change count, so one read of it serves every IfChangeCount of the batch.")
+	want := jen.Id("p").Dot("is").Dot("IfChangeCount")
+	tx := g.issueTx()
 	f.Func().Params(recv()).Id("tryBatch").Params(jen.Id("batch").Index().Op("*").Id("pendingIssue")).Error().Block(
-		jen.List(jen.Id("tx"), jen.Err()).Op(":=").Id("s").Dot("db").Dot("BeginTx").Call(jen.Qual(ctxPkg, "WithoutCancel").Call(jen.Id("batch").Index(jen.Lit(0)).Dot("ctx")), jen.Nil()),
+		jen.Id("ctx").Op(":=").Qual(ctxPkg, "WithoutCancel").Call(jen.Id("batch").Index(jen.Lit(0)).Dot("ctx")),
+		jen.List(jen.Id("tx"), jen.Err()).Op(":=").Add(tx.begin),
 		jen.If(jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Err())),
-		jen.Defer().Id("tx").Dot("Rollback").Call().Comment("a no-op after Commit"),
-		jen.Id("q").Op(":=").Id("s").Dot("write").Dot("WithTx").Call(jen.Id("tx")),
+		jen.Defer().Add(tx.rollback).Comment("a no-op after "+tx.committed),
+		jen.Id("q").Op(":=").Id("tx").Dot("q"),
+		jen.Var().Id("count").Op("*").Uint64().Comment("read for the first IfChangeCount"),
 		jen.For(jen.List(jen.Id("_"), jen.Id("p")).Op(":=").Range().Id("batch")).Block(
+			jen.If(want.Clone().Op("!=").Nil()).Block(
+				jen.If(jen.Id("count").Op("==").Nil()).Block(
+					jen.List(jen.Id("n"), jen.Err()).Op(":=").Id("changeCount").Call(jen.Id("ctx"), jen.Id("q")),
+					jen.If(jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Err())),
+					jen.Id("count").Op("=").Op("&").Id("n"),
+				),
+				jen.If(jen.Op("*").Add(want.Clone()).Op("!=").Op("*").Id("count")).Block(jen.Return(rt("ErrChanged"))),
+			),
 			jen.If(jen.Err().Op(":=").Id("s").Dot("issue").Call(jen.Qual(ctxPkg, "WithoutCancel").Call(jen.Id("p").Dot("ctx")), jen.Id("q"), jen.Id("p").Dot("is")), jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Err())),
 		),
-		jen.Return(jen.Id("tx").Dot("Commit").Call()),
+		jen.Return(tx.commit),
 	)
 	f.Line()
 }

@@ -7,9 +7,10 @@ import (
 )
 
 // txCode is how the Store's dialect begins, rolls back and commits a
-// transaction named tx.
+// transaction named tx; committed names the commit in comments.
 type txCode struct {
 	begin, rollback, commit jen.Code
+	committed               string
 }
 
 // tx returns the dialect's transaction statements. PostgreSQL and MySQL
@@ -20,22 +21,91 @@ func (g *storeGen) tx() txCode {
 	switch g.p.Dialect {
 	case schema.Postgres:
 		return txCode{
-			begin:    jen.Id("s").Dot("pool").Dot("BeginTx").Call(ctx, jen.Qual(pgxPkg, "TxOptions").Values(jen.Id("IsoLevel").Op(":").Qual(pgxPkg, "ReadCommitted"))),
-			rollback: jen.Id("tx").Dot("Rollback").Call(ctx),
-			commit:   jen.Id("tx").Dot("Commit").Call(ctx),
+			begin:     jen.Id("s").Dot("pool").Dot("BeginTx").Call(ctx, jen.Qual(pgxPkg, "TxOptions").Values(jen.Id("IsoLevel").Op(":").Qual(pgxPkg, "ReadCommitted"))),
+			rollback:  jen.Id("tx").Dot("Rollback").Call(ctx),
+			commit:    jen.Id("tx").Dot("Commit").Call(ctx),
+			committed: "Commit",
 		}
 	case schema.MySQL:
 		return txCode{
-			begin:    jen.Id("s").Dot("db").Dot("BeginTx").Call(ctx, jen.Op("&").Qual(sqlPkg, "TxOptions").Values(jen.Id("Isolation").Op(":").Qual(sqlPkg, "LevelReadCommitted"))),
-			rollback: jen.Id("tx").Dot("Rollback").Call(),
-			commit:   jen.Id("tx").Dot("Commit").Call(),
+			begin:     jen.Id("s").Dot("db").Dot("BeginTx").Call(ctx, jen.Op("&").Qual(sqlPkg, "TxOptions").Values(jen.Id("Isolation").Op(":").Qual(sqlPkg, "LevelReadCommitted"))),
+			rollback:  jen.Id("tx").Dot("Rollback").Call(),
+			commit:    jen.Id("tx").Dot("Commit").Call(),
+			committed: "Commit",
 		}
 	}
 	return txCode{
-		begin:    jen.Id("s").Dot("db").Dot("BeginTx").Call(ctx, jen.Nil()),
-		rollback: jen.Id("tx").Dot("Rollback").Call(),
-		commit:   jen.Id("tx").Dot("Commit").Call(),
+		begin:     jen.Id("s").Dot("db").Dot("BeginTx").Call(ctx, jen.Nil()),
+		rollback:  jen.Id("tx").Dot("Rollback").Call(),
+		commit:    jen.Id("tx").Dot("Commit").Call(),
+		committed: "Commit",
 	}
+}
+
+// issueTx is SQLite's issuance transaction, an issueTx (emitIssueTx).
+func (g *storeGen) issueTx() txCode {
+	return txCode{
+		begin:     jen.Id("s").Dot("beginIssue").Call(jen.Id("ctx")),
+		rollback:  jen.Id("tx").Dot("rollback").Call(),
+		commit:    jen.Id("tx").Dot("commit").Call(),
+		committed: "commit",
+	}
+}
+
+// emitIssueTx writes issueTx, the transaction of SQLite's issuances: a
+// sql.Tx's work without database/sql's goroutines.
+func (g *storeGen) emitIssueTx() {
+	f := g.f
+	tx := func() *jen.Statement { return jen.Id("tx") }
+	bg := jen.Qual(ctxPkg, "Background").Call()
+	f.Comment("issueTx is an IMMEDIATE transaction on a connection of the writer pool,")
+	f.Comment("held until commit or rollback: what a sql.Tx does, without the goroutine")
+	f.Comment("database/sql starts per transaction, and per query in one, to watch its")
+	f.Comment("context, which costs more than SQLite's BEGIN and COMMIT.")
+	f.Type().Id("issueTx").Struct(
+		jen.Id("conn").Op("*").Qual(sqlPkg, "Conn"),
+		jen.Id("q").Op("*").Qual(g.db, "Queries").Comment("the transaction's queries"),
+		jen.Id("done").Bool().Comment("committed or rolled back"),
+	)
+	f.Line()
+	f.Comment("beginIssue begins an issueTx, whose statements run under ctx. It takes the")
+	f.Comment("write lock at once, so it never fails half-way to upgrade a read lock.")
+	f.Func().Params(recv()).Id("beginIssue").Params(ctxParam()).Params(jen.Op("*").Id("issueTx"), jen.Error()).Block(
+		jen.List(jen.Id("conn"), jen.Err()).Op(":=").Id("s").Dot("db").Dot("Conn").Call(jen.Id("ctx")),
+		jen.If(jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Nil(), jen.Err())),
+		jen.If(jen.List(jen.Id("_"), jen.Err()).Op(":=").Id("conn").Dot("ExecContext").Call(jen.Id("ctx"), jen.Lit("BEGIN IMMEDIATE")), jen.Err().Op("!=").Nil()).Block(
+			jen.Id("conn").Dot("Close").Call(),
+			jen.Return(jen.Nil(), jen.Err()),
+		),
+		jen.Return(jen.Op("&").Id("issueTx").Values(jen.Id("conn").Op(":").Id("conn"), jen.Id("q").Op(":").Qual(g.db, "New").Call(jen.Id("conn"))), jen.Nil()),
+	)
+	f.Line()
+	f.Comment("commit commits tx and gives its connection back. A COMMIT that fails is")
+	f.Comment("rolled back, as mattn/go-sqlite3's Tx does.")
+	f.Func().Params(tx().Op("*").Id("issueTx")).Id("commit").Params().Error().Block(
+		jen.If(jen.List(jen.Id("_"), jen.Err()).Op(":=").Add(tx()).Dot("conn").Dot("ExecContext").Call(bg.Clone(), jen.Lit("COMMIT")), jen.Err().Op("!=").Nil()).Block(
+			tx().Dot("rollback").Call(),
+			jen.Return(jen.Err()),
+		),
+		tx().Dot("done").Op("=").True(),
+		tx().Dot("conn").Dot("Close").Call(),
+		jen.Return(jen.Nil()),
+	)
+	f.Line()
+	f.Comment("rollback rolls tx back and gives its connection back; a no-op after")
+	f.Comment("commit. A connection still in a transaction then is closed, lest the next")
+	f.Comment("writer's statements join it.")
+	f.Func().Params(tx().Op("*").Id("issueTx")).Id("rollback").Params().Block(
+		jen.If(tx().Dot("done")).Block(jen.Return()),
+		tx().Dot("done").Op("=").True(),
+		tx().Dot("conn").Dot("ExecContext").Call(bg.Clone(), jen.Lit("ROLLBACK")).Comment("fails if SQLite rolled back already"),
+		tx().Dot("conn").Dot("Raw").Call(jen.Func().Params(jen.Id("dc").Any()).Error().Block(
+			jen.If(jen.List(jen.Id("c"), jen.Id("ok")).Op(":=").Id("dc").Assert(jen.Op("*").Qual(sqlite3Pkg, "SQLiteConn")), jen.Id("ok").Op("&&").Id("c").Dot("AutoCommit").Call()).Block(jen.Return(jen.Nil())),
+			jen.Return(jen.Qual("database/sql/driver", "ErrBadConn")),
+		)),
+		tx().Dot("conn").Dot("Close").Call(),
+	)
+	f.Line()
 }
 
 // issuanceRecords are the records of a runtime.Issuance, in the order
@@ -60,10 +130,8 @@ func (g *storeGen) emitIssue() {
 		// Issue queues for a group commit (emitGroupCommit); issueNow is
 		// one issuance committed alone, as Issue is on the other dialects.
 		name = "issueNow"
-		f.Comment("issueNow applies is alone, as Issue promises: in one transaction, or one")
-		f.Comment("INSERT when that is all it is. The transaction begins IMMEDIATE on the one")
-		f.Comment("writer connection (Open's DSN has _txlock=immediate): it takes the write")
-		f.Comment("lock at once, so it never fails half-way to upgrade a read lock.")
+		f.Comment("issueNow applies is alone, as Issue promises: in one transaction (an")
+		f.Comment("issueTx), or one INSERT when that is all it is.")
 	} else {
 		f.Comment("Issue applies is in one transaction: the Consume first, then the records,")
 		f.Comment("the family before those that name it. Either all of it is visible")
@@ -99,29 +167,43 @@ func (g *storeGen) emitIssue() {
 		}
 		lone = jen.Id("s").Dot(gc.entry).Call(jen.Id("ctx"), jen.Id("is"))
 	}
+	queries := jen.Id("s").Dot("write").Dot("WithTx").Call(jen.Id("tx"))
 	if g.p.Dialect == schema.SQLite {
-		// Its IfChangeCount must be compared in the INSERT's transaction.
-		only = only.Op("&&").Id("is").Dot("IfChangeCount").Op("==").Nil()
+		tx = g.issueTx()
+		queries = jen.Id("tx").Dot("q")
+	}
+	var checks []jen.Code
+	if g.p.IssueChecksChangeCount() {
+		// The count is compared by a lone access token's INSERT itself, or
+		// first in the transaction.
+		want := jen.Id("is").Dot("IfChangeCount")
+		only = jen.Id("is").Dot("AccessToken").Op("!=").Nil().Op("&&").Add(only)
 		comment = []jen.Code{
-			jen.Comment("An access token alone (client credentials, implicit) with no count to"),
-			jen.Comment("compare is one INSERT, atomic by itself: no transaction to pay for."),
+			jen.Comment("An access token alone (client credentials, implicit) is one INSERT,"),
+			jen.Comment("atomic by itself, and it compares IfChangeCount: no transaction to pay for."),
 		}
+		lone = jen.If(want.Clone().Op("!=").Nil()).Block(
+			jen.Return(jen.Id("s").Dot("createAccessTokenIfUnchanged").Call(jen.Id("ctx"), jen.Id("is").Dot("AccessToken"), jen.Op("*").Add(want.Clone()))),
+		).Line().Return(jen.Id("s").Dot("createAccessToken").Call(jen.Id("ctx"), jen.Id("s").Dot("write"), jen.Id("is").Dot("AccessToken")))
+		checks = []jen.Code{
+			jen.If(want.Clone().Op("!=").Nil()).Block(g.compareCount(jen.Id("ctx"), queries, want.Clone(), jen.Id("n"))...),
+		}
+	} else {
+		lone = jen.Return(lone)
 	}
 	f.Func().Params(recv()).Id(name).Params(ctxParam(), jen.Id("is").Op("*").Add(rt("Issuance"))).Error().Block(
-		append(comment,
-			jen.If(only).Block(jen.Return(lone)),
+		append(append(comment,
+			jen.If(only).Block(lone),
 			jen.List(jen.Id("tx"), jen.Err()).Op(":=").Add(tx.begin),
 			jen.If(jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Err())),
-			jen.Defer().Add(tx.rollback).Comment("a no-op after Commit"),
-			jen.If(jen.Err().Op(":=").Id("s").Dot("issue").Call(jen.Id("ctx"), jen.Id("s").Dot("write").Dot("WithTx").Call(jen.Id("tx")), jen.Id("is")), jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Err())),
+			jen.Defer().Add(tx.rollback).Comment("a no-op after "+tx.committed),
+		), append(checks,
+			jen.If(jen.Err().Op(":=").Id("s").Dot("issue").Call(jen.Id("ctx"), queries, jen.Id("is")), jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Err())),
 			jen.Return(tx.commit),
-		)...)
+		)...)...)
 	f.Line()
 
 	var body []jen.Code
-	if g.p.Dialect == schema.SQLite {
-		body = append(body, g.issueChecks()...)
-	}
 	body = append(body,
 		jen.If(jen.Id("is").Dot("Consume").Op("!=").Nil()).Block(
 			jen.If(jen.Err().Op(":=").Id("consume").Call(jen.Id("ctx"), jen.Id("q"), jen.Id("is").Dot("Consume")), jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Err())),
@@ -144,31 +226,56 @@ func (g *storeGen) emitIssue() {
 		append(body, jen.Return(jen.Nil()))...,
 	)
 	f.Line()
+	if g.p.Dialect == schema.SQLite {
+		g.emitIssueTx()
+	}
+	if g.p.IssueChecksChangeCount() {
+		g.emitCreateIfUnchanged()
+	}
 	g.emitConsume()
 	if gc != nil && gc.lone {
 		g.emitGroupCommit(gc)
 	}
 }
 
-// issueChecks is the start of SQLite's issue: IfChangeCount compared with
-// the changes table through q, inside the transaction.
-func (g *storeGen) issueChecks() []jen.Code {
-	n := jen.Id("is").Dot("IfChangeCount")
+// compareCount reads the change count through q, under ctx, into n, and
+// returns runtime.ErrChanged unless it is *want.
+func (g *storeGen) compareCount(ctx, q, want, n jen.Code) []jen.Code {
 	return []jen.Code{
-		jen.If(n.Clone().Op("!=").Nil()).Block(
-			jen.List(jen.Id("n"), jen.Err()).Op(":=").Add(g.callOn(jen.Id("q"), "ChangeCount")),
-			jen.If(jen.Err().Op("!=").Nil().Op("&&").Op("!").Qual("errors", "Is").Call(jen.Err(), jen.Qual(sqlPkg, "ErrNoRows"))).Block(jen.Return(jen.Err())),
-			jen.If(jen.Uint64().Call(jen.Id("n")).Op("!=").Op("*").Add(n.Clone())).Block(jen.Return(rt("ErrChanged"))),
-		),
+		jen.List(n, jen.Err()).Op(":=").Id("changeCount").Call(ctx, q),
+		jen.If(jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Err())),
+		jen.If(jen.Add(n).Op("!=").Op("*").Add(want)).Block(jen.Return(rt("ErrChanged"))),
 	}
+}
+
+// emitCreateIfUnchanged writes createAccessTokenIfUnchanged, a lone access
+// token's INSERT that compares the change count itself: one statement,
+// atomic without a transaction (CreateAccessTokenIfUnchanged).
+func (g *storeGen) emitCreateIfUnchanged() {
+	pre, args, _ := g.issueArgs(schema.TableAccessTokens, "t", []jen.Code{jen.Err()})
+	args = append(args, arg{"change_count", jen.Int64().Call(jen.Id("n"))})
+	f := g.f
+	f.Comment("createAccessTokenIfUnchanged stores t with one INSERT … SELECT, atomic as")
+	f.Comment("any statement is, which inserts nothing unless the change count is n:")
+	f.Comment("runtime.ErrChanged if it is not; runtime.ErrDuplicate if a key exists.")
+	f.Func().Params(recv()).Id("createAccessTokenIfUnchanged").Params(ctxParam(), jen.Id("t").Op("*").Add(rt("AccessToken")), jen.Id("n").Uint64()).Error().Block(
+		append(pre,
+			jen.List(jen.Id("inserted"), jen.Err()).Op(":=").Add(g.callOn(jen.Id("s").Dot("write"), "CreateAccessTokenIfUnchanged", args...)),
+			jen.If(jen.Err().Op("!=").Nil()).Block(jen.Return(g.use("duplicate", jen.Err()))),
+			jen.If(jen.Id("inserted").Op("==").Lit(0)).Block(jen.Return(rt("ErrChanged"))),
+			jen.Return(jen.Nil()),
+		)...,
+	)
+	f.Line()
 }
 
 // emitIssueChecks writes IssueChecksChangeCount (runtime.ChangeCountIssuer).
 func (g *storeGen) emitIssueChecks() {
 	f := g.f
-	f.Comment("IssueChecksChangeCount implements runtime.ChangeCountIssuer: issue compares")
-	f.Comment("an Issuance's IfChangeCount with the changes table in its transaction, so")
-	f.Comment("token requests need not read ChangeCount first.")
+	f.Comment("IssueChecksChangeCount implements runtime.ChangeCountIssuer: Issue compares")
+	f.Comment("an Issuance's IfChangeCount with the changes table in its transaction (a")
+	f.Comment("lone access token: in its INSERT), so token requests need not read")
+	f.Comment("ChangeCount first.")
 	f.Func().Params(recv()).Id("IssueChecksChangeCount").Params().Bool().Block(jen.Return(jen.True()))
 	f.Line()
 }

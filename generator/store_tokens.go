@@ -178,12 +178,16 @@ func (g *storeGen) emitTokenRecord(kind, getQuery string) {
 	g.f.Type().Id(rec).Struct(rt(rec), jen.Id(rec+"Extra"))
 	g.f.Line()
 	vals := g.recordValues(t, "row")
+	get := g.call(getQuery, arg{"hash", jen.Id("hash")})
+	if kind == schema.TableAccessTokens && g.poolsLookups() {
+		get = jen.Id("s").Dot("getAccessToken").Call(jen.Id("ctx"), jen.Id("hash"))
+	}
 	g.f.Comment(rec + "Record returns the " + kindWords(kind) + " with that hash and its extra")
 	g.f.Comment("columns, or runtime.ErrNotFound.")
 	g.f.Func().Params(recv()).Id(rec+"Record").Params(ctxParam(), jen.Id("hash").String()).Params(jen.Op("*").Id(rec), jen.Error()).Block(
 		jen.List(jen.Id("t"), jen.Err()).Op(":=").Id("s").Dot("Get"+rec).Call(jen.Id("ctx"), jen.Id("hash")),
 		jen.If(jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Nil(), jen.Err())),
-		jen.List(jen.Id("row"), jen.Err()).Op(":=").Add(g.call(getQuery, arg{"hash", jen.Id("hash")})),
+		jen.List(jen.Id("row"), jen.Err()).Op(":=").Add(get),
 		jen.If(jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Nil(), g.use("notFound", jen.Err()))),
 		jen.Return(jen.Op("&").Id(rec).Values(jen.Op("*").Id("t"), jen.Id(rec+"Extra").Values(vals[inExtra]...)), jen.Nil()),
 	)
@@ -194,9 +198,12 @@ func (g *storeGen) emitTokenRecord(kind, getQuery string) {
 func (g *storeGen) emitAccessTokens() {
 	g.emitTokenRecord(schema.TableAccessTokens, "GetAccessToken")
 	g.emitCreate(schema.TableAccessTokens, "t")
-	if g.groupsLookups() {
+	switch {
+	case g.groupsLookups():
 		g.emitGroupedLookup()
-	} else {
+	case g.poolsLookups():
+		g.emitPooledLookup()
+	default:
 		g.emitGet(schema.TableAccessTokens, "GetAccessToken", "GetAccessToken", "hash", "")
 	}
 	g.emitMark("RevokeAccessToken", "revoked_at", "AccessTokenExists", jen.Nil(),

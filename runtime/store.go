@@ -80,8 +80,8 @@ type Issuance struct {
 	RefreshToken *RefreshToken
 	// IfChangeCount, when not nil, makes the Issuance conditional: the
 	// store compares its ChangeCount with it before anything else, in the
-	// transaction of the writes (or just before a lone INSERT it runs
-	// without one), and on any difference applies nothing and returns
+	// transaction of the writes (or, for a lone INSERT it runs without one,
+	// in that INSERT), and on any difference applies nothing and returns
 	// ErrChanged. Set only for a ChangeCountIssuer.
 	IfChangeCount *uint64
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"database/sql"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -39,6 +40,18 @@ type handle struct {
 		PurgeExpired(ctx context.Context, before time.Time) (int64, error)
 	}
 	createClient, updateClient, rotateSecret, deleteClient func(ctx context.Context, id string) error
+	// forgetChanges deletes the changes table's row by hand, as a database
+	// whose clients were all written around the Store has none; nil on
+	// PostgreSQL, which has no such table.
+	forgetChanges func(ctx context.Context) error
+}
+
+// forgetChanges is handle.forgetChanges of a Store on database/sql.
+func forgetChanges(db *sql.DB) func(ctx context.Context) error {
+	return func(ctx context.Context) error {
+		_, err := db.ExecContext(ctx, "DELETE FROM oauth_changes")
+		return err
+	}
 }
 
 func sqliteHandle(s *sqlitestore.Store) handle {
@@ -59,7 +72,8 @@ func sqliteHandle(s *sqlitestore.Store) handle {
 			_, err := s.RotateClientSecret(ctx, id)
 			return err
 		},
-		deleteClient: s.DeleteClient,
+		deleteClient:  s.DeleteClient,
+		forgetChanges: forgetChanges(s.DB()),
 	}
 }
 
@@ -103,7 +117,8 @@ func mysqlHandle(s *mysqlstore.Store) handle {
 			_, err := s.RotateClientSecret(ctx, id)
 			return err
 		},
-		deleteClient: s.DeleteClient,
+		deleteClient:  s.DeleteClient,
+		forgetChanges: forgetChanges(s.DB()),
 	}
 }
 
@@ -572,6 +587,77 @@ func TestIssueChangedElsewhere(t *testing.T) {
 				if _, err := a.store.GetAccessToken(ctx, is.AccessToken.Hash); err != nil {
 					t.Errorf("%s: access token after Issue with the current count: %v", shape.name, err)
 				}
+			}
+		})
+	}
+}
+
+// TestIssueLoneAccessTokenIfUnchanged: a lone access token with an
+// IfChangeCount (client credentials on a ChangeCountIssuer: on SQLite one
+// INSERT that compares the count itself) compares the count before its
+// key. A stale count is ErrChanged and stores nothing, even for a hash that
+// exists; with the current count, a hash that exists is ErrDuplicate and
+// the stored token stays as it was. With no change ever counted (the
+// changes table without its row) the count is 0, as ChangeCount says.
+func TestIssueLoneAccessTokenIfUnchanged(t *testing.T) {
+	for _, c := range changeCases {
+		t.Run(c.name, func(t *testing.T) {
+			ctx := context.Background()
+			a, _ := c.open(t)
+			if ci, ok := a.store.(runtime.ChangeCountIssuer); !ok || !ci.IssueChecksChangeCount() {
+				t.Skip("the Store's Issue does not check IfChangeCount")
+			}
+			must(t, a.createClient(ctx, "app"))
+			now := time.Now().UTC().Truncate(time.Second)
+			issue := func(at *runtime.AccessToken, count uint64) error {
+				return a.store.Issue(ctx, &runtime.Issuance{AccessToken: at, IfChangeCount: &count})
+			}
+			stored := func(at *runtime.AccessToken) error {
+				got, err := a.store.GetAccessToken(ctx, at.Hash)
+				if err == nil && !got.ExpiresAt.Equal(at.ExpiresAt) {
+					err = fmt.Errorf("expires %v, want %v", got.ExpiresAt, at.ExpiresAt)
+				}
+				return err
+			}
+
+			current := changeCount(t, a)
+			first := accessToken("", now)
+			must(t, issue(first, current))
+			must(t, stored(first))
+
+			stale := accessToken("", now)
+			if err := issue(stale, current+1); !errors.Is(err, runtime.ErrChanged) {
+				t.Errorf("Issue with a stale count: %v, want ErrChanged", err)
+			}
+			if err := stored(stale); !errors.Is(err, runtime.ErrNotFound) {
+				t.Errorf("token issued with a stale count: read back %v, want ErrNotFound", err)
+			}
+
+			again := *first
+			again.ExpiresAt = first.ExpiresAt.Add(time.Hour)
+			if err := issue(&again, current+1); !errors.Is(err, runtime.ErrChanged) {
+				t.Errorf("Issue of a stored hash with a stale count: %v, want ErrChanged (the count first)", err)
+			}
+			if err := issue(&again, current); !errors.Is(err, runtime.ErrDuplicate) {
+				t.Errorf("Issue of a stored hash with the current count: %v, want ErrDuplicate", err)
+			}
+			if err := stored(first); err != nil {
+				t.Errorf("token after a duplicate Issue: %v", err)
+			}
+
+			must(t, a.forgetChanges(ctx))
+			if n := changeCount(t, a); n != 0 {
+				t.Fatalf("ChangeCount without the changes row: %d, want 0", n)
+			}
+			if err := issue(accessToken("", now), 1); !errors.Is(err, runtime.ErrChanged) {
+				t.Errorf("Issue with count 1 where none was counted: %v, want ErrChanged", err)
+			}
+			fresh := accessToken("", now)
+			if err := issue(fresh, 0); err != nil {
+				t.Errorf("Issue with count 0 where none was counted: %v", err)
+			}
+			if err := stored(fresh); err != nil {
+				t.Errorf("token issued with count 0: %v", err)
 			}
 		})
 	}

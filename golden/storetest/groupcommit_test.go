@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -247,6 +248,60 @@ func TestGroupCommitDuplicateInBatch(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestGroupCommitStaleCount: on SQLite, whose Issue compares IfChangeCount,
+// an issuance with a stale count gets runtime.ErrChanged and stores
+// nothing, whether it leads (alone: its INSERT compares) or is queued in a
+// batch (one read of the count, in the batch's transaction, serves it all):
+// the batch then fails, and each of its issuances runs alone, so the
+// others, with the current count or none, are stored. A batch whose
+// counts are all the same stale one is compared with the database's.
+func TestGroupCommitStaleCount(t *testing.T) {
+	const n, uncounted = 8, 3
+	for _, c := range []struct {
+		name  string
+		stale []int
+	}{
+		{"leader", []int{0}},
+		{"one_queued", []int{5}},
+		{"all_counted_queued", []int{1, 2, 4, 5, 6, 7}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			s := groupCommitStores["sqlite"](t)
+			store := s.Store.(*appstore.Store)
+			ctx := context.Background()
+			stale, _, err := store.ChangeCount(ctx)
+			must(t, err)
+			_, err = store.RotateClientSecret(ctx, "c")
+			must(t, err)
+			current, _, err := store.ChangeCount(ctx)
+			must(t, err)
+			errs := make([]error, n)
+			queueBehind(t, s, n, func(i int) {
+				is := tokenFor(i)
+				switch {
+				case slices.Contains(c.stale, i):
+					is.IfChangeCount = &stale
+				case i != uncounted:
+					is.IfChangeCount = &current
+				}
+				errs[i] = s.Issue(ctx, is)
+			})
+			for i := range n {
+				want, wantStored := error(nil), error(nil)
+				if slices.Contains(c.stale, i) {
+					want, wantStored = runtime.ErrChanged, runtime.ErrNotFound
+				}
+				if !errors.Is(errs[i], want) {
+					t.Errorf("Issue %d: %v, want %v", i, errs[i], want)
+				}
+				if _, err := s.GetAccessToken(ctx, fmt.Sprint("t", i)); !errors.Is(err, wantStored) {
+					t.Errorf("token %d: read back %v, want %v", i, err, wantStored)
+				}
+			}
+		})
+	}
 }
 
 // TestGroupCommitLeavesOutCallersGone: a caller whose context ends while

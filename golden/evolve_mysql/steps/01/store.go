@@ -720,14 +720,18 @@ func (s *Store) purgeLimits(ctx context.Context, before time.Time) (int64, error
 // own transaction, whichever process made it. Writes made around the Store
 // (SQL by hand) are not counted.
 func (s *Store) ChangeCount(ctx context.Context) (uint64, bool, error) {
-	n, err := s.read.ChangeCount(ctx)
-	switch {
-	case errors.Is(err, sql.ErrNoRows):
-		return 0, true, nil // nothing changed yet
-	case err != nil:
-		return 0, false, err
+	n, err := changeCount(ctx, s.read)
+	return n, err == nil, err
+}
+
+// changeCount reads the changes table's count through q: 0 before the
+// first change, which creates its row.
+func changeCount(ctx context.Context, q *sqlcdb.Queries) (uint64, error) {
+	n, err := q.ChangeCount(ctx)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, nil // nothing changed yet
 	}
-	return uint64(n), true, nil
+	return uint64(n), err
 }
 
 // commitChange commits tx, a write of clients or limiter counts, counting it

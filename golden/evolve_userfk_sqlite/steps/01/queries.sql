@@ -86,6 +86,11 @@ WHERE id = sqlc.arg(id);
 INSERT INTO oauth_access_tokens (hash, client_id, user_id, scopes, family_id, issued_at, expires_at, revoked_at)
 VALUES (sqlc.arg(hash), sqlc.arg(client_id), sqlc.arg(user_id), sqlc.arg(scopes), sqlc.arg(family_id), sqlc.arg(issued_at), sqlc.arg(expires_at), sqlc.arg(revoked_at));
 
+-- name: CreateAccessTokenIfUnchanged :execrows
+INSERT INTO oauth_access_tokens (hash, client_id, user_id, scopes, family_id, issued_at, expires_at, revoked_at)
+SELECT sqlc.arg(hash), sqlc.arg(client_id), sqlc.arg(user_id), sqlc.arg(scopes), sqlc.arg(family_id), sqlc.arg(issued_at), sqlc.arg(expires_at), sqlc.arg(revoked_at)
+WHERE COALESCE((SELECT count FROM oauth_changes WHERE id = 1), 0) = sqlc.arg(change_count);
+
 -- name: GetAccessToken :one
 SELECT t.client_id, t.user_id, t.scopes, t.family_id, t.issued_at, t.expires_at, t.revoked_at, f.revoked_at AS family_revoked_at
 FROM oauth_access_tokens t

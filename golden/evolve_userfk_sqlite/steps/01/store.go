@@ -19,6 +19,7 @@ import (
 	sqlcdb "github.com/oauthgen/oauthgen/golden/evolve_userfk_sqlite/steps/01/sqlcdb"
 	"github.com/oauthgen/oauthgen/runtime"
 	"github.com/pressly/goose/v3"
+	"io"
 	"io/fs"
 	"net/url"
 	goruntime "runtime"
@@ -38,12 +39,13 @@ const VersionTable = "oauth_goose_db_version"
 // Store keeps oauthgen's records in SQLite. It implements the runtime's store
 // interfaces for the grants declared in oauthgen.yaml. It is safe for concurrent use.
 type Store struct {
-	db     *sql.DB    // writes, and reads when there is no reader
-	reader *sql.DB    // reads; nil when New was given one handle
-	issues issueQueue // Issue's group commit
-	write  *sqlcdb.Queries
-	read   *sqlcdb.Queries
-	close  func() error // set by Open: Close releases what Open opened
+	db      *sql.DB     // writes, and reads when there is no reader
+	reader  *sql.DB     // reads; nil when New was given one handle
+	issues  issueQueue  // Issue's group commit
+	lookups *lookupPool // GetAccessToken's connections; nil after New
+	write   *sqlcdb.Queries
+	read    *sqlcdb.Queries
+	close   func() error // set by Open: Close releases what Open opened
 }
 
 var (
@@ -80,23 +82,32 @@ func Open(path string) (*Store, error) {
 	// with its schema read and its statements prepared again, under load.
 	reader.SetMaxOpenConns(readers)
 	reader.SetMaxIdleConns(readers)
-	// Fail now, not at the first request, if the file cannot be opened.
-	if err := db.Ping(); err != nil {
+	lookups, err := sql.Open("sqlite3", dsn)
+	if err != nil {
 		db.Close()
 		reader.Close()
 		return nil, err
 	}
+	// Fail now, not at the first request, if the file cannot be opened.
+	if err := db.Ping(); err != nil {
+		db.Close()
+		reader.Close()
+		lookups.Close()
+		return nil, err
+	}
 	write, read := &preparedDB{db: db}, &preparedDB{db: reader, rowsUncancelled: true}
 	s := &Store{
-		db:     db,
-		reader: reader,
-		write:  sqlcdb.New(write),
-		read:   sqlcdb.New(read),
+		db:      db,
+		reader:  reader,
+		write:   sqlcdb.New(write),
+		read:    sqlcdb.New(read),
+		lookups: newLookupPool(lookups, readers),
 	}
 	s.close = func() error {
 		write.close()
 		read.close()
-		return errors.Join(reader.Close(), db.Close())
+		s.lookups.close()
+		return errors.Join(lookups.Close(), reader.Close(), db.Close())
 	}
 	return s, nil
 }
@@ -115,8 +126,8 @@ func (s *Store) DB() *sql.DB {
 	return s.db
 }
 
-// readers is how many connections Open keeps for reads: a bearer check or a
-// client lookup holds one for a single indexed SELECT.
+// readers is how many connections Open keeps for reads, and for bearer checks
+// (lookupPool): each holds one for a single indexed SELECT.
 const readers = 8
 
 // preparedDB runs each query through a statement prepared on its first use and
@@ -326,29 +337,48 @@ func (s *Store) commitBatch(batch []*pendingIssue) {
 }
 
 // issueAlone applies p's issuance in a transaction of its own and tells p.
+// Without p's cancellation, as in a batch: mattn/go-sqlite3 runs each
+// statement whose context can end on a goroutine of its own, to interrupt
+// it, which costs more than the statement; and p's caller waits for its
+// result whatever its context does.
 func (s *Store) issueAlone(p *pendingIssue) {
 	p.done <- issueRecovered(func() error {
-		return s.issueNow(p.ctx, p.is)
+		return s.issueNow(context.WithoutCancel(p.ctx), p.is)
 	})
 }
 
 // tryBatch applies every issuance of batch in one transaction, all or none.
 // One caller giving up does not cancel the others' transaction; each
 // issuance is written under its own caller's context (its values reach
-// the New…Extra hooks), without its cancellation.
+// the New…Extra hooks), without its cancellation. No issuance writes the
+// change count, so one read of it serves every IfChangeCount of the batch.
 func (s *Store) tryBatch(batch []*pendingIssue) error {
-	tx, err := s.db.BeginTx(context.WithoutCancel(batch[0].ctx), nil)
+	ctx := context.WithoutCancel(batch[0].ctx)
+	tx, err := s.beginIssue(ctx)
 	if err != nil {
 		return err
 	}
-	defer tx.Rollback() // a no-op after Commit
-	q := s.write.WithTx(tx)
+	defer tx.rollback() // a no-op after commit
+	q := tx.q
+	var count *uint64 // read for the first IfChangeCount
 	for _, p := range batch {
+		if p.is.IfChangeCount != nil {
+			if count == nil {
+				n, err := changeCount(ctx, q)
+				if err != nil {
+					return err
+				}
+				count = &n
+			}
+			if *p.is.IfChangeCount != *count {
+				return runtime.ErrChanged
+			}
+		}
 		if err := s.issue(context.WithoutCancel(p.ctx), q, p.is); err != nil {
 			return err
 		}
 	}
-	return tx.Commit()
+	return tx.commit()
 }
 
 // Close closes the database handles Open opened; after New it does nothing.
@@ -901,7 +931,7 @@ func (s *Store) createAccessToken(ctx context.Context, q *sqlcdb.Queries, t *run
 // GetAccessToken returns the access token with that hash, or
 // runtime.ErrNotFound.
 func (s *Store) GetAccessToken(ctx context.Context, hash string) (*runtime.AccessToken, error) {
-	row, err := s.read.GetAccessToken(ctx, hash)
+	row, err := s.getAccessToken(ctx, hash)
 	if err != nil {
 		return nil, notFound(err)
 	}
@@ -915,6 +945,198 @@ func (s *Store) GetAccessToken(ctx context.Context, hash string) (*runtime.Acces
 		ExpiresAt: row.ExpiresAt.UTC(),
 		RevokedAt: revokedAt(row.RevokedAt, row.FamilyRevokedAt),
 	}, nil
+}
+
+// getAccessToken runs GetAccessToken's query: through the lookup pool when
+// Open made one, else through sqlc's code.
+func (s *Store) getAccessToken(ctx context.Context, hash string) (sqlcdb.GetAccessTokenRow, error) {
+	if s.lookups == nil {
+		return s.read.GetAccessToken(ctx, hash)
+	}
+	var row sqlcdb.GetAccessTokenRow
+	err := s.lookups.lookUp(ctx, hash, func(v []driver.Value) error {
+		return errors.Join(
+			scanColumn(&row.ClientID, v[0]),
+			scanNullColumn(&row.UserID, v[1]),
+			scanColumn(&row.Scopes, v[2]),
+			scanNullColumn(&row.FamilyID, v[3]),
+			scanColumn(&row.IssuedAt, v[4]),
+			scanColumn(&row.ExpiresAt, v[5]),
+			scanNullColumn(&row.RevokedAt, v[6]),
+			scanNullColumn(&row.FamilyRevokedAt, v[7]),
+		)
+	})
+	return row, err
+}
+
+// accessTokenLookup is GetAccessToken's query as sqlc runs it, for the
+// lookup pool's statements.
+const accessTokenLookup = `SELECT t.client_id, t.user_id, t.scopes, t.family_id, t.issued_at, t.expires_at, t.revoked_at, f.revoked_at AS family_revoked_at
+FROM oauth_access_tokens t
+LEFT JOIN oauth_families f ON f.id = t.family_id
+WHERE t.hash IN (?1)`
+
+// lookupPool keeps reader connections for GetAccessToken, the bearer check,
+// each with the lookup prepared on the driver's connection. A lookup through
+// it skips database/sql's pool, its Rows and the reflection of its Scan,
+// which cost as much CPU as SQLite's own work on the lookup.
+type lookupPool struct {
+	db *sql.DB // the connections' own handle
+	// free holds the connections not in use: nil is one not opened yet, or
+	// closed after an error. close closes the channel.
+	free    chan *lookupConn
+	closing sync.Once
+}
+
+// lookupConn is a connection of a lookupPool, with the lookup prepared on it.
+type lookupConn struct {
+	conn *sql.Conn
+	stmt interface {
+		driver.Stmt
+		driver.StmtQueryContext
+	}
+	args []driver.NamedValue
+	row  []driver.Value  // the last lookup's row
+	step func(any) error // c.query, bound once: what Raw runs
+}
+
+func newLookupPool(db *sql.DB, size int) *lookupPool {
+	p := &lookupPool{db: db, free: make(chan *lookupConn, size)}
+	for range size {
+		p.free <- nil
+	}
+	return p
+}
+
+// lookUp runs the lookup for key and gives scan its row, which is valid only
+// during the call: sql.ErrNoRows if there is none. A connection whose lookup
+// failed is closed; the next caller to take its place opens another.
+func (p *lookupPool) lookUp(ctx context.Context, key string, scan func([]driver.Value) error) error {
+	var c *lookupConn
+	var ok bool
+	select {
+	case c, ok = <-p.free:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	if !ok {
+		return sql.ErrConnDone // closed
+	}
+	if c == nil {
+		var err error
+		if c, err = p.open(ctx); err != nil {
+			p.free <- nil
+			return err
+		}
+	}
+	c.args[0].Value = key
+	err := c.conn.Raw(c.step)
+	switch {
+	case err == nil:
+		err = scan(c.row)
+	case err != sql.ErrNoRows:
+		c.close()
+		c = nil
+	}
+	p.free <- c
+	return err
+}
+
+// open takes a connection from p.db and prepares the lookup on it.
+func (p *lookupPool) open(ctx context.Context) (*lookupConn, error) {
+	conn, err := p.db.Conn(ctx)
+	if err != nil {
+		return nil, err
+	}
+	c := &lookupConn{
+		conn: conn,
+		args: []driver.NamedValue{{Ordinal: 1}},
+		row:  make([]driver.Value, 8),
+	}
+	c.step = c.query
+	err = conn.Raw(func(dc any) error {
+		st, err := dc.(driver.ConnPrepareContext).PrepareContext(ctx, accessTokenLookup)
+		if err != nil {
+			return err
+		}
+		c.stmt = st.(interface {
+			driver.Stmt
+			driver.StmtQueryContext
+		})
+		return nil
+	})
+	if err != nil {
+		conn.Close()
+		return nil, err
+	}
+	return c, nil
+}
+
+// query runs the statement and reads its first row into c.row. Raw calls it
+// with the driver's connection, the statement's. Its context is never
+// cancelled: the driver would watch a cancellable one, for a read of
+// microseconds that never waits for the writer (WAL). Closing the rows
+// ends the read transaction, so the next lookup sees every commit before it.
+func (c *lookupConn) query(any) error {
+	rows, err := c.stmt.QueryContext(context.Background(), c.args)
+	if err != nil {
+		return err
+	}
+	err = rows.Next(c.row)
+	if cerr := rows.Close(); err == nil {
+		err = cerr
+	}
+	if err == io.EOF {
+		return sql.ErrNoRows
+	}
+	return err
+}
+
+// close closes c's statement and gives its connection back to database/sql,
+// closed: a connection whose lookup failed is not trusted again.
+func (c *lookupConn) close() {
+	c.conn.Raw(func(any) error {
+		c.stmt.Close()
+		return driver.ErrBadConn // Raw closes c.conn and its driver connection
+	})
+}
+
+// close closes the pool's connections, once those in use are back, and
+// fails the lookups after it.
+func (p *lookupPool) close() {
+	p.closing.Do(func() {
+		for range cap(p.free) {
+			if c := <-p.free; c != nil {
+				c.close()
+			}
+		}
+		close(p.free)
+	})
+}
+
+// scanColumn stores v, a value the driver read, in dest, of the Go type sqlc
+// gives the column; database/sql's Scan would do the same for these types.
+func scanColumn[T any](dest *T, v driver.Value) error {
+	t, ok := v.(T)
+	if !ok {
+		return fmt.Errorf("cannot store %T in %T", v, *dest)
+	}
+	*dest = t
+	return nil
+}
+
+// scanNullColumn is scanColumn for a nullable column: nil for NULL.
+func scanNullColumn[T any](dest **T, v driver.Value) error {
+	if v == nil {
+		*dest = nil
+		return nil
+	}
+	t, ok := v.(T)
+	if !ok {
+		return fmt.Errorf("cannot store %T in %T", v, *dest)
+	}
+	*dest = &t
+	return nil
 }
 
 // RevokeAccessToken marks the token revoked. Revoking again keeps the first
@@ -1130,38 +1352,39 @@ func (s *Store) PollDeviceCode(ctx context.Context, hash string, p runtime.Devic
 	return missing(ctx, s.read.DeviceCodeExists, hash, runtime.ErrConsumed)
 }
 
-// issueNow applies is alone, as Issue promises: in one transaction, or one
-// INSERT when that is all it is. The transaction begins IMMEDIATE on the one
-// writer connection (Open's DSN has _txlock=immediate): it takes the write
-// lock at once, so it never fails half-way to upgrade a read lock.
+// issueNow applies is alone, as Issue promises: in one transaction (an
+// issueTx), or one INSERT when that is all it is.
 func (s *Store) issueNow(ctx context.Context, is *runtime.Issuance) error {
-	// An access token alone (client credentials, implicit) with no count to
-	// compare is one INSERT, atomic by itself: no transaction to pay for.
-	if is.Consume == nil && is.Family == nil && is.AuthorizationCode == nil && is.DeviceCode == nil && is.RefreshToken == nil && is.IfChangeCount == nil {
-		return s.issue(ctx, s.write, is)
+	// An access token alone (client credentials, implicit) is one INSERT,
+	// atomic by itself, and it compares IfChangeCount: no transaction to pay for.
+	if is.AccessToken != nil && is.Consume == nil && is.Family == nil && is.AuthorizationCode == nil && is.DeviceCode == nil && is.RefreshToken == nil {
+		if is.IfChangeCount != nil {
+			return s.createAccessTokenIfUnchanged(ctx, is.AccessToken, *is.IfChangeCount)
+		}
+		return s.createAccessToken(ctx, s.write, is.AccessToken)
 	}
-	tx, err := s.db.BeginTx(ctx, nil)
+	tx, err := s.beginIssue(ctx)
 	if err != nil {
 		return err
 	}
-	defer tx.Rollback() // a no-op after Commit
-	if err := s.issue(ctx, s.write.WithTx(tx), is); err != nil {
+	defer tx.rollback() // a no-op after commit
+	if is.IfChangeCount != nil {
+		n, err := changeCount(ctx, tx.q)
+		if err != nil {
+			return err
+		}
+		if n != *is.IfChangeCount {
+			return runtime.ErrChanged
+		}
+	}
+	if err := s.issue(ctx, tx.q, is); err != nil {
 		return err
 	}
-	return tx.Commit()
+	return tx.commit()
 }
 
 // issue writes is through q, in Issue's order.
 func (s *Store) issue(ctx context.Context, q *sqlcdb.Queries, is *runtime.Issuance) error {
-	if is.IfChangeCount != nil {
-		n, err := q.ChangeCount(ctx)
-		if err != nil && !errors.Is(err, sql.ErrNoRows) {
-			return err
-		}
-		if uint64(n) != *is.IfChangeCount {
-			return runtime.ErrChanged
-		}
-	}
 	if is.Consume != nil {
 		if err := consume(ctx, q, is.Consume); err != nil {
 			return err
@@ -1191,6 +1414,84 @@ func (s *Store) issue(ctx context.Context, q *sqlcdb.Queries, is *runtime.Issuan
 		if err := s.createRefreshToken(ctx, q, is.RefreshToken); err != nil {
 			return err
 		}
+	}
+	return nil
+}
+
+// issueTx is an IMMEDIATE transaction on a connection of the writer pool,
+// held until commit or rollback: what a sql.Tx does, without the goroutine
+// database/sql starts per transaction, and per query in one, to watch its
+// context, which costs more than SQLite's BEGIN and COMMIT.
+type issueTx struct {
+	conn *sql.Conn
+	q    *sqlcdb.Queries // the transaction's queries
+	done bool            // committed or rolled back
+}
+
+// beginIssue begins an issueTx, whose statements run under ctx. It takes the
+// write lock at once, so it never fails half-way to upgrade a read lock.
+func (s *Store) beginIssue(ctx context.Context) (*issueTx, error) {
+	conn, err := s.db.Conn(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := conn.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
+		conn.Close()
+		return nil, err
+	}
+	return &issueTx{conn: conn, q: sqlcdb.New(conn)}, nil
+}
+
+// commit commits tx and gives its connection back. A COMMIT that fails is
+// rolled back, as mattn/go-sqlite3's Tx does.
+func (tx *issueTx) commit() error {
+	if _, err := tx.conn.ExecContext(context.Background(), "COMMIT"); err != nil {
+		tx.rollback()
+		return err
+	}
+	tx.done = true
+	tx.conn.Close()
+	return nil
+}
+
+// rollback rolls tx back and gives its connection back; a no-op after
+// commit. A connection still in a transaction then is closed, lest the next
+// writer's statements join it.
+func (tx *issueTx) rollback() {
+	if tx.done {
+		return
+	}
+	tx.done = true
+	tx.conn.ExecContext(context.Background(), "ROLLBACK") // fails if SQLite rolled back already
+	tx.conn.Raw(func(dc any) error {
+		if c, ok := dc.(*sqlite3.SQLiteConn); ok && c.AutoCommit() {
+			return nil
+		}
+		return driver.ErrBadConn
+	})
+	tx.conn.Close()
+}
+
+// createAccessTokenIfUnchanged stores t with one INSERT … SELECT, atomic as
+// any statement is, which inserts nothing unless the change count is n:
+// runtime.ErrChanged if it is not; runtime.ErrDuplicate if a key exists.
+func (s *Store) createAccessTokenIfUnchanged(ctx context.Context, t *runtime.AccessToken, n uint64) error {
+	inserted, err := s.write.CreateAccessTokenIfUnchanged(ctx, sqlcdb.CreateAccessTokenIfUnchangedParams{
+		Hash:        t.Hash,
+		ClientID:    t.ClientID,
+		UserID:      nullString(t.UserID),
+		Scopes:      encodeList(t.Scopes),
+		FamilyID:    nullString(t.FamilyID),
+		IssuedAt:    t.IssuedAt.UTC(),
+		ExpiresAt:   t.ExpiresAt.UTC(),
+		RevokedAt:   nullTime(t.RevokedAt),
+		ChangeCount: int64(n),
+	})
+	if err != nil {
+		return duplicate(err)
+	}
+	if inserted == 0 {
+		return runtime.ErrChanged
 	}
 	return nil
 }
@@ -1386,19 +1687,24 @@ func (s *Store) purgeLimits(ctx context.Context, before time.Time) (int64, error
 // own transaction, whichever process made it. Writes made around the Store
 // (SQL by hand) are not counted.
 func (s *Store) ChangeCount(ctx context.Context) (uint64, bool, error) {
-	n, err := s.read.ChangeCount(ctx)
-	switch {
-	case errors.Is(err, sql.ErrNoRows):
-		return 0, true, nil // nothing changed yet
-	case err != nil:
-		return 0, false, err
-	}
-	return uint64(n), true, nil
+	n, err := changeCount(ctx, s.read)
+	return n, err == nil, err
 }
 
-// IssueChecksChangeCount implements runtime.ChangeCountIssuer: issue compares
-// an Issuance's IfChangeCount with the changes table in its transaction, so
-// token requests need not read ChangeCount first.
+// changeCount reads the changes table's count through q: 0 before the
+// first change, which creates its row.
+func changeCount(ctx context.Context, q *sqlcdb.Queries) (uint64, error) {
+	n, err := q.ChangeCount(ctx)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, nil // nothing changed yet
+	}
+	return uint64(n), err
+}
+
+// IssueChecksChangeCount implements runtime.ChangeCountIssuer: Issue compares
+// an Issuance's IfChangeCount with the changes table in its transaction (a
+// lone access token: in its INSERT), so token requests need not read
+// ChangeCount first.
 func (s *Store) IssueChecksChangeCount() bool {
 	return true
 }

@@ -160,6 +160,42 @@ func (q *Queries) CreateAccessToken(ctx context.Context, arg CreateAccessTokenPa
 	return err
 }
 
+const createAccessTokenIfUnchanged = `-- name: CreateAccessTokenIfUnchanged :execrows
+INSERT INTO oauth_access_tokens (hash, client_id, user_id, scopes, family_id, issued_at, expires_at, revoked_at)
+SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8
+WHERE COALESCE((SELECT count FROM oauth_changes WHERE id = 1), 0) = ?9
+`
+
+type CreateAccessTokenIfUnchangedParams struct {
+	Hash        string
+	ClientID    string
+	UserID      *string
+	Scopes      string
+	FamilyID    *string
+	IssuedAt    time.Time
+	ExpiresAt   time.Time
+	RevokedAt   *time.Time
+	ChangeCount int64
+}
+
+func (q *Queries) CreateAccessTokenIfUnchanged(ctx context.Context, arg CreateAccessTokenIfUnchangedParams) (int64, error) {
+	result, err := q.db.ExecContext(ctx, createAccessTokenIfUnchanged,
+		arg.Hash,
+		arg.ClientID,
+		arg.UserID,
+		arg.Scopes,
+		arg.FamilyID,
+		arg.IssuedAt,
+		arg.ExpiresAt,
+		arg.RevokedAt,
+		arg.ChangeCount,
+	)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected()
+}
+
 const createAuthorizationCode = `-- name: CreateAuthorizationCode :exec
 INSERT INTO oauth_authorization_codes (hash, client_id, user_id, redirect_uri, scopes, code_challenge, code_challenge_method, family_id, issued_at, expires_at, consumed_at)
 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
