@@ -643,7 +643,10 @@ func measureGroup(ctx context.Context, w *work, group []subject) ([]measurement,
 			for _, i := range order {
 				sv := servers[i]
 				if last != nil {
+					// What the last slice left (a WAL checkpoint, PostgreSQL's
+					// autovacuum) must not run in this one.
 					waitIdle(last.cmd.Process.Pid, 30*time.Second)
+					waitQuiet(sliceQuietFor)
 				}
 				smp, err := sv.measureSlice(ctx, phase, *duration/time.Duration(n), *warmup/time.Duration(n))
 				if err != nil {
@@ -854,8 +857,12 @@ func waitIdle(pid int, max time.Duration) {
 // after one subject's tokens must not run through the next one's phases.
 const quietBusy = 0.1
 
-// quietFor is the longest waitQuiet waits.
-const quietFor = 20 * time.Second
+// quietFor is the longest waitQuiet waits before a phase, sliceQuietFor
+// between the slices of one.
+const (
+	quietFor      = 20 * time.Second
+	sliceQuietFor = 5 * time.Second
+)
 
 // waitQuiet waits, up to max, until the whole machine spent less than
 // quietBusy of a CPU in each of two consecutive 200 ms windows, and says
