@@ -159,7 +159,14 @@ func (g *storeGen) emitLookupPool(columns int) {
 		jen.Var().Id("ok").Bool(),
 		jen.Select().Block(
 			jen.Case(jen.List(jen.Id("c"), jen.Id("ok")).Op("=").Op("<-").Add(free.Clone())),
-			jen.Case(jen.Op("<-").Id("ctx").Dot("Done").Call()).Block(jen.Return(jen.Id("ctx").Dot("Err").Call())),
+			jen.Default().Block(
+				jen.Comment("All in use: wait, as long as the caller does. Only here: the first"),
+				jen.Comment("Done of a request's context allocates its channel."),
+				jen.Select().Block(
+					jen.Case(jen.List(jen.Id("c"), jen.Id("ok")).Op("=").Op("<-").Add(free.Clone())),
+					jen.Case(jen.Op("<-").Id("ctx").Dot("Done").Call()).Block(jen.Return(jen.Id("ctx").Dot("Err").Call())),
+				),
+			),
 		),
 		jen.If(jen.Op("!").Id("ok")).Block(jen.Return(jen.Qual(sqlPkg, "ErrConnDone")).Comment("closed")),
 		jen.Id("returned").Op(":=").False(),

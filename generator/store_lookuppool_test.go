@@ -12,7 +12,8 @@ import (
 
 // poolPanicTest runs in a module of its own beside the emitted lookupPool,
 // on a fake driver: a lookup whose scan, or whose driver, panics must give
-// its slot back, or close would wait for it for ever.
+// its slot back, or close would wait for it for ever; a lookup waits for a
+// slot until its context ends.
 const poolPanicTest = `package pool
 
 import (
@@ -20,6 +21,7 @@ import (
 	"database/sql"
 	"database/sql/driver"
 	"io"
+	"sync"
 	"testing"
 	"time"
 )
@@ -96,6 +98,54 @@ func TestLookupPanicGivesTheSlotBack(t *testing.T) {
 	case <-closed:
 	case <-ctx.Done():
 		t.Fatal("close waits for a slot a panic lost")
+	}
+}
+
+func TestLookupWaitsForASlotAsLongAsItsCaller(t *testing.T) {
+	db, err := sql.Open("fake", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := newLookupPool(db, 2)
+	defer p.close()
+	release := make(chan struct{})
+	var releaseOnce sync.Once
+	releaseAll := func() { releaseOnce.Do(func() { close(release) }) }
+	defer releaseAll() // before close, which waits for the slots
+	held := make(chan struct{})
+	done := make(chan error)
+	for range 2 { // every slot, held by a scan
+		go func() {
+			done <- p.lookUp(context.Background(), "k", func([]driver.Value) error {
+				held <- struct{}{}
+				<-release
+				return nil
+			})
+		}()
+		<-held
+	}
+	short, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	gaveUp := make(chan error, 1)
+	go func() { gaveUp <- p.lookUp(short, "k", func([]driver.Value) error { return nil }) }()
+	select {
+	case err := <-gaveUp:
+		if err != context.DeadlineExceeded {
+			t.Fatalf("a lookup waiting for a slot past its deadline: %v, want context.DeadlineExceeded", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("a lookup waits for a slot past its context's end")
+	}
+	waiting := make(chan error, 1)
+	go func() { waiting <- p.lookUp(context.Background(), "k", func([]driver.Value) error { return nil }) }()
+	releaseAll()
+	for range 2 {
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := <-waiting; err != nil {
+		t.Fatalf("a lookup that waited for a slot: %v", err)
 	}
 }
 `

@@ -845,8 +845,14 @@ func (p *lookupPool) lookUp(ctx context.Context, key string, scan func([]driver.
 	var ok bool
 	select {
 	case c, ok = <-p.free:
-	case <-ctx.Done():
-		return ctx.Err()
+	default:
+		// All in use: wait, as long as the caller does. Only here: the first
+		// Done of a request's context allocates its channel.
+		select {
+		case c, ok = <-p.free:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
 	}
 	if !ok {
 		return sql.ErrConnDone // closed
