@@ -152,19 +152,34 @@ func (g *storeGen) emitLookupPool(columns int) {
 
 	f.Comment("lookUp runs the lookup for key and gives scan its row, which is valid only")
 	f.Comment("during the call: sql.ErrNoRows if there is none. A connection whose lookup")
-	f.Comment("failed is closed; the next caller to take its place opens another.")
+	f.Comment("failed, or panicked, is closed; the next caller to take its place opens")
+	f.Comment("another. The slot goes back even on a panic, or Close would wait for it.")
 	f.Func().Params(jen.Id("p").Op("*").Id("lookupPool")).Id("lookUp").Params(ctx, jen.Id("key").String(), jen.Id("scan").Func().Params(jen.Index().Qual(driverPkg, "Value")).Error()).Error().Block(
 		jen.Var().Id("c").Op("*").Id("lookupConn"),
 		jen.Var().Id("ok").Bool(),
 		jen.Select().Block(
 			jen.Case(jen.List(jen.Id("c"), jen.Id("ok")).Op("=").Op("<-").Add(free.Clone())),
-			jen.Case(jen.Op("<-").Id("ctx").Dot("Done").Call()).Block(jen.Return(jen.Id("ctx").Dot("Err").Call())),
+			jen.Default().Block(
+				jen.Comment("All in use: wait, as long as the caller does. Only here: the first"),
+				jen.Comment("Done of a request's context allocates its channel."),
+				jen.Select().Block(
+					jen.Case(jen.List(jen.Id("c"), jen.Id("ok")).Op("=").Op("<-").Add(free.Clone())),
+					jen.Case(jen.Op("<-").Id("ctx").Dot("Done").Call()).Block(jen.Return(jen.Id("ctx").Dot("Err").Call())),
+				),
+			),
 		),
 		jen.If(jen.Op("!").Id("ok")).Block(jen.Return(jen.Qual(sqlPkg, "ErrConnDone")).Comment("closed")),
+		jen.Id("returned").Op(":=").False(),
+		jen.Defer().Func().Params().Block(
+			jen.If(jen.Op("!").Id("returned").Op("&&").Id("c").Op("!=").Nil()).Block(
+				jen.Id("c").Dot("close").Call().Comment("a panic, perhaps in the middle of the statement"),
+				jen.Id("c").Op("=").Nil(),
+			),
+			free.Clone().Op("<-").Id("c"),
+		).Call(),
 		jen.If(jen.Id("c").Op("==").Nil()).Block(
 			jen.Var().Err().Error(),
 			jen.If(jen.List(jen.Id("c"), jen.Err()).Op("=").Id("p").Dot("open").Call(jen.Id("ctx")), jen.Err().Op("!=").Nil()).Block(
-				free.Clone().Op("<-").Nil(),
 				jen.Return(jen.Err()),
 			),
 		),
@@ -177,7 +192,7 @@ func (g *storeGen) emitLookupPool(columns int) {
 				jen.Id("c").Op("=").Nil(),
 			),
 		),
-		free.Clone().Op("<-").Id("c"),
+		jen.Id("returned").Op("=").True(),
 		jen.Return(jen.Err()),
 	)
 	f.Line()

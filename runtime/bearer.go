@@ -72,10 +72,12 @@ func (s *Server) RequireToken(scopes ...string) func(http.Handler) http.Handler 
 			}
 			if len(required) > 0 {
 				// Canonical keys set directly: Header.Set would canonicalize
-				// both again on every request.
+				// both again on every request. Both values in one slice,
+				// each capped, so that an Add to one never writes the other.
 				h := w.Header()
-				h["X-Accepted-Oauth-Scopes"] = []string{accepted}
-				h["X-Oauth-Scopes"] = []string{FormatScope(t.Scopes)}
+				v := []string{accepted, FormatScope(t.Scopes)}
+				h["X-Accepted-Oauth-Scopes"] = v[0:1:1]
+				h["X-Oauth-Scopes"] = v[1:2:2]
 				if !HasScopes(t.Scopes, required...) {
 					e := NewError(InsufficientScope, "the access token lacks a required scope")
 					e.scope = accepted

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -184,6 +185,26 @@ func TestBearerAPI(t *testing.T) {
 		}
 		if rec.Header().Get("X-Accepted-OAuth-Scopes") != "" {
 			t.Error("scope headers without required scopes")
+		}
+	})
+
+	// The protected handler may add to either scope header without
+	// touching the other.
+	t.Run("scope_headers_apart", func(t *testing.T) {
+		f := newFixture(t)
+		tok := f.mustToken("conf", confSecret, vals("grant_type", "client_credentials", "scope", "read write")).str("access_token")
+		h := f.srv.RequireToken("read")(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Add("X-Accepted-OAuth-Scopes", "extra")
+		}))
+		r := httptest.NewRequest(http.MethodGet, "/x", nil)
+		r.Header.Set("Authorization", "Bearer "+tok)
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, r)
+		if got := rec.Header().Values("X-Accepted-OAuth-Scopes"); !slices.Equal(got, []string{"read", "extra"}) {
+			t.Errorf("X-Accepted-OAuth-Scopes = %q", got)
+		}
+		if got := rec.Header().Values("X-OAuth-Scopes"); !slices.Equal(got, []string{"read write"}) {
+			t.Errorf("X-OAuth-Scopes = %q, want the token's scopes alone", got)
 		}
 	})
 

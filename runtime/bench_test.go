@@ -4,6 +4,8 @@ import (
 	"net/http"
 	"net/url"
 	"testing"
+
+	"github.com/oauthgen/oauthgen/runtime"
 )
 
 // BenchmarkTokenClientCredentials is the token endpoint's hot path: a
@@ -20,5 +22,15 @@ func BenchmarkTokenClientCredentials(b *testing.B) {
 		if rec.Code != http.StatusOK {
 			b.Fatalf("%d %s", rec.Code, rec.Body)
 		}
+	}
+}
+
+// BenchmarkHashToken is the hash of a presented token, once per bearer
+// check and per token request.
+func BenchmarkHashToken(b *testing.B) {
+	token := runtime.NewToken()
+	b.ReportAllocs()
+	for b.Loop() {
+		runtime.HashToken(token)
 	}
 }

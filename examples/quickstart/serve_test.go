@@ -2,9 +2,15 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
+	"io"
+	"log/slog"
 	"math/rand/v2"
+	"net/http"
+	"net/http/httptest"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -134,5 +140,103 @@ func TestBufferedLogLinesWaitForNoWrite(t *testing.T) {
 	b.Close()
 	if got, want := w.String(), "first\nsecond\n"; got != want {
 		t.Errorf("written %q, want %q", got, want)
+	}
+}
+
+// TestRequestLineIsSlogs: logRequests' line is, byte for byte, what
+// slog.NewTextHandler writes for the record it stands for, whatever the
+// method, path, status, duration and time zone.
+func TestRequestLineIsSlogs(t *testing.T) {
+	strs := []string{
+		"GET", "POST", "", "/", "/me", "/oauth/token", "/a b", "/a=b", `/a"b`, `/a\b`, "/a\tb",
+		"/a\nb", "/\x00", "/\x1f", "/\x7f", "/é", "/日本", "/\xff", "/\xc3", "/\ufffd", "/\u00a0",
+		"/\u2028", "/\u200b", "/\U0001F600", "/%zz", "/'", "/a,b", "/?", "/" + strings.Repeat("x", 300),
+		"M ETHOD", "a=", "=", `"`, `\`,
+	}
+	statuses := []int{200, 204, 302, 400, 401, 404, 500, 0, -1, 999, 1 << 40}
+	durations := []time.Duration{
+		0, time.Nanosecond, 999, time.Microsecond, 1500 * time.Nanosecond, 999 * time.Microsecond,
+		time.Millisecond, 1234567 * time.Nanosecond, time.Second, 1500 * time.Millisecond,
+		2*time.Minute + 3*time.Second + 4*time.Microsecond, 100 * time.Hour, -time.Microsecond,
+	}
+	zones := []*time.Location{time.UTC, time.Local, time.FixedZone("", 5*3600+30*60), time.FixedZone("X", -8*3600)}
+	times := []time.Time{
+		time.Now(), time.Now().Round(0), time.Date(2026, 12, 2, 6, 30, 0, 0, time.UTC),
+		time.Date(2026, 12, 2, 6, 30, 0, 999_999_999, time.UTC), time.Date(1999, 1, 2, 3, 4, 5, 60_000_000, time.UTC),
+		time.Date(2026, 1, 1, 0, 0, 0, 1_000_000-1, time.UTC), time.Date(2026, 1, 1, 0, 0, 0, 100_000, time.UTC),
+	}
+
+	var want bytes.Buffer
+	h := slog.NewTextHandler(&want, nil)
+	check := func(end time.Time, method, path string, status int, d time.Duration) {
+		t.Helper()
+		want.Reset()
+		record := slog.NewRecord(end, slog.LevelInfo, "request", 0)
+		record.AddAttrs(slog.String("method", method), slog.String("path", path),
+			slog.Int("status", status), slog.Duration("duration", d))
+		if err := h.Handle(context.Background(), record); err != nil {
+			t.Fatal(err)
+		}
+		if got := appendRequestLine(nil, end, method, path, status, d); string(got) != want.String() {
+			t.Errorf("logRequests' line\n%q\nslog's\n%q", got, want.String())
+		}
+	}
+	for i, s := range strs {
+		check(times[i%len(times)].In(zones[i%len(zones)]), s, s, statuses[i%len(statuses)], durations[i%len(durations)])
+		check(time.Now(), "GET", s, 200, time.Millisecond)
+	}
+	for i, status := range statuses {
+		check(time.Now(), "POST", "/token", status, durations[i%len(durations)])
+	}
+	for i, d := range durations {
+		check(time.Now(), "GET", "/me", statuses[i%len(statuses)], d)
+		check(time.Now(), "GET", "/me", 200, d.Round(time.Microsecond))
+	}
+	for _, tm := range times {
+		for _, zone := range zones {
+			check(tm.In(zone), "GET", "/me", 200, time.Microsecond)
+		}
+	}
+	for b := range 256 { // every byte, alone and in a path
+		check(time.Now(), string(rune(b)), "/a"+string([]byte{byte(b)})+"b", 200, 0)
+	}
+	for r := rune(0x80); r < 0x3000; r++ {
+		check(time.Now(), "GET", "/"+string(r), 200, 0)
+	}
+}
+
+// TestLogRequestsFollowsTheLevel: a request is logged, as its line, when
+// the logger logs at Info, and not at all when it logs only warnings.
+func TestLogRequestsFollowsTheLevel(t *testing.T) {
+	teapot := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusTeapot) })
+	for _, level := range []slog.Level{slog.LevelInfo, slog.LevelWarn} {
+		w := &recordingWriter{}
+		b := newBufferedLog(w)
+		logger := slog.New(slog.NewTextHandler(b, &slog.HandlerOptions{Level: level}))
+		logRequests(logger, b, teapot).ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("PUT", "/a%20b?code=secret", nil))
+		b.Close()
+		got := w.String()
+		line := regexp.MustCompile(`^time=\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}(Z|[+-]\d\d:\d\d) level=INFO msg=request method=PUT path="/a b" status=418 duration=[0-9.]+(µs|ms|s)\n$`)
+		switch {
+		case level == slog.LevelInfo && !line.MatchString(got):
+			t.Errorf("logged at Info: %q, want one request line", got)
+		case level == slog.LevelWarn && got != "":
+			t.Errorf("logged at Warn: %q, want nothing", got)
+		}
+	}
+}
+
+// BenchmarkLogRequests is what logRequests adds to a request: a handler
+// that does nothing, its line logged to a bufferedLog.
+func BenchmarkLogRequests(b *testing.B) {
+	out := newBufferedLog(io.Discard)
+	defer out.Close()
+	logger := slog.New(slog.NewTextHandler(out, nil))
+	h := logRequests(logger, out, http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+	r := httptest.NewRequest(http.MethodGet, "/me", nil)
+	w := httptest.NewRecorder()
+	b.ReportAllocs()
+	for b.Loop() {
+		h.ServeHTTP(w, r)
 	}
 }

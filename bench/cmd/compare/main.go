@@ -64,6 +64,7 @@ var (
 	only        = flag.String("only", "", "comma-separated subjects to run (default: all)")
 	profileDir  = flag.String("profile", "", "`DIR`: run the servers built with net/http/pprof and save CPU and allocation profiles of each phase there (SUBJECT.PHASE.cpu.pprof)")
 	keep        = flag.Bool("keep", false, "keep the work directory (binaries, databases, server logs)")
+	sliceCount  = flag.Int("slices", 5, "measure an oauthgen subject and its floor in this many slices of each phase, taking turns; both run all along")
 	rounds      = flag.Int("rounds", 1, "measure every subject this many times, interleaved, and report each figure's median: the machine's speed drifts over minutes")
 )
 
@@ -262,17 +263,20 @@ func run() error {
 	for round := range max(1, *rounds) {
 		// Every other round in reverse: a drift of the machine's speed
 		// across a round then favours no subject over the next.
-		order := slices.Clone(selected)
+		order := groups(selected)
 		if round%2 == 1 {
 			slices.Reverse(order)
 		}
-		for _, s := range order {
-			m, err := measure(ctx, w, s)
+		for _, g := range order {
+			ms, err := measureGroup(ctx, w, g)
 			if err != nil {
-				return fmt.Errorf("%s: %w", s.name, err)
+				return err
 			}
-			all[s.name] = append(all[s.name], m)
-			fmt.Fprintf(os.Stderr, "round %d %-15s tokens/s %8.0f  bearer/s %8.0f  peak RSS %s\n", round+1, s.name, m.token.PerSecond(), m.bearer.PerSecond(), mib(m.peakRSS))
+			for i, s := range g {
+				m := ms[i]
+				all[s.name] = append(all[s.name], m)
+				fmt.Fprintf(os.Stderr, "round %d %-15s tokens/s %8.0f  bearer/s %8.0f  peak RSS %s\n", round+1, s.name, m.token.PerSecond(), m.bearer.PerSecond(), mib(m.peakRSS))
+			}
 		}
 	}
 	results := make(map[string]measurement)
@@ -470,109 +474,254 @@ func median(ms []measurement) measurement {
 	return m
 }
 
-// measure starts s, runs the token phase then the bearer phase, reads the
-// server's peak RSS and stops it.
-func measure(ctx context.Context, w *work, s subject) (m measurement, err error) {
-	addr, err := freeAddr()
-	if err != nil {
-		return m, err
-	}
-	cmd, cleanup, err := s.start(ctx, w, addr)
-	if err != nil {
-		return m, err
-	}
-	if cleanup != nil {
-		defer cleanup()
-	}
-	logf, err := os.Create(filepath.Join(w.dir, s.name+".log"))
-	if err != nil {
-		return m, err
-	}
-	defer logf.Close()
-	cmd.Stdout, cmd.Stderr = logf, logf
-	cmd.Env = os.Environ()
-	if *serverProcs > 0 {
-		cmd.Env = append(cmd.Env, fmt.Sprintf("GOMAXPROCS=%d", *serverProcs))
-	}
-	var pprofAddr string
-	if *profileDir != "" {
-		if pprofAddr, err = freeAddr(); err != nil {
-			return m, err
-		}
-		cmd.Env = append(cmd.Env, "BENCH_PPROF_ADDR="+pprofAddr)
-	}
-	if err := cmd.Start(); err != nil {
-		return m, err
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	defer stop(cmd, exited)
-	if err := waitReady(addr, exited, filepath.Join(w.dir, s.name+".log")); err != nil {
-		return m, err
-	}
-	token, err := getToken(addr)
-	if err != nil {
-		return m, err
-	}
+// server is a started subject.
+type server struct {
+	subject
+	cmd       *exec.Cmd
+	exited    chan error
+	addr      string
+	pprofAddr string // empty unless profiling
+	token     string // the one the bearer phase presents
+	logf      *os.File
+	cleanup   func()
+}
 
-	auth := "Authorization: Basic " + base64.StdEncoding.EncodeToString([]byte(url.QueryEscape(clientID)+":"+url.QueryEscape(secret)))
-	phases := []struct {
-		name       string
-		cfg        load.Config
-		result     *load.Result
-		cpu, dbCPU *time.Duration
-	}{
-		{"token", load.Config{Request: load.Request("POST", addr, "/token", "grant_type=client_credentials&scope=read",
-			auth, "Content-Type: application/x-www-form-urlencoded"), Status: http.StatusOK}, &m.token, &m.tokenCPU, &m.tokenDBCPU},
-		{"bearer", load.Config{Request: load.Request("GET", addr, "/me", "", "Authorization: Bearer "+token), Status: http.StatusOK}, &m.bearer, &m.bearerCPU, &m.bearerDBCPU},
+// startServer starts s and waits until it serves and has issued the token
+// the bearer phase presents. On success the caller closes it.
+func startServer(ctx context.Context, w *work, s subject) (sv *server, err error) {
+	sv = &server{subject: s}
+	defer func() {
+		if err != nil {
+			sv.close()
+		}
+	}()
+	if sv.addr, err = freeAddr(); err != nil {
+		return nil, err
 	}
-	for i, p := range phases {
-		if i > 0 {
-			// Requests cut off at the end of a phase may still be running
-			// (bcrypt at cost 12 queues seconds of work): let the server
-			// finish them before the next phase starts.
-			waitIdle(cmd.Process.Pid, 30*time.Second)
+	if sv.cmd, sv.cleanup, err = s.start(ctx, w, sv.addr); err != nil {
+		return nil, err
+	}
+	logPath := filepath.Join(w.dir, s.name+".log")
+	if sv.logf, err = os.Create(logPath); err != nil {
+		return nil, err
+	}
+	sv.cmd.Stdout, sv.cmd.Stderr = sv.logf, sv.logf
+	sv.cmd.Env = os.Environ()
+	if *serverProcs > 0 {
+		sv.cmd.Env = append(sv.cmd.Env, fmt.Sprintf("GOMAXPROCS=%d", *serverProcs))
+	}
+	if *profileDir != "" {
+		if sv.pprofAddr, err = freeAddr(); err != nil {
+			return nil, err
+		}
+		sv.cmd.Env = append(sv.cmd.Env, "BENCH_PPROF_ADDR="+sv.pprofAddr)
+	}
+	if err := sv.cmd.Start(); err != nil {
+		return nil, err
+	}
+	sv.exited = make(chan error, 1)
+	go func() { sv.exited <- sv.cmd.Wait() }()
+	if err := waitReady(sv.addr, sv.exited, logPath); err != nil {
+		return nil, err
+	}
+	if sv.token, err = getToken(sv.addr); err != nil {
+		return nil, err
+	}
+	return sv, nil
+}
+
+// close stops the server and removes what it stored.
+func (sv *server) close() {
+	if sv.exited != nil {
+		stop(sv.cmd, sv.exited)
+	}
+	if sv.logf != nil {
+		sv.logf.Close()
+	}
+	if sv.cleanup != nil {
+		sv.cleanup()
+	}
+}
+
+// phases are what each server is measured doing, in this order.
+var phases = []string{"token", "bearer"}
+
+// phaseLoad is the load of one phase on sv.
+func (sv *server) phaseLoad(phase string) load.Config {
+	cfg := load.Config{Addr: sv.addr, Conns: *conns, Status: http.StatusOK}
+	switch phase {
+	case "token":
+		auth := "Authorization: Basic " + base64.StdEncoding.EncodeToString([]byte(url.QueryEscape(clientID)+":"+url.QueryEscape(secret)))
+		cfg.Request = load.Request("POST", sv.addr, "/token", "grant_type=client_credentials&scope=read",
+			auth, "Content-Type: application/x-www-form-urlencoded")
+	case "bearer":
+		cfg.Request = load.Request("GET", sv.addr, "/me", "", "Authorization: Bearer "+sv.token)
+	}
+	return cfg
+}
+
+// sample is one server's figures over a slice of a phase.
+type sample struct {
+	result     load.Result
+	cpu, dbCPU time.Duration // zero when profiling
+}
+
+// measureSlice loads sv for warmup, then measures it for d.
+func (sv *server) measureSlice(ctx context.Context, phase string, d, warmup time.Duration) (sample, error) {
+	cfg := sv.phaseLoad(phase)
+	if warmup > 0 {
+		cfg.Duration = warmup
+		load.Run(ctx, cfg)
+	}
+	cfg.Duration = d
+	if sv.pprofAddr != "" {
+		r, err := profiled(ctx, sv.pprofAddr, sv.name+"."+phase, cfg)
+		return sample{result: r}, err
+	}
+	pid := sv.cmd.Process.Pid
+	before, err := processCPU(pid)
+	if err != nil {
+		return sample{}, err
+	}
+	var dbBefore time.Duration
+	if sv.pg {
+		dbBefore = postgresCPU(pid)
+	}
+	smp := sample{result: load.Run(ctx, cfg)}
+	after, err := processCPU(pid)
+	if err != nil {
+		return sample{}, err
+	}
+	smp.cpu = after - before
+	if sv.pg {
+		smp.dbCPU = max(postgresCPU(pid)-dbBefore, 0)
+	}
+	return smp, nil
+}
+
+// measureGroup starts the subjects of group together and measures each
+// phase of theirs in -slices slices, taking turns, the first of a slice
+// being the last of the one before: the machine's speed drifts over
+// seconds on a VM, and taken in turns every subject of the group sees the
+// same drift, so their ratios do not. A group of one, or profiling, is one
+// slice. Each slice is warmed up by its share of -warmup.
+func measureGroup(ctx context.Context, w *work, group []subject) ([]measurement, error) {
+	servers := make([]*server, 0, len(group))
+	defer func() {
+		for _, sv := range servers {
+			sv.close()
+		}
+	}()
+	for _, s := range group {
+		sv, err := startServer(ctx, w, s)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", s.name, err)
+		}
+		servers = append(servers, sv)
+	}
+	n := *sliceCount
+	if len(servers) == 1 || *profileDir != "" {
+		n = 1
+	}
+	ms := make([]measurement, len(servers))
+	for _, phase := range phases {
+		// Requests cut off at the end of a phase may still be running
+		// (bcrypt at cost 12 queues seconds of work): let each server
+		// finish them before the next phase starts, and the machine
+		// finish what they left (PostgreSQL's autovacuum, checkpoints).
+		for _, sv := range servers {
+			waitIdle(sv.cmd.Process.Pid, 30*time.Second)
 		}
 		waitQuiet(quietFor)
-		p.cfg.Addr, p.cfg.Conns, p.cfg.Duration, p.cfg.Warmup = addr, *conns, *duration, *warmup
-		if pprofAddr != "" {
-			*p.result, err = profiled(ctx, pprofAddr, s.name+"."+p.name, p.cfg)
-			if err != nil {
-				return m, err
-			}
-		} else {
-			if p.cfg.Warmup > 0 {
-				warm := p.cfg
-				warm.Duration, warm.Warmup = warm.Warmup, 0
-				load.Run(ctx, warm)
-				p.cfg.Warmup = 0
-			}
-			before, err := processCPU(cmd.Process.Pid)
-			if err != nil {
-				return m, err
-			}
-			var dbBefore time.Duration
-			if s.pg {
-				dbBefore = postgresCPU(cmd.Process.Pid)
-			}
-			*p.result = load.Run(ctx, p.cfg)
-			after, err := processCPU(cmd.Process.Pid)
-			if err != nil {
-				return m, err
-			}
-			*p.cpu = after - before
-			if s.pg {
-				*p.dbCPU = max(postgresCPU(cmd.Process.Pid)-dbBefore, 0)
-			}
+		samples := make([][]sample, len(servers))
+		order := make([]int, len(servers))
+		for i := range order {
+			order[i] = i
 		}
-		if p.result.Failed > 0 || p.result.OK == 0 {
-			// Shown in the table; a server too slow for one response in a
-			// phase (bcrypt at cost 12, short phases) is a figure, not an error.
-			fmt.Fprintf(os.Stderr, "%s, %s phase: %d good responses, %d failed (first: %v)\n", s.name, p.name, p.result.OK, p.result.Failed, p.result.FirstErr)
+		var last *server
+		for range n {
+			for _, i := range order {
+				sv := servers[i]
+				if last != nil {
+					// What the last slice left (a WAL checkpoint, PostgreSQL's
+					// autovacuum) must not run in this one.
+					waitIdle(last.cmd.Process.Pid, 30*time.Second)
+					waitQuiet(sliceQuietFor)
+				}
+				smp, err := sv.measureSlice(ctx, phase, *duration/time.Duration(n), *warmup/time.Duration(n))
+				if err != nil {
+					return nil, fmt.Errorf("%s, %s phase: %w", sv.name, phase, err)
+				}
+				samples[i] = append(samples[i], smp)
+				last = sv
+			}
+			slices.Reverse(order)
+		}
+		for i, sv := range servers {
+			var rs []load.Result
+			var cpu, dbCPU time.Duration
+			for _, smp := range samples[i] {
+				rs = append(rs, smp.result)
+				cpu += smp.cpu
+				dbCPU += smp.dbCPU
+			}
+			r := load.Merge(rs...)
+			ms[i].set(phase, r, cpu, dbCPU)
+			if r.Failed > 0 || r.OK == 0 {
+				// Shown in the table; a server too slow for one response in a
+				// phase (bcrypt at cost 12, short phases) is a figure, not an error.
+				fmt.Fprintf(os.Stderr, "%s, %s phase: %d good responses, %d failed (first: %v)\n", sv.name, phase, r.OK, r.Failed, r.FirstErr)
+			}
 		}
 	}
-	m.peakRSS, err = vmHWM(cmd.Process.Pid)
-	return m, err
+	for i, sv := range servers {
+		var err error
+		if ms[i].peakRSS, err = vmHWM(sv.cmd.Process.Pid); err != nil {
+			return nil, fmt.Errorf("%s: %w", sv.name, err)
+		}
+	}
+	return ms, nil
+}
+
+// set records a phase's figures.
+func (m *measurement) set(phase string, r load.Result, cpu, dbCPU time.Duration) {
+	switch phase {
+	case "token":
+		m.token, m.tokenCPU, m.tokenDBCPU = r, cpu, dbCPU
+	case "bearer":
+		m.bearer, m.bearerCPU, m.bearerDBCPU = r, cpu, dbCPU
+	}
+}
+
+// groups partitions selected, in order, into what measureGroup measures
+// together: each oauthgen subject with its floor when both are selected,
+// every other subject alone.
+func groups(selected []subject) [][]subject {
+	var gs [][]subject
+	taken := make(map[string]bool)
+	for _, s := range selected {
+		if taken[s.name] {
+			continue
+		}
+		g := []subject{s}
+		for _, r := range ratios {
+			partner := ""
+			switch s.name {
+			case r.of:
+				partner = r.floor
+			case r.floor:
+				partner = r.of
+			}
+			if i := slices.IndexFunc(selected, func(o subject) bool { return o.name == partner }); i >= 0 && !taken[partner] {
+				g = append(g, selected[i])
+			}
+		}
+		for _, m := range g {
+			taken[m.name] = true
+		}
+		gs = append(gs, g)
+	}
+	return gs
 }
 
 // profiled runs one phase (after its warmup) while collecting a CPU profile
@@ -708,8 +857,12 @@ func waitIdle(pid int, max time.Duration) {
 // after one subject's tokens must not run through the next one's phases.
 const quietBusy = 0.1
 
-// quietFor is the longest waitQuiet waits.
-const quietFor = 20 * time.Second
+// quietFor is the longest waitQuiet waits before a phase, sliceQuietFor
+// between the slices of one.
+const (
+	quietFor      = 20 * time.Second
+	sliceQuietFor = 5 * time.Second
+)
 
 // waitQuiet waits, up to max, until the whole machine spent less than
 // quietBusy of a CPU in each of two consecutive 200 ms windows, and says

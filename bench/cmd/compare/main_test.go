@@ -3,6 +3,7 @@ package main
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -45,5 +46,33 @@ func TestRunningThreads(t *testing.T) {
 	}
 	if _, err := runningThreads(-1); err == nil {
 		t.Error("no error for a process that does not exist")
+	}
+}
+
+// TestGroups pairs each oauthgen subject with its floor, in the order
+// selected, whichever comes first, and leaves every other subject alone.
+func TestGroups(t *testing.T) {
+	pick := func(ns ...string) []subject {
+		var out []subject
+		for _, n := range ns {
+			out = append(out, subject{name: n})
+		}
+		return out
+	}
+	for _, tc := range []struct {
+		selected []string
+		want     string
+	}{
+		{[]string{"quickstart", "postgres", "go-oauth2", "floor-sqlite", "floor-pgx"}, "[quickstart floor-sqlite] [postgres floor-pgx] [go-oauth2]"},
+		{[]string{"floor-sqlite", "go-oauth2", "quickstart"}, "[floor-sqlite quickstart] [go-oauth2]"},
+		{[]string{"quickstart", "floor-pgx"}, "[quickstart] [floor-pgx]"},
+	} {
+		var got []string
+		for _, g := range groups(pick(tc.selected...)) {
+			got = append(got, "["+names(g)+"]")
+		}
+		if s := strings.ReplaceAll(strings.Join(got, " "), " and ", " "); s != tc.want {
+			t.Errorf("groups(%v) = %s, want %s", tc.selected, s, tc.want)
+		}
 	}
 }

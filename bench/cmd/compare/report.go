@@ -26,6 +26,12 @@ func printReport(out io.Writer, selected []subject, results map[string]measureme
 	if n := len(rounds[selected[0].name]); n > 1 {
 		fmt.Fprintf(out, "%d rounds, every subject once per round in the order below, reversed every other round; each figure is the median round's (peak RSS: the highest).\n", n)
 	}
+	for _, g := range groups(selected) {
+		if len(g) > 1 && *sliceCount > 1 && *profileDir == "" {
+			fmt.Fprintf(out, "%s run at once: each phase of theirs is measured in %d slices of %v (each after %v of warmup), taking turns, first-last-last-first.\n",
+				names(g), *sliceCount, *duration/time.Duration(*sliceCount), *warmup/time.Duration(*sliceCount))
+		}
+	}
 	fmt.Fprintln(out)
 
 	fmt.Fprintln(out, "| server | tokens/s | token p50 | token p99 | bearer/s | bearer p50 | bearer p99 | peak RSS | failed |")
@@ -134,6 +140,18 @@ func printRoundRatios(out io.Writer, rounds map[string][]measurement) {
 	for _, r := range rows {
 		fmt.Fprintln(out, r)
 	}
+}
+
+// names joins the subjects' names: "a and b", "a, b and c".
+func names(g []subject) string {
+	var ns []string
+	for _, s := range g {
+		ns = append(ns, s.name)
+	}
+	if len(ns) < 2 {
+		return strings.Join(ns, "")
+	}
+	return strings.Join(ns[:len(ns)-1], ", ") + " and " + ns[len(ns)-1]
 }
 
 func isOAuthgen(name string) bool {

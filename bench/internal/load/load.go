@@ -40,6 +40,8 @@ type Result struct {
 	FirstErr error         // the first failure, to say what went wrong
 	Elapsed  time.Duration // the measured time
 	P50, P99 time.Duration // latency of the responses counted in OK
+
+	latencies []time.Duration // of the responses counted in OK, sorted: for Merge
 }
 
 // PerSecond is the rate of good responses.
@@ -103,13 +105,39 @@ func phase(ctx context.Context, cfg Config, d time.Duration) Result {
 			r.FirstErr = w.firstErr
 		}
 	}
-	r.OK = len(all)
-	if len(all) > 0 {
-		slices.Sort(all)
-		r.P50 = all[len(all)*50/100]
-		r.P99 = all[min(len(all)*99/100, len(all)-1)]
-	}
+	slices.Sort(all)
+	r.setLatencies(all)
 	return r
+}
+
+// setLatencies sets OK and the percentiles from sorted latencies.
+func (r *Result) setLatencies(sorted []time.Duration) {
+	r.latencies = sorted
+	r.OK = len(sorted)
+	r.P50, r.P99 = 0, 0
+	if len(sorted) > 0 {
+		r.P50 = sorted[len(sorted)*50/100]
+		r.P99 = sorted[min(len(sorted)*99/100, len(sorted)-1)]
+	}
+}
+
+// Merge is the result of the phases rs taken as one: their counts and
+// measured times added, their latencies' percentiles taken over all of
+// them, the first failure the first of rs that had one.
+func Merge(rs ...Result) Result {
+	var m Result
+	var all []time.Duration
+	for _, r := range rs {
+		all = append(all, r.latencies...)
+		m.Failed += r.Failed
+		m.Elapsed += r.Elapsed
+		if m.FirstErr == nil {
+			m.FirstErr = r.FirstErr
+		}
+	}
+	slices.Sort(all)
+	m.setLatencies(all)
+	return m
 }
 
 // run sends the request over one connection until ctx ends, reconnecting

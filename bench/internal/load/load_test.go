@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -81,5 +82,30 @@ func TestRunSlowServer(t *testing.T) {
 	}
 	if r.OK != 0 || r.Failed != 0 {
 		t.Errorf("unanswered requests counted: %+v", r)
+	}
+}
+
+// TestMerge adds the counts and times of slices of a phase and takes the
+// percentiles over all their latencies, not of their percentiles.
+func TestMerge(t *testing.T) {
+	ms := time.Millisecond
+	var a, b Result
+	a.setLatencies(slices.Repeat([]time.Duration{1 * ms}, 50))
+	a.Elapsed, a.Failed = time.Second, 1
+	b.setLatencies(append(slices.Repeat([]time.Duration{9 * ms}, 49), 50*ms))
+	b.Elapsed, b.Failed, b.FirstErr = 3*time.Second, 2, io.EOF
+	m := Merge(a, b)
+	if m.OK != 100 || m.Failed != 3 || m.Elapsed != 4*time.Second || m.FirstErr != io.EOF {
+		t.Errorf("counts: %+v", m)
+	}
+	if m.PerSecond() != 25 {
+		t.Errorf("PerSecond = %v, want 25", m.PerSecond())
+	}
+	// Sorted together: 50 × 1 ms, 49 × 9 ms, 50 ms.
+	if m.P50 != 9*ms || m.P99 != 50*ms {
+		t.Errorf("P50, P99 = %v, %v; want 9ms, 50ms", m.P50, m.P99)
+	}
+	if one := Merge(b); one.OK != b.OK || one.P50 != b.P50 || one.P99 != b.P99 {
+		t.Errorf("Merge of one result: %+v, want %+v", one, b)
 	}
 }

@@ -1024,22 +1024,36 @@ func newLookupPool(db *sql.DB, size int) *lookupPool {
 
 // lookUp runs the lookup for key and gives scan its row, which is valid only
 // during the call: sql.ErrNoRows if there is none. A connection whose lookup
-// failed is closed; the next caller to take its place opens another.
+// failed, or panicked, is closed; the next caller to take its place opens
+// another. The slot goes back even on a panic, or Close would wait for it.
 func (p *lookupPool) lookUp(ctx context.Context, key string, scan func([]driver.Value) error) error {
 	var c *lookupConn
 	var ok bool
 	select {
 	case c, ok = <-p.free:
-	case <-ctx.Done():
-		return ctx.Err()
+	default:
+		// All in use: wait, as long as the caller does. Only here: the first
+		// Done of a request's context allocates its channel.
+		select {
+		case c, ok = <-p.free:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
 	}
 	if !ok {
 		return sql.ErrConnDone // closed
 	}
+	returned := false
+	defer func() {
+		if !returned && c != nil {
+			c.close() // a panic, perhaps in the middle of the statement
+			c = nil
+		}
+		p.free <- c
+	}()
 	if c == nil {
 		var err error
 		if c, err = p.open(ctx); err != nil {
-			p.free <- nil
 			return err
 		}
 	}
@@ -1052,7 +1066,7 @@ func (p *lookupPool) lookUp(ctx context.Context, key string, scan func([]driver.
 		c.close()
 		c = nil
 	}
-	p.free <- c
+	returned = true
 	return err
 }
 
