@@ -41,7 +41,7 @@ type Result struct {
 	Elapsed  time.Duration // the measured time
 	P50, P99 time.Duration // latency of the responses counted in OK
 
-	latencies []time.Duration // of the responses counted in OK, sorted: for Merge
+	latencies []time.Duration // of the responses counted in OK: for Merge
 }
 
 // PerSecond is the rate of good responses.
@@ -96,17 +96,13 @@ func phase(ctx context.Context, cfg Config, d time.Duration) Result {
 		}()
 	}
 	wg.Wait()
-	r := Result{Elapsed: time.Since(start)}
-	var all []time.Duration
-	for _, w := range workers {
-		all = append(all, w.latencies...)
-		r.Failed += w.failed
-		if r.FirstErr == nil {
-			r.FirstErr = w.firstErr
-		}
+	elapsed := time.Since(start)
+	tallies := make([]Result, len(workers))
+	for i, w := range workers {
+		tallies[i] = Result{Failed: w.failed, FirstErr: w.firstErr, latencies: w.latencies}
 	}
-	slices.Sort(all)
-	r.setLatencies(all)
+	r := Merge(tallies...) // the connections, taken as one
+	r.Elapsed = elapsed
 	return r
 }
 
